@@ -1,0 +1,65 @@
+/** Byte helpers used everywhere. Pure, isomorphic. */
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+export function toHex(b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]]
+  return s
+}
+
+export function fromHex(hex: string): Uint8Array {
+  const h = hex.startsWith('0x') ? hex.slice(2) : hex
+  if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) throw new TypeError('fromHex: not an even-length hex string')
+  const out = new Uint8Array(h.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(2 * i, 2 * i + 2), 16)
+  return out
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Constant-time comparison for secrets (MACs, tokens): time depends only on the lengths. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length
+  const n = Math.max(a.length, b.length)
+  for (let i = 0; i < n; i++) diff |= (a[i % (a.length || 1)] ?? 0) ^ (b[i % (b.length || 1)] ?? 0)
+  return diff === 0
+}
+
+/** Lexicographic byte order; the canonical order for keys everywhere. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
+  return a.length - b.length
+}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder('utf-8', { fatal: true })
+export const utf8 = (s: string): Uint8Array => enc.encode(s)
+export const fromUtf8 = (b: Uint8Array): string => dec.decode(b)
+
+/** Big-endian fixed-width unsigned integer encodings (used in storage keys so they sort by value). */
+export function u64be(n: bigint | number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+export function readU64be(b: Uint8Array, offset = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset)
+}
