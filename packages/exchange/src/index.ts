@@ -1,0 +1,2 @@
+export type * from './types.ts'
+export { OrderBook, canonicalText } from './order-book.ts'
