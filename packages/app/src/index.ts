@@ -1,0 +1,7 @@
+export * from './accounts.ts'
+export * from './errors.ts'
+export * from './executor.ts'
+export * from './genesis.ts'
+export type * from './module.ts'
+export * from './modules/bank/index.ts'
+export * from './state/kv.ts'

@@ -1,0 +1,108 @@
+/**
+ * Balance, nonce and supply accounting. Every mutation of an amount goes through here, so the
+ * conservation property (sum of balances == supply, per asset) has one place to hold.
+ */
+import { fromUtf8 } from '@pulsemesh/core'
+import { TxError } from '../../errors.ts'
+import type { KVStore } from '../../state/kv.ts'
+import { ssz } from '@pulsemesh/core'
+import {
+  assetKey,
+  balanceKey,
+  decodeU128,
+  encodeU128,
+  nonceKey,
+  supplyKey,
+  U128_MAX,
+} from './keys.ts'
+
+export interface AssetInfo {
+  id: string
+  decimals: number
+  /** 20-byte account id of the issuer, or all zeros for a fixed supply. */
+  issuer: Uint8Array
+  maxSupply: bigint
+}
+const AssetInfoSSZ = new ssz.ContainerType({ decimals: ssz.Uint8, issuer: ssz.Bytes20, maxSupply: ssz.Uint128 })
+export const NO_ISSUER = new Uint8Array(20)
+
+export function getAsset(store: KVStore, id: string): AssetInfo | undefined {
+  const raw = store.get(assetKey(id))
+  if (raw === undefined) return undefined
+  return { id, ...AssetInfoSSZ.deserialize(raw) }
+}
+export function putAsset(store: KVStore, a: AssetInfo): void {
+  store.set(assetKey(a.id), AssetInfoSSZ.serialize({ decimals: a.decimals, issuer: a.issuer, maxSupply: a.maxSupply }))
+}
+export function requireAsset(store: KVStore, id: string): AssetInfo {
+  const a = getAsset(store, id)
+  if (a === undefined) throw new TxError('UNKNOWN_ASSET', `unknown asset ${id}`, { asset: id })
+  return a
+}
+
+export function getBalance(store: KVStore, account: Uint8Array, asset: string): bigint {
+  const raw = store.get(balanceKey(account, asset))
+  return raw === undefined ? 0n : decodeU128(raw)
+}
+function setBalance(store: KVStore, account: Uint8Array, asset: string, amount: bigint): void {
+  // Zero balances are deleted so that state (and its root) does not depend on history.
+  if (amount === 0n) store.delete(balanceKey(account, asset))
+  else store.set(balanceKey(account, asset), encodeU128(amount))
+}
+
+export function getSupply(store: KVStore, asset: string): bigint {
+  const raw = store.get(supplyKey(asset))
+  return raw === undefined ? 0n : decodeU128(raw)
+}
+
+/** Moves `amount` between accounts; supply unchanged. */
+export function transfer(store: KVStore, from: Uint8Array, to: Uint8Array, asset: string, amount: bigint): void {
+  if (amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
+  const have = getBalance(store, from, asset)
+  if (have < amount) {
+    throw new TxError('INSUFFICIENT_FUNDS', `balance ${have} ${asset} is less than ${amount}`, {
+      asset,
+      balance: have.toString(),
+      needed: amount.toString(),
+    })
+  }
+  setBalance(store, from, asset, have - amount)
+  // Cannot overflow: the sum of all balances is the supply, which is <= U128_MAX.
+  setBalance(store, to, asset, getBalance(store, to, asset) + amount)
+}
+
+/** Creates `amount` new units; the only way supply grows. */
+export function mint(store: KVStore, to: Uint8Array, asset: string, amount: bigint): void {
+  if (amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
+  const info = requireAsset(store, asset)
+  const supply = getSupply(store, asset) + amount
+  if (supply > U128_MAX || (info.maxSupply > 0n && supply > info.maxSupply)) {
+    throw new TxError('SUPPLY_OVERFLOW', `minting ${amount} would exceed the max supply of ${asset}`)
+  }
+  store.set(supplyKey(asset), encodeU128(supply))
+  setBalance(store, to, asset, getBalance(store, to, asset) + amount)
+}
+
+/** Destroys `amount` units held by `from`; the only way supply shrinks. */
+export function burn(store: KVStore, from: Uint8Array, asset: string, amount: bigint): void {
+  if (amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
+  requireAsset(store, asset)
+  const have = getBalance(store, from, asset)
+  if (have < amount) throw new TxError('INSUFFICIENT_FUNDS', `balance ${have} ${asset} is less than ${amount}`)
+  setBalance(store, from, asset, have - amount)
+  store.set(supplyKey(asset), encodeU128(getSupply(store, asset) - amount))
+}
+
+export function getNonce(store: KVStore, account: Uint8Array): bigint {
+  const raw = store.get(nonceKey(account))
+  return raw === undefined ? 0n : new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)
+}
+export function setNonce(store: KVStore, account: Uint8Array, nonce: bigint): void {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, nonce)
+  store.set(nonceKey(account), out)
+}
+
+export function assetIdFromBytes(b: Uint8Array): string {
+  return fromUtf8(b)
+}

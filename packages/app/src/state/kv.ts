@@ -1,0 +1,75 @@
+/**
+ * The state a module sees: a byte-keyed map. The root store is the authenticated StateTree from
+ * core; on top of it the executor stacks overlays (one per block, one per tx) so that a failing tx
+ * leaves nothing behind and a block's writes become one changeset for storage.
+ */
+export interface KVStore {
+  get(key: Uint8Array): Uint8Array | undefined
+  set(key: Uint8Array, value: Uint8Array): void
+  delete(key: Uint8Array): void
+}
+
+/** Binary key -> JS string (one char per byte): a cheap, exact Map key. */
+export function keyString(key: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i])
+  return s
+}
+export function keyBytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  return out
+}
+
+/** Writes buffered over a parent store; `null` marks a delete. */
+export class Overlay implements KVStore {
+  readonly parent: KVStore
+  private readonly writes = new Map<string, Uint8Array | null>()
+  constructor(parent: KVStore) {
+    this.parent = parent
+  }
+  get(key: Uint8Array): Uint8Array | undefined {
+    const w = this.writes.get(keyString(key))
+    if (w !== undefined) return w ?? undefined
+    return this.parent.get(key)
+  }
+  set(key: Uint8Array, value: Uint8Array): void {
+    this.writes.set(keyString(key), value)
+  }
+  delete(key: Uint8Array): void {
+    this.writes.set(keyString(key), null)
+  }
+  /** Pushes every buffered write into the parent, in sorted key order (determinism). */
+  commit(): void {
+    for (const [k, v] of this.sortedWrites()) {
+      if (v === null) this.parent.delete(keyBytes(k))
+      else this.parent.set(keyBytes(k), v)
+    }
+    this.writes.clear()
+  }
+  discard(): void {
+    this.writes.clear()
+  }
+  get size(): number {
+    return this.writes.size
+  }
+  /** The buffered writes sorted by key bytes: a block's changeset for storage. */
+  sortedWrites(): [string, Uint8Array | null][] {
+    // One char per byte, so string order is byte order.
+    return [...this.writes.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  }
+}
+
+/** A plain in-memory store (tests, genesis dry-runs). */
+export class MemoryStore implements KVStore {
+  readonly map = new Map<string, Uint8Array>()
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.map.get(keyString(key))
+  }
+  set(key: Uint8Array, value: Uint8Array): void {
+    this.map.set(keyString(key), value)
+  }
+  delete(key: Uint8Array): void {
+    this.map.delete(keyString(key))
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * The runtime of one network on this node: storage, state tree, mempool and (while this network
+ * has a single validator) block production. Consensus with several validators plugs in through
+ * the same `commitBlock` path.
+ *
+ * Concurrency: everything that changes the head (producing or committing a block) and every read
+ * that must see one consistent head (proofs) runs under `this.lock`, a promise chain.
+ */
+import { EventEmitter } from 'node:events'
+import {
+  type App,
+  type DecodedTx,
+  decodeTxBytes,
+  type Genesis,
+  getBalance,
+  getNonce,
+  Overlay,
+  TxError,
+  accountIdOf,
+  MemoryStore,
+  keyBytes,
+  balancePrefix,
+  decodeU128,
+} from '@pulsemesh/app'
+import {
+  type Block,
+  blockHash,
+  type Commit,
+  commitHash,
+  decodeBlock,
+  decodeCommit,
+  decodeHeader,
+  EMPTY_COMMIT,
+  encodeBlock,
+  encodeCommit,
+  encodeTxResult,
+  encodeValidator,
+  type Header,
+  merkleRoot,
+  PulseError,
+  sign,
+  StateTree,
+  toHex,
+  txSignBytes,
+  VoteType,
+  voteSignBytes,
+  ZERO_HASH,
+  fromUtf8,
+  type TxResult,
+} from '@pulsemesh/core'
+import type { VerifyPool } from '../crypto/verify-pool.ts'
+import { Mempool, type MempoolLimits } from '../mempool/mempool.ts'
+import type { NetworkStore } from '../storage/chain-store.ts'
+import { TreeStore } from './tree-store.ts'
+
+export interface ValidatorKey {
+  /** 32-byte Ed25519 seed; never logged. */
+  seed: Uint8Array
+  publicKey: Uint8Array
+}
+
+export interface NetworkNodeOptions {
+  app: App
+  genesis: Genesis
+  genesisJson: string
+  store: NetworkStore
+  verifyPool: VerifyPool
+  /** The key this node signs blocks with, if it is the validator. */
+  validatorKey?: ValidatorKey
+  mempool?: Partial<MempoolLimits>
+  /** Injected clock (ms since epoch) so tests can control block time. */
+  now?: () => bigint
+}
+
+export interface CommittedBlock {
+  height: bigint
+  hash: Uint8Array
+  header: Header
+  txHashes: string[]
+  results: TxResult[]
+}
+
+export class NetworkError extends PulseError<'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH'> {}
+
+export class NetworkNode extends EventEmitter {
+  readonly id: string
+  readonly app: App
+  readonly genesis: Genesis
+  readonly store: NetworkStore
+  readonly mempool: Mempool
+  readonly tree: StateTree
+  readonly state: TreeStore
+  private readonly pool: VerifyPool
+  private readonly key?: ValidatorKey
+  private readonly now: () => bigint
+  private head!: { height: bigint; hash: Uint8Array; header: Header | undefined; commit: Commit }
+  private lock: Promise<unknown> = Promise.resolve()
+  private timer: NodeJS.Timeout | undefined
+  private producing = false
+  /** Signature checks already done, by tx hash: each tx is verified once (bounded). */
+  private readonly verified = new Set<string>()
+
+  private constructor(o: NetworkNodeOptions, tree: StateTree) {
+    super()
+    this.id = o.genesis.networkId
+    this.app = o.app
+    this.genesis = o.genesis
+    this.store = o.store
+    this.pool = o.verifyPool
+    this.key = o.validatorKey
+    this.now = o.now ?? (() => BigInt(Date.now()))
+    this.mempool = new Mempool(o.mempool)
+    this.tree = tree
+    this.state = new TreeStore(tree)
+  }
+
+  /** Opens (or initialises from genesis) a network and checks its state root against its head. */
+  static async open(o: NetworkNodeOptions): Promise<NetworkNode> {
+    const stored = await o.store.getGenesis()
+    if (stored === undefined) {
+      const mem = new MemoryStore()
+      o.app.initGenesis(mem, o.genesis)
+      const entries = [...mem.map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [keyBytes(k), v] as [Uint8Array, Uint8Array])
+      await o.store.putGenesis(o.genesisJson, entries)
+    } else if (stored !== o.genesisJson) {
+      throw new NetworkError('GENESIS_MISMATCH', `data dir holds a different genesis for network ${o.genesis.networkId}`)
+    }
+    const entries: [Uint8Array, Uint8Array][] = []
+    for await (const e of o.store.stateEntries()) entries.push(e)
+    const tree = StateTree.fromEntries(entries)
+    const node = new NetworkNode(o, tree)
+    const height = await o.store.latestHeight()
+    if (height === 0n) {
+      node.head = { height: 0n, hash: ZERO_HASH, header: undefined, commit: EMPTY_COMMIT }
+    } else {
+      const block = decodeBlock((await o.store.getBlock(height))!)
+      const commit = decodeCommit((await o.store.getCommit(height))!)
+      if (toHex(block.header.stateRoot) !== toHex(tree.root())) {
+        throw new NetworkError('STATE_MISMATCH', `state root after restart does not match block ${height}`)
+      }
+      node.head = { height, hash: blockHash(block.header), header: block.header, commit }
+    }
+    return node
+  }
+
+  get height(): bigint {
+    return this.head.height
+  }
+  get headHash(): Uint8Array {
+    return this.head.hash
+  }
+  get headHeader(): Header | undefined {
+    return this.head.header
+  }
+  /** The state root of the head (the genesis state's root at height 0). */
+  stateRoot(): Uint8Array {
+    return this.tree.root()
+  }
+
+  validatorsHash(): Uint8Array {
+    return merkleRoot(
+      this.genesis.validators.map((v) => encodeValidator({ publicKey: v.publicKey, votingPower: v.power })),
+    )
+  }
+
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn)
+    this.lock = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Admits a tx from a client or peer: decode, stateless checks, signature (on the worker pool,
+   * once), then the mempool's nonce/fee/limit rules. Throws a typed error; changes nothing on failure.
+   */
+  async submitTx(bytes: Uint8Array): Promise<DecodedTx> {
+    const d = decodeTxBytes(bytes)
+    if (this.mempool.has(d.hashHex)) {
+      throw new PulseError('TX_DUPLICATE', 'tx is already in the mempool')
+    }
+    this.app.checkStateless(d)
+    const next = this.height + 1n
+    if (d.tx.body.expiresAt < next) throw new TxError('TX_EXPIRED', `tx expired at height ${d.tx.body.expiresAt}`)
+    if (d.tx.body.expiresAt > next + this.genesis.params.txLifetimeBlocksMax) {
+      throw new TxError('TX_EXPIRED', `expiresAt is more than ${this.genesis.params.txLifetimeBlocksMax} blocks ahead`)
+    }
+    if (!this.verified.has(d.hashHex)) {
+      const ok = await this.pool.verify({
+        scheme: d.tx.body.sender.scheme,
+        publicKey: d.tx.body.sender.bytes,
+        msg: txSignBytes(d.tx.body),
+        sig: d.tx.signature,
+      })
+      if (!ok) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
+    }
+    this.mempool.add(d, {
+      stateNonce: getNonce(this.state, d.sender),
+      feeBalance: getBalance(this.state, d.sender, this.genesis.params.feeAsset),
+    })
+    this.rememberVerified(d.hashHex)
+    this.emit('tx', d)
+    return d
+  }
+
+  private rememberVerified(h: string): void {
+    if (this.verified.size >= 200_000) this.verified.clear()
+    this.verified.add(h)
+  }
+
+  /** Produces and commits one block from the mempool (single-validator networks). */
+  produceBlock(): Promise<CommittedBlock> {
+    return this.withLock(() => this.produceLocked())
+  }
+
+  private async produceLocked(): Promise<CommittedBlock> {
+    const key = this.key
+    if (key === undefined) throw new NetworkError('NOT_VALIDATOR', 'this node is not a validator of the network')
+    const p = this.genesis.params
+    const height = this.head.height + 1n
+    const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
+    const now = this.now()
+    const timeMs = now > prevTime ? now : prevTime + 1n
+    const ctx = { networkId: this.id, height, timeMs, proposer: key.publicKey, params: p }
+
+    const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
+    const overlay = new Overlay(this.state)
+    const exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
+    for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
+
+    const changes = overlay.sortedWrites()
+    overlay.commit() // into the tree
+    const stateRoot = this.tree.root()
+    const encodedResults = exec.results.map(encodeTxResult)
+    const vhash = this.validatorsHash()
+    const header: Header = {
+      networkId: this.id,
+      height,
+      timeMs,
+      prevHash: this.head.hash,
+      lastCommitHash: commitHash(this.head.commit),
+      txRoot: merkleRoot(exec.included.map((d) => d.bytes)),
+      txCount: exec.included.length,
+      stateRoot,
+      resultsRoot: merkleRoot(encodedResults),
+      validatorsHash: vhash,
+      nextValidatorsHash: vhash,
+      evidenceHash: merkleRoot([]),
+      proposer: key.publicKey,
+    }
+    const block: Block = { header, txs: exec.included.map((d) => d.bytes), lastCommit: this.head.commit, evidence: [] }
+    const hash = blockHash(header)
+    const vote = { type: VoteType.Precommit, height, round: 0, blockHash: hash, timestampMs: timeMs, extension: new Uint8Array() }
+    const commit: Commit = {
+      height,
+      round: 0,
+      blockHash: hash,
+      signatures: [{ validatorIndex: 0, timestampMs: timeMs, extension: vote.extension, signature: sign('ed25519', key.seed, voteSignBytes(this.id, vote)) }],
+    }
+    try {
+      await this.store.commitBlock({
+        height,
+        hash,
+        blockBytes: encodeBlock(block),
+        commitBytes: encodeCommit(commit),
+        txHashes: exec.included.map((d) => d.hash),
+        results: encodedResults,
+        accounts: exec.included.map((d) => touchedAccounts(this.app, d)),
+        stateChanges: changes.map(([k, v]) => [keyBytes(k), v]),
+      })
+    } catch (e) {
+      // The tree already holds the new state; continuing would serve state that is not on disk.
+      this.emit('fatal', e)
+      throw e
+    }
+    this.head = { height, hash, header, commit }
+    this.mempool.update(exec.included, (acct) => getNonce(this.state, acct), height + 1n)
+    const committed: CommittedBlock = { height, hash, header, txHashes: exec.included.map((d) => d.hashHex), results: exec.results }
+    this.emit('block', committed, exec.endEvents)
+    return committed
+  }
+
+  /** Produces a block every `blockIntervalMs` while there are txs (and a heartbeat block every `heartbeatMs`). */
+  startProducing(heartbeatMs = 10_000): void {
+    if (this.timer) return
+    let lastBlockAt = Date.now()
+    this.timer = setInterval(() => {
+      if (this.producing) return
+      const due = this.mempool.size > 0 || Date.now() - lastBlockAt >= heartbeatMs
+      if (!due) return
+      this.producing = true
+      this.produceBlock()
+        .then(() => {
+          lastBlockAt = Date.now()
+        })
+        .catch((e) => this.emit('error', e))
+        .finally(() => {
+          this.producing = false
+        })
+    }, this.genesis.params.blockIntervalMs)
+    this.timer.unref?.()
+  }
+  stopProducing(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+  }
+  /** Waits for any in-flight block to finish writing. */
+  async idle(): Promise<void> {
+    await this.withLock(async () => undefined)
+  }
+
+  // ------------------------------------------------------------ reads
+
+  async getBlock(height: bigint): Promise<{ block: Block; hash: Uint8Array; commit: Commit } | undefined> {
+    const raw = await this.store.getBlock(height)
+    if (raw === undefined) return undefined
+    const block = decodeBlock(raw)
+    const c = await this.store.getCommit(height)
+    return { block, hash: blockHash(block.header), commit: decodeCommit(c!) }
+  }
+
+  /** Everything a light client needs to check a tx: the tx, its result, the tx-root proof, header and commit. */
+  async txWithProof(hash: Uint8Array) {
+    const loc = await this.store.txLocation(hash)
+    if (loc === undefined) return undefined
+    const b = (await this.getBlock(loc.height))!
+    const resultBytes = await this.store.getTxResult(loc.height, loc.index)
+    return { ...loc, txBytes: b.block.txs[loc.index], block: b, resultBytes: resultBytes! }
+  }
+
+  /** A state proof for `key` against the head's state root, read under the lock for consistency. */
+  proveState(key: Uint8Array) {
+    return this.withLock(async () => ({
+      height: this.head.height,
+      header: this.head.header,
+      commit: this.head.commit,
+      stateRoot: this.tree.root(),
+      value: this.tree.get(key) ?? null,
+      proof: this.tree.prove(key),
+    }))
+  }
+
+  /** All balances of an account as of the last committed block (a consistent LevelDB snapshot). */
+  async accountBalances(account: Uint8Array): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>()
+    const prefix = balancePrefix(account)
+    for await (const [k, v] of this.store.stateEntries(prefix)) out.set(fromUtf8(k.subarray(prefix.length)), decodeU128(v))
+    return out
+  }
+
+  accountNonce(account: Uint8Array): bigint {
+    return getNonce(this.state, account)
+  }
+
+  nextNonce(account: Uint8Array): bigint {
+    return this.mempool.nextNonce(account, getNonce(this.state, account))
+  }
+}
+
+/** Accounts a tx concerns (the sender and a payload's `to`, if any) for the by-account index. */
+function touchedAccounts(app: App, d: DecodedTx): Uint8Array[] {
+  const out = [d.sender]
+  const payload = app.txKind(d.tx.body.kind)?.decode(d.tx.body.payload) as { to?: unknown } | undefined
+  const to = payload?.to
+  if (to instanceof Uint8Array && to.length === 20 && toHex(to) !== toHex(d.sender)) out.push(to)
+  return out
+}
+
+export { accountIdOf, decodeHeader }

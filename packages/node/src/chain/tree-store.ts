@@ -1,0 +1,23 @@
+/**
+ * Adapts core's authenticated StateTree to the app's KVStore interface. The tree is the state of
+ * the last committed block (plus, during block building, nothing: the block's writes sit in an
+ * Overlay until the block is final).
+ */
+import type { KVStore } from '@pulsemesh/app'
+import { StateTree } from '@pulsemesh/core'
+
+export class TreeStore implements KVStore {
+  readonly tree: StateTree
+  constructor(tree: StateTree) {
+    this.tree = tree
+  }
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.tree.get(key) ?? undefined
+  }
+  set(key: Uint8Array, value: Uint8Array): void {
+    this.tree.set(key, value)
+  }
+  delete(key: Uint8Array): void {
+    this.tree.delete(key)
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * On-disk storage of every network a node hosts, in one LevelDB (classic-level).
+ * Each network has its own sublevel (key space); within it, one-letter tables:
+ *
+ *   M latest             -> u64 height of the last committed block
+ *   G                    -> genesis JSON
+ *   B <height u64>       -> encoded Block
+ *   C <height u64>       -> encoded Commit certificate for that block
+ *   H <block hash>       -> u64 height
+ *   T <tx hash>          -> u64 height ++ u32 index
+ *   R <height> <index>   -> encoded TxResult
+ *   A <account 20> <height> <index> -> tx hash     (txs by account, both sender and recipients)
+ *   S <state key>        -> state value            (the flat state; the Merkle tree is rebuilt from it)
+ *
+ * Everything a block changes is written in ONE atomic batch, fsynced, so a node killed at any
+ * moment restarts at the last committed block with exactly its state.
+ */
+import { ClassicLevel } from 'classic-level'
+import { concatBytes, readU64be, u64be } from '@pulsemesh/core'
+
+type Bytes = Uint8Array
+type Sub = ReturnType<ClassicLevel<Bytes, Bytes>['sublevel']>
+
+const T = (c: string) => new Uint8Array([c.charCodeAt(0)])
+const LATEST = concatBytes(T('M'), new TextEncoder().encode('latest'))
+const GENESIS = T('G')
+const u32be = (n: number) => {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setUint32(0, n)
+  return b
+}
+
+export interface BlockWrite {
+  height: bigint
+  hash: Bytes
+  blockBytes: Bytes
+  commitBytes: Bytes
+  txHashes: Bytes[]
+  results: Bytes[]
+  /** account ids touched by each tx (sender, recipients), for the by-account index */
+  accounts: Bytes[][]
+  /** Sorted state changes; null = delete. */
+  stateChanges: [Bytes, Bytes | null][]
+}
+
+export class ChainStore {
+  readonly db: ClassicLevel<Bytes, Bytes>
+  private constructor(db: ClassicLevel<Bytes, Bytes>) {
+    this.db = db
+  }
+  static async open(dir: string): Promise<ChainStore> {
+    const db = new ClassicLevel<Bytes, Bytes>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    await db.open()
+    return new ChainStore(db)
+  }
+  network(id: string): NetworkStore {
+    return new NetworkStore(this.db.sublevel<Bytes, Bytes>(id, { keyEncoding: 'view', valueEncoding: 'view' }))
+  }
+  close(): Promise<void> {
+    return this.db.close()
+  }
+}
+
+export class NetworkStore {
+  readonly sub: Sub
+  constructor(sub: Sub) {
+    this.sub = sub
+  }
+
+  private async get(key: Bytes): Promise<Bytes | undefined> {
+    const v = await this.sub.get(key)
+    return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  }
+
+  async latestHeight(): Promise<bigint> {
+    const v = await this.get(LATEST)
+    return v === undefined ? 0n : readU64be(v)
+  }
+  async getGenesis(): Promise<string | undefined> {
+    const v = await this.get(GENESIS)
+    return v === undefined ? undefined : new TextDecoder().decode(v)
+  }
+  async putGenesis(json: string, initialState: [Bytes, Bytes][]): Promise<void> {
+    const ops: { type: 'put'; key: Bytes; value: Bytes }[] = [
+      { type: 'put', key: GENESIS, value: new TextEncoder().encode(json) },
+      { type: 'put', key: LATEST, value: u64be(0n) },
+    ]
+    for (const [k, v] of initialState) ops.push({ type: 'put', key: concatBytes(T('S'), k), value: v })
+    await this.sub.batch(ops, { sync: true })
+  }
+  getBlock(height: bigint): Promise<Bytes | undefined> {
+    return this.get(concatBytes(T('B'), u64be(height)))
+  }
+  getCommit(height: bigint): Promise<Bytes | undefined> {
+    return this.get(concatBytes(T('C'), u64be(height)))
+  }
+  async heightOfBlock(hash: Bytes): Promise<bigint | undefined> {
+    const v = await this.get(concatBytes(T('H'), hash))
+    return v === undefined ? undefined : readU64be(v)
+  }
+  async txLocation(hash: Bytes): Promise<{ height: bigint; index: number } | undefined> {
+    const v = await this.get(concatBytes(T('T'), hash))
+    if (v === undefined) return undefined
+    return { height: readU64be(v), index: new DataView(v.buffer, v.byteOffset + 8, 4).getUint32(0) }
+  }
+  getTxResult(height: bigint, index: number): Promise<Bytes | undefined> {
+    return this.get(concatBytes(T('R'), u64be(height), u32be(index)))
+  }
+
+  /** Tx hashes touching an account, newest first, at most `limit`, strictly before `before` (height,index). */
+  async txsByAccount(
+    account: Bytes,
+    limit: number,
+    before?: { height: bigint; index: number },
+  ): Promise<{ hash: Bytes; height: bigint; index: number }[]> {
+    const prefix = concatBytes(T('A'), account)
+    const lt = before ? concatBytes(prefix, u64be(before.height), u32be(before.index)) : concatBytes(prefix, new Uint8Array([0xff]))
+    const out: { hash: Bytes; height: bigint; index: number }[] = []
+    for await (const [k, v] of this.sub.iterator({ gte: prefix, lt, reverse: true, limit })) {
+      const dv = new DataView(k.buffer, k.byteOffset + prefix.length, 12)
+      out.push({ hash: new Uint8Array(v), height: dv.getBigUint64(0), index: dv.getUint32(8) })
+    }
+    return out
+  }
+
+  /** Every state entry, in key order (for rebuilding the Merkle tree at start-up). */
+  async *stateEntries(prefix: Bytes = new Uint8Array()): AsyncGenerator<[Bytes, Bytes]> {
+    const gte = concatBytes(T('S'), prefix)
+    const lt = concatBytes(gte, new Uint8Array([0xff, 0xff, 0xff, 0xff]))
+    for await (const [k, v] of this.sub.iterator({ gte, lt })) {
+      yield [new Uint8Array(k.subarray(1)), new Uint8Array(v)]
+    }
+  }
+
+  /** The one atomic, fsynced write of a committed block and everything it changed. */
+  async commitBlock(w: BlockWrite): Promise<void> {
+    const ops: ({ type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes })[] = []
+    const h = u64be(w.height)
+    ops.push({ type: 'put', key: concatBytes(T('B'), h), value: w.blockBytes })
+    ops.push({ type: 'put', key: concatBytes(T('C'), h), value: w.commitBytes })
+    ops.push({ type: 'put', key: concatBytes(T('H'), w.hash), value: h })
+    for (let i = 0; i < w.txHashes.length; i++) {
+      const idx = u32be(i)
+      ops.push({ type: 'put', key: concatBytes(T('T'), w.txHashes[i]), value: concatBytes(h, idx) })
+      ops.push({ type: 'put', key: concatBytes(T('R'), h, idx), value: w.results[i] })
+      for (const acct of w.accounts[i] ?? []) {
+        ops.push({ type: 'put', key: concatBytes(T('A'), acct, h, idx), value: w.txHashes[i] })
+      }
+    }
+    for (const [k, v] of w.stateChanges) {
+      const key = concatBytes(T('S'), k)
+      ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
+    }
+    ops.push({ type: 'put', key: LATEST, value: h })
+    await this.sub.batch(ops, { sync: true })
+  }
+}
