@@ -1,0 +1,123 @@
+/**
+ * Consensus-local types: what the engine takes in (events), what it asks the shell to do (actions),
+ * and the records the shell must persist. Shared wire types (Vote, Proposal, Commit) come from core.
+ */
+import type { Commit, Proposal, Vote } from '@pulsemesh/core/types.ts'
+import type { ValidatorSet } from './validator-set.ts'
+
+export type UnsignedVote = Omit<Vote, 'signature'>
+export type UnsignedProposal = Omit<Proposal, 'signature'>
+
+/**
+ * How signed consensus messages are turned into bytes and checked. Injected so the engine stays pure:
+ * the node passes an OpenSSL-backed verifier (with a cache), browsers @noble, the simulator a fast
+ * deterministic scheme. `voteSignBytes`/`proposalSignBytes` must bind the chain id and a type tag.
+ */
+export interface ConsensusVerifier {
+  voteSignBytes(vote: UnsignedVote): Uint8Array
+  proposalSignBytes(proposal: UnsignedProposal): Uint8Array
+  /** Never throws; false for any malformed key or signature. */
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean
+}
+
+/** Steps a validator signs at, in the order it signs them within one round. */
+export const SignStep = { None: 0, Proposal: 1, Prevote: 2, Precommit: 3 } as const
+export type SignStep = (typeof SignStep)[keyof typeof SignStep]
+
+/**
+ * The double-sign guard's memory. The shell MUST write it durably (fsync) before it signs and sends the
+ * message an action carries; after a restart it hands the last persisted record back to the engine.
+ * It holds the whole unsigned message so a restart re-signs the identical bytes (Ed25519 and RFC 6979
+ * ECDSA are deterministic, so the re-sent signature is the same one) instead of signing a conflict.
+ * The lock travels with it because losing the lock on restart would allow amnesia (prevoting a
+ * different block after precommitting one) even without an explicit double sign.
+ */
+export interface SignState {
+  height: bigint
+  round: number
+  step: SignStep
+  /** The last proposal signed, when step = Proposal. */
+  proposal: UnsignedProposal | null
+  /** The last vote signed, when step = Prevote or Precommit. */
+  vote: UnsignedVote | null
+  /** Lock at `height` when this was signed (-1 / null = none). */
+  lockedRound: number
+  lockedBlockHash: Uint8Array | null
+}
+
+export type TimeoutStep = 'propose' | 'prevote' | 'precommit'
+
+export type EngineEvent =
+  | {
+      type: 'StartHeight'
+      height: bigint
+      /** Validator set of this height, priorities as of round 0 (see advanceValidatorSet). */
+      validatorSet: ValidatorSet
+      /** BFT time of the block at this height (medianTime of the last commit): precommits carry later times. */
+      blockTimeMs: bigint
+      nowMs: bigint
+    }
+  | { type: 'ProposalReceived'; proposal: Proposal; nowMs: bigint }
+  | { type: 'VoteReceived'; vote: Vote; nowMs: bigint }
+  | { type: 'TimeoutFired'; height: bigint; round: number; step: TimeoutStep; nowMs: bigint }
+  /** Answer to ValidateBlock: the application's verdict on a proposed block. */
+  | { type: 'BlockValidated'; height: bigint; blockHash: Uint8Array; valid: boolean; nowMs: bigint }
+  /** Answer to GetProposalBlock: the shell built (and stored) a block; it is valid by construction. */
+  | { type: 'ProposalBlock'; height: bigint; round: number; blockHash: Uint8Array; nowMs: bigint }
+
+export interface DuplicateVoteEvidence {
+  /** The two votes, ordered so voteA.blockHash < voteB.blockHash (canonical, byte order). */
+  voteA: Vote
+  voteB: Vote
+  validatorPower: bigint
+  totalVotingPower: bigint
+}
+
+export type EngineAction =
+  /**
+   * Persist `signState` durably, THEN sign `proposal`, broadcast it and feed it back as ProposalReceived.
+   * `resend` = this is the message already signed before a restart (identical bytes).
+   */
+  | { type: 'SignAndBroadcastProposal'; proposal: UnsignedProposal; signState: SignState; resend: boolean }
+  /** Persist `signState` durably, THEN sign `vote`, broadcast it and feed it back as VoteReceived. */
+  | { type: 'SignAndBroadcastVote'; vote: UnsignedVote; signState: SignState; resend: boolean }
+  | { type: 'ScheduleTimeout'; height: bigint; round: number; step: TimeoutStep; durationMs: number }
+  | { type: 'GetProposalBlock'; height: bigint; round: number }
+  | { type: 'ValidateBlock'; height: bigint; round: number; blockHash: Uint8Array }
+  | { type: 'Commit'; height: bigint; round: number; blockHash: Uint8Array; commit: Commit }
+  | { type: 'RecordEvidence'; evidence: DuplicateVoteEvidence }
+  /** A network message was dropped; `code` says why (for peer scoring and metrics). State is untouched. */
+  | { type: 'MessageRejected'; code: RejectCode; detail: string }
+
+export type RejectCode =
+  | 'MSG_MALFORMED'
+  | 'MSG_UNKNOWN_VALIDATOR'
+  | 'MSG_BAD_SIGNATURE'
+  | 'MSG_WRONG_PROPOSER'
+  | 'MSG_BAD_EXTENSION'
+  | 'MSG_TOO_MANY_FUTURE_ROUNDS'
+  | 'MSG_TOO_MANY_PROPOSALS'
+  | 'MSG_BUFFER_FULL'
+
+/** Timeouts grow linearly per round: base + round * delta (the paper's timeoutX(r)). */
+export interface TimeoutParams {
+  proposeBaseMs: number
+  proposeDeltaMs: number
+  prevoteBaseMs: number
+  prevoteDeltaMs: number
+  precommitBaseMs: number
+  precommitDeltaMs: number
+}
+
+export interface EngineLimits {
+  /** Largest vote extension accepted or produced. */
+  maxExtensionBytes: number
+  /** Messages for the next height held until StartHeight (then re-checked). */
+  maxBufferedMessages: number
+  /** Rounds above the current one a single validator may occupy (CometBFT's catch-up rounds). */
+  maxFutureRoundsPerValidator: number
+  /** Distinct proposals kept per round without vote support (an equivocating proposer gets this many). */
+  maxProposalsPerRound: number
+  /** Highest round number accepted (rounds are int32 on the wire). */
+  maxRound: number
+}
