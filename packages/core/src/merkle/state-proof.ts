@@ -55,14 +55,16 @@ const FLAG_OTHER_LEAF = 1
 const FLAG_INLINE = 2
 
 /** Largest encoding: header, 64 levels of a full node, the longest other-leaf. */
-export const STATE_PROOF_MAX_BYTES = 3 + STATE_MAX_DEPTH * (3 + 16 * 32) + 32 + 1 + STATE_INLINE_VALUE_MAX_BYTES
+export const STATE_PROOF_MAX_BYTES =
+  3 + STATE_MAX_DEPTH * (3 + 16 * 32) + 32 + 1 + STATE_INLINE_VALUE_MAX_BYTES
 
 function isHash(x: unknown): x is Uint8Array {
   return x instanceof Uint8Array && x.length === 32
 }
 
 function wellFormedLeaf(l: StateProofLeaf): boolean {
-  if (l === null || typeof l !== 'object' || !isHash(l.keyPath) || !(l.data instanceof Uint8Array)) return false
+  if (l === null || typeof l !== 'object' || !isHash(l.keyPath) || !(l.data instanceof Uint8Array))
+    return false
   if (l.inline === true) return l.data.length <= STATE_INLINE_VALUE_MAX_BYTES
   if (l.inline === false) return l.data.length === 32
   return false
@@ -86,7 +88,12 @@ export function verifyStateProof(
   }
 }
 
-function verifyUnchecked(root: Uint8Array, key: Uint8Array, value: Uint8Array | null, proof: StateProof): boolean {
+function verifyUnchecked(
+  root: Uint8Array,
+  key: Uint8Array,
+  value: Uint8Array | null,
+  proof: StateProof,
+): boolean {
   if (!isHash(root) || !(key instanceof Uint8Array) || key.length > STATE_KEY_MAX_BYTES) return false
   if (value !== null && (!(value instanceof Uint8Array) || value.length > STATE_VALUE_MAX_BYTES)) return false
   if (proof === null || typeof proof !== 'object') return false
@@ -101,7 +108,12 @@ function verifyUnchecked(root: Uint8Array, key: Uint8Array, value: Uint8Array | 
   let h: Uint8Array | null
   if (value !== null) {
     if (otherLeaf !== null) return false
-    const len = writeLeafPreimage(pre, path, value, value.length > STATE_INLINE_VALUE_MAX_BYTES ? sha256(value) : null)
+    const len = writeLeafPreimage(
+      pre,
+      path,
+      value,
+      value.length > STATE_INLINE_VALUE_MAX_BYTES ? sha256(value) : null,
+    )
     h = sha256(pre.subarray(0, len))
   } else if (otherLeaf !== null) {
     if (!wellFormedLeaf(otherLeaf)) return false
@@ -270,7 +282,9 @@ export function decodeStateProof(bytes: Uint8Array): StateProof {
     o += len
   }
   if (o !== bytes.length) {
-    throw new DecodeError('DECODE_NON_CANONICAL', 'trailing bytes after state proof', { extra: bytes.length - o })
+    throw new DecodeError('DECODE_NON_CANONICAL', 'trailing bytes after state proof', {
+      extra: bytes.length - o,
+    })
   }
   return { levels, otherLeaf }
 }

@@ -148,10 +148,14 @@ function checkValue(value: Uint8Array): void {
     throw new PulseError('STATE_INVALID_ARGUMENT', 'value must be a Uint8Array')
   }
   if (value.length > STATE_VALUE_MAX_BYTES) {
-    throw new PulseError('STATE_VALUE_TOO_LARGE', `value is ${value.length} bytes, max ${STATE_VALUE_MAX_BYTES}`, {
-      length: value.length,
-      max: STATE_VALUE_MAX_BYTES,
-    })
+    throw new PulseError(
+      'STATE_VALUE_TOO_LARGE',
+      `value is ${value.length} bytes, max ${STATE_VALUE_MAX_BYTES}`,
+      {
+        length: value.length,
+        max: STATE_VALUE_MAX_BYTES,
+      },
+    )
   }
 }
 
@@ -183,13 +187,16 @@ export class StateTree {
     this.#hash = opts.hash ?? sha256
     this.#journalMax = opts.journalMaxEntries ?? STATE_JOURNAL_MAX_ENTRIES_DEFAULT
     this.#snapshotsMax = opts.snapshotsMax ?? STATE_SNAPSHOTS_MAX_DEFAULT
-    if (typeof this.#hash !== 'function') throw new PulseError('STATE_INVALID_ARGUMENT', 'hash must be a function')
+    if (typeof this.#hash !== 'function')
+      throw new PulseError('STATE_INVALID_ARGUMENT', 'hash must be a function')
     for (const [name, v] of [
       ['journalMaxEntries', this.#journalMax],
       ['snapshotsMax', this.#snapshotsMax],
     ] as const) {
       if (!Number.isSafeInteger(v) || v < 0) {
-        throw new PulseError('STATE_INVALID_ARGUMENT', `${name} must be a non-negative integer`, { [name]: v })
+        throw new PulseError('STATE_INVALID_ARGUMENT', `${name} must be a non-negative integer`, {
+          [name]: v,
+        })
       }
     }
   }
@@ -199,13 +206,17 @@ export class StateTree {
    * without hashing anything but the key paths, then hashes every node once. Throws
    * STATE_DUPLICATE_KEY, and the size errors of `set`.
    */
-  static fromEntries(entries: Iterable<readonly [Uint8Array, Uint8Array]>, opts?: StateTreeOptions): StateTree {
+  static fromEntries(
+    entries: Iterable<readonly [Uint8Array, Uint8Array]>,
+    opts?: StateTreeOptions,
+  ): StateTree {
     const t = new StateTree(opts)
     for (const [key, value] of entries) {
       checkKey(key)
       checkValue(value)
       const k = keyString(key)
-      if (t.#leaves.has(k)) throw new PulseError('STATE_DUPLICATE_KEY', 'duplicate key in entries', { keyLength: key.length })
+      if (t.#leaves.has(k))
+        throw new PulseError('STATE_DUPLICATE_KEY', 'duplicate key in entries', { keyLength: key.length })
       t.#insertNew(k, t.#pathOf(key), value.slice())
     }
     t.root()
@@ -381,7 +392,8 @@ export class StateTree {
     const walk = (n: Node, d: number, prefix: number[]): number => {
       if (n instanceof Leaf) {
         leaves++
-        for (let i = 0; i < d; i++) if (nibbleAt(n.path, i) !== prefix[i]) fail('leaf outside its path prefix')
+        for (let i = 0; i < d; i++)
+          if (nibbleAt(n.path, i) !== prefix[i]) fail('leaf outside its path prefix')
         if (this.#leaves.get(n.k) !== n) fail('key index does not point at this leaf')
         return 1
       }
@@ -424,7 +436,9 @@ export class StateTree {
   #journalWrite(k: string, path: Uint8Array, prev: Uint8Array | null): void {
     if (this.#snapshots.length === 0) return
     if (this.#journal.length >= this.#journalMax) {
-      throw new PulseError('STATE_JOURNAL_FULL', 'too many writes under open snapshots', { max: this.#journalMax })
+      throw new PulseError('STATE_JOURNAL_FULL', 'too many writes under open snapshots', {
+        max: this.#journalMax,
+      })
     }
     this.#journal.push({ k, path, prev })
   }

@@ -175,7 +175,8 @@ export function decodeMerkleProof(bytes: Uint8Array): MerkleProof {
       max: MERKLE_PROOF_MAX_BYTES,
     })
   }
-  if (bytes.length < 9) throw new DecodeError('DECODE_ERROR', 'Merkle proof truncated', { length: bytes.length })
+  if (bytes.length < 9)
+    throw new DecodeError('DECODE_ERROR', 'Merkle proof truncated', { length: bytes.length })
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const index = view.getUint32(0)
   const total = view.getUint32(4)
@@ -185,10 +186,14 @@ export function decodeMerkleProof(bytes: Uint8Array): MerkleProof {
     throw new DecodeError('DECODE_ERROR', 'too many Merkle proof siblings', { count })
   }
   if (bytes.length !== 9 + 32 * count) {
-    throw new DecodeError(bytes.length < 9 + 32 * count ? 'DECODE_ERROR' : 'DECODE_NON_CANONICAL', 'bad length', {
-      length: bytes.length,
-      expected: 9 + 32 * count,
-    })
+    throw new DecodeError(
+      bytes.length < 9 + 32 * count ? 'DECODE_ERROR' : 'DECODE_NON_CANONICAL',
+      'bad length',
+      {
+        length: bytes.length,
+        expected: 9 + 32 * count,
+      },
+    )
   }
   const siblings: Uint8Array[] = []
   for (let i = 0; i < count; i++) siblings.push(bytes.slice(9 + 32 * i, 41 + 32 * i))
