@@ -2,18 +2,18 @@
  * Account ids (20 bytes) and their bech32m addresses, with the network's prefix. State keys use
  * the raw id; users and APIs see the address.
  */
-import { addressFromPublicKey, parseAddress, type PublicKey } from '@pulsemesh/core'
+import { addressBytesFromPublicKey, encodeAddress, parseAddress, type PublicKey } from '@pulsemesh/core'
 import { TxError } from './errors.ts'
 
 const ID_CACHE_MAX = 100_000
 const idCache = new Map<string, Uint8Array>()
 
-/** The 20-byte account id of a public key (cached: it costs a hash and a bech32 round trip). */
+/** The 20-byte account id of a public key (cached: every tx needs its sender's). */
 export function accountIdOf(pk: PublicKey): Uint8Array {
   const k = pk.scheme + String.fromCharCode(...pk.bytes)
   let id = idCache.get(k)
   if (id === undefined) {
-    id = parseAddress(addressFromPublicKey(pk, 'pm')).bytes
+    id = addressBytesFromPublicKey(pk)
     if (idCache.size >= ID_CACHE_MAX) idCache.clear()
     idCache.set(k, id)
   }
@@ -21,7 +21,7 @@ export function accountIdOf(pk: PublicKey): Uint8Array {
 }
 
 export function formatAddress(accountId: Uint8Array, prefix: string): string {
-  return encodeAddressBytes(accountId, prefix)
+  return encodeAddress(prefix, accountId)
 }
 
 /** Parses an address of this network; a wrong prefix or checksum is INVALID_ADDRESS. */
@@ -31,9 +31,4 @@ export function parseAccount(address: string, prefix: string): Uint8Array {
   } catch (e) {
     throw new TxError('INVALID_ADDRESS', `invalid address ${JSON.stringify(address)}: ${(e as Error).message}`)
   }
-}
-
-import { bech32m } from '@scure/base'
-function encodeAddressBytes(bytes: Uint8Array, prefix: string): string {
-  return bech32m.encode(prefix, bech32m.toWords(bytes))
 }

@@ -9,6 +9,7 @@ export const TX_ERROR_CODES = [
   'WRONG_NETWORK',
   'BAD_SIGNATURE',
   'TX_EXPIRED',
+  'EXPIRY_TOO_FAR',
   'NONCE_REUSED',
   'NONCE_GAP',
   'FEE_TOO_LOW',

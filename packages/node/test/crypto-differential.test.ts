@@ -58,8 +58,14 @@ const edMutation = fc.oneof(
   fc.constant({ kind: 'S+8L' as const }),
   fc.record({ kind: fc.constant('truncSig' as const), len: fc.nat({ max: 63 }) }),
   fc.record({ kind: fc.constant('truncPk' as const), len: fc.nat({ max: 31 }) }),
-  fc.record({ kind: fc.constant('garbageSig' as const), bytes: fc.uint8Array({ minLength: 64, maxLength: 64 }) }),
-  fc.record({ kind: fc.constant('garbagePk' as const), bytes: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+  fc.record({
+    kind: fc.constant('garbageSig' as const),
+    bytes: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
+  fc.record({
+    kind: fc.constant('garbagePk' as const),
+    bytes: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  }),
   fc.record({ kind: fc.constant('torsionPk' as const), j: fc.integer({ min: 1, max: 7 }) }),
   fc.record({ kind: fc.constant('torsionR' as const), j: fc.integer({ min: 0, max: 7 }) }),
 )
@@ -72,9 +78,9 @@ test('ed25519: node:crypto and noble agree on valid and mutated inputs', () => {
       fc.uint8Array({ maxLength: 96 }),
       edMutation,
       (seed, msg0, mut) => {
-        let pk = nobleBackend.ed25519PublicKey(seed)
-        let sig = nobleBackend.ed25519Sign(seed, msg0)
-        let msg = msg0
+        let pk: Uint8Array = nobleBackend.ed25519PublicKey(seed)
+        let sig: Uint8Array = nobleBackend.ed25519Sign(seed, msg0)
+        let msg: Uint8Array = msg0
         assert.deepEqual(nodeBackend.ed25519Sign(seed, msg0), sig, 'deterministic signatures match')
         assert.deepEqual(nodeBackend.ed25519PublicKey(seed), pk)
         switch (mut.kind) {
@@ -108,13 +114,12 @@ test('ed25519: node:crypto and noble agree on valid and mutated inputs', () => {
             pk = mut.bytes
             break
           case 'torsionPk':
-            pk = P.fromBytes(pk).add(T8.multiply(BigInt(mut.j))).toBytes()
+            pk = P.fromBytes(pk)
+              .add(T8.multiply(BigInt(mut.j)))
+              .toBytes()
             break
           case 'torsionR':
-            sig = cat(
-              mut.j === 0 ? P.ZERO.toBytes() : T8.multiply(BigInt(mut.j)).toBytes(),
-              sig.subarray(32),
-            )
+            sig = cat(mut.j === 0 ? P.ZERO.toBytes() : T8.multiply(BigInt(mut.j)).toBytes(), sig.subarray(32))
             break
         }
         const a = nodeBackend.ed25519Verify(pk, msg, sig)
@@ -144,10 +149,16 @@ const kMutation = fc.oneof(
     { kind: 'hybrid' as const },
   ),
   fc.record({ kind: fc.constant('truncSig' as const), len: fc.nat({ max: 63 }) }),
-  fc.record({ kind: fc.constant('garbageSig' as const), bytes: fc.uint8Array({ minLength: 64, maxLength: 64 }) }),
+  fc.record({
+    kind: fc.constant('garbageSig' as const),
+    bytes: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
   fc.record({
     kind: fc.constant('garbagePk' as const),
-    bytes: fc.oneof(fc.uint8Array({ minLength: 33, maxLength: 33 }), fc.uint8Array({ minLength: 65, maxLength: 65 })),
+    bytes: fc.oneof(
+      fc.uint8Array({ minLength: 33, maxLength: 33 }),
+      fc.uint8Array({ minLength: 65, maxLength: 65 }),
+    ),
   }),
 )
 
@@ -162,10 +173,10 @@ test('secp256k1: node:crypto and noble agree on valid and mutated inputs, both k
       kMutation,
       (rand, msg0, uncompressed, lowS, mut) => {
         const kp = generateKeyPair('secp256k1', rand)
-        let pk = kp.publicKey.bytes
+        let pk: Uint8Array = kp.publicKey.bytes
         if (uncompressed) pk = uncompress(pk)
-        let sig = nobleBackend.secp256k1Sign(kp.secretKey, msg0)
-        let msg = msg0
+        let sig: Uint8Array = nobleBackend.secp256k1Sign(kp.secretKey, msg0)
+        let msg: Uint8Array = msg0
         assert.deepEqual(nodeBackend.secp256k1PublicKey(kp.secretKey), kp.publicKey.bytes)
         const r = be(sig.subarray(0, 32))
         const s = be(sig.subarray(32))

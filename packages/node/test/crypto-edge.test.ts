@@ -223,8 +223,16 @@ test('secp256k1: hybrid, infinity, off-curve and out-of-range keys and scalars r
   offCurve[64] ^= 1
   const xTooBig = compressed.slice()
   xTooBig.fill(0xff, 1)
-  const badKeys = [hybrid, offCurve, xTooBig, Uint8Array.of(0), compressed.subarray(0, 32), new Uint8Array(33)]
-  for (const b of backends) for (const k of badKeys) assert.equal(b.secp256k1Verify(k, msg, sig, { lowS: false }), false)
+  const badKeys = [
+    hybrid,
+    offCurve,
+    xTooBig,
+    Uint8Array.of(0),
+    compressed.subarray(0, 32),
+    new Uint8Array(33),
+  ]
+  for (const b of backends)
+    for (const k of badKeys) assert.equal(b.secp256k1Verify(k, msg, sig, { lowS: false }), false)
 
   const toBE = (n: bigint): Uint8Array => {
     const o = new Uint8Array(32)
@@ -238,8 +246,16 @@ test('secp256k1: hybrid, infinity, off-curve and out-of-range keys and scalars r
   const s = le(sig.subarray(32).slice().reverse())
   const highS = cat(r, toBE(SECP256K1_N - s))
   for (const b of backends) {
-    assert.equal(b.secp256k1Verify(compressed, msg, highS, { lowS: false }), true, 'high S is plain-ECDSA valid')
-    assert.equal(b.secp256k1Verify(compressed, msg, highS, { lowS: true }), false, 'but not under the account rule')
+    assert.equal(
+      b.secp256k1Verify(compressed, msg, highS, { lowS: false }),
+      true,
+      'high S is plain-ECDSA valid',
+    )
+    assert.equal(
+      b.secp256k1Verify(compressed, msg, highS, { lowS: true }),
+      false,
+      'but not under the account rule',
+    )
     assert.equal(b.secp256k1Verify(compressed, msg, cat(toBE(0n), toBE(s)), { lowS: false }), false, 'r = 0')
     assert.equal(b.secp256k1Verify(compressed, msg, cat(r, toBE(0n)), { lowS: false }), false, 's = 0')
     assert.equal(b.secp256k1Verify(compressed, msg, cat(toBE(SECP256K1_N), toBE(s)), { lowS: false }), false)

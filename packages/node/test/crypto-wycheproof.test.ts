@@ -13,7 +13,9 @@ import { nobleBackend } from '@pulsemesh/core/crypto/noble-backend.ts'
 import { secp256k1CompressPublicKey, secp256k1HasHighS } from '@pulsemesh/core/crypto/secp256k1-rule.ts'
 import { nodeBackend } from '@pulsemesh/node/crypto/node-backend.ts'
 
-const dir = process.env.PULSEMESH_VECTORS_DIR ?? new URL('../../../../shared/vectors/wycheproof/', import.meta.url).pathname
+const dir =
+  process.env.PULSEMESH_VECTORS_DIR ??
+  new URL('../../../../shared/vectors/wycheproof/', import.meta.url).pathname
 const missing = existsSync(dir) ? false : `Wycheproof vectors not found in ${dir}`
 const backends: CryptoBackend[] = [nodeBackend, nobleBackend]
 
@@ -59,7 +61,9 @@ function check(
         for (const b of backends) {
           const got = run(b, pk, hex(v.msg), hex(v.sig))
           if (got !== expected(v)) {
-            failures.push(`${file} tc${v.tcId} (${v.comment}; ${v.flags.join(',')}) pk${pk.length}: ${b.name} -> ${got}`)
+            failures.push(
+              `${file} tc${v.tcId} (${v.comment}; ${v.flags.join(',')}) pk${pk.length}: ${b.name} -> ${got}`,
+            )
           }
         }
       }

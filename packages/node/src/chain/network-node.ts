@@ -48,10 +48,14 @@ import {
   fromUtf8,
   type TxResult,
 } from '@pulsemesh/core'
-import type { VerifyPool } from '../crypto/verify-pool.ts'
 import { Mempool, type MempoolLimits } from '../mempool/mempool.ts'
 import type { NetworkStore } from '../storage/chain-store.ts'
 import { TreeStore } from './tree-store.ts'
+
+/** Checks signatures off the main thread (the worker pool implements it). */
+export interface SignatureVerifier {
+  verify(job: { scheme: 'ed25519' | 'secp256k1'; publicKey: Uint8Array; msg: Uint8Array; sig: Uint8Array }): Promise<boolean>
+}
 
 export interface ValidatorKey {
   /** 32-byte Ed25519 seed; never logged. */
@@ -64,7 +68,7 @@ export interface NetworkNodeOptions {
   genesis: Genesis
   genesisJson: string
   store: NetworkStore
-  verifyPool: VerifyPool
+  verifyPool: SignatureVerifier
   /** The key this node signs blocks with, if it is the validator. */
   validatorKey?: ValidatorKey
   mempool?: Partial<MempoolLimits>
@@ -90,7 +94,7 @@ export class NetworkNode extends EventEmitter {
   readonly mempool: Mempool
   readonly tree: StateTree
   readonly state: TreeStore
-  private readonly pool: VerifyPool
+  private readonly pool: SignatureVerifier
   private readonly key?: ValidatorKey
   private readonly now: () => bigint
   private head!: { height: bigint; hash: Uint8Array; header: Header | undefined; commit: Commit }
@@ -182,7 +186,7 @@ export class NetworkNode extends EventEmitter {
     const next = this.height + 1n
     if (d.tx.body.expiresAt < next) throw new TxError('TX_EXPIRED', `tx expired at height ${d.tx.body.expiresAt}`)
     if (d.tx.body.expiresAt > next + this.genesis.params.txLifetimeBlocksMax) {
-      throw new TxError('TX_EXPIRED', `expiresAt is more than ${this.genesis.params.txLifetimeBlocksMax} blocks ahead`)
+      throw new TxError('EXPIRY_TOO_FAR', `expiresAt is more than ${this.genesis.params.txLifetimeBlocksMax} blocks ahead`)
     }
     if (!this.verified.has(d.hashHex)) {
       const ok = await this.pool.verify({

@@ -19,7 +19,10 @@ import { PulseError } from '@pulsemesh/core/errors.ts'
 /** SubjectPublicKeyInfo prefixes (RFC 8410 §4 for Ed25519; RFC 5480 id-ecPublicKey + secp256k1 OID). */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const SECP256K1_SPKI_PREFIX_COMPRESSED = Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex')
-const SECP256K1_SPKI_PREFIX_UNCOMPRESSED = Buffer.from('3056301006072a8648ce3d020106052b8104000a034200', 'hex')
+const SECP256K1_SPKI_PREFIX_UNCOMPRESSED = Buffer.from(
+  '3056301006072a8648ce3d020106052b8104000a034200',
+  'hex',
+)
 /** PKCS#8 OneAsymmetricKey prefix for an Ed25519 seed (RFC 8410 §7). */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
@@ -37,7 +40,9 @@ export class KeyObjectCache {
   misses = 0
   constructor(maxEntries = KEY_CACHE_MAX_ENTRIES) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new PulseError('CRYPTO_CACHE_INVALID', 'key cache size must be a positive integer', { maxEntries })
+      throw new PulseError('CRYPTO_CACHE_INVALID', 'key cache size must be a positive integer', {
+        maxEntries,
+      })
     }
     this.maxEntries = maxEntries
   }
@@ -88,10 +93,16 @@ function ed25519Verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array):
   }
 }
 
-function secp256k1Verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array, opts: { lowS: boolean }): boolean {
+function secp256k1Verify(
+  publicKey: Uint8Array,
+  msg: Uint8Array,
+  sig: Uint8Array,
+  opts: { lowS: boolean },
+): boolean {
   const lowS = opts?.lowS !== false // a missing option means the stricter account rule
   if (!(msg instanceof Uint8Array) || !secp256k1PrecheckOk(publicKey, sig, lowS)) return false
-  const prefix = publicKey.length === 33 ? SECP256K1_SPKI_PREFIX_COMPRESSED : SECP256K1_SPKI_PREFIX_UNCOMPRESSED
+  const prefix =
+    publicKey.length === 33 ? SECP256K1_SPKI_PREFIX_COMPRESSED : SECP256K1_SPKI_PREFIX_UNCOMPRESSED
   const key = keyObjectCache.get('k', publicKey, prefix, 'ec')
   if (key === null) return false // off the curve: OpenSSL refuses the import
   try {
@@ -113,7 +124,11 @@ function ed25519PrivateKey(seed: Uint8Array): KeyObject {
       length: (seed as Uint8Array | undefined)?.length,
     })
   }
-  return crypto.createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  return crypto.createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  })
 }
 
 export const nodeBackend: CryptoBackend = {

@@ -1,6 +1,6 @@
 /**
  * On-disk storage of every network a node hosts, in one LevelDB (classic-level).
- * Each network has its own sublevel (key space); within it, one-letter tables:
+ * Each network has its own key space (prefix: length byte + network id); within it, one-letter tables:
  *
  *   M latest             -> u64 height of the last committed block
  *   G                    -> genesis JSON
@@ -19,11 +19,22 @@ import { ClassicLevel } from 'classic-level'
 import { concatBytes, readU64be, u64be } from '@pulsemesh/core'
 
 type Bytes = Uint8Array
-type Sub = ReturnType<ClassicLevel<Bytes, Bytes>['sublevel']>
+type DB = ClassicLevel<Bytes, Bytes>
 
 const T = (c: string) => new Uint8Array([c.charCodeAt(0)])
 const LATEST = concatBytes(T('M'), new TextEncoder().encode('latest'))
 const GENESIS = T('G')
+/** The smallest key greater than every key starting with `prefix`. */
+export function prefixEnd(prefix: Bytes): Bytes {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] !== 0xff) {
+      const out = prefix.slice(0, i + 1)
+      out[i]++
+      return out
+    }
+  }
+  throw new RangeError('prefixEnd: prefix is all 0xff')
+}
 const u32be = (n: number) => {
   const b = new Uint8Array(4)
   new DataView(b.buffer).setUint32(0, n)
@@ -54,22 +65,36 @@ export class ChainStore {
     return new ChainStore(db)
   }
   network(id: string): NetworkStore {
-    return new NetworkStore(this.db.sublevel<Bytes, Bytes>(id, { keyEncoding: 'view', valueEncoding: 'view' }))
+    const idBytes = new TextEncoder().encode(id)
+    return new NetworkStore(this.db, concatBytes(new Uint8Array([idBytes.length]), idBytes))
   }
   close(): Promise<void> {
     return this.db.close()
   }
 }
 
-export class NetworkStore {
-  readonly sub: Sub
-  constructor(sub: Sub) {
-    this.sub = sub
-  }
+type Op = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes }
 
+export class NetworkStore {
+  private readonly db: DB
+  /** Key-space prefix of this network. */
+  private readonly ns: Bytes
+  constructor(db: DB, ns: Bytes) {
+    this.db = db
+    this.ns = ns
+  }
+  private k(key: Bytes): Bytes {
+    return concatBytes(this.ns, key)
+  }
   private async get(key: Bytes): Promise<Bytes | undefined> {
-    const v = await this.sub.get(key)
+    const v = await this.db.get(this.k(key))
     return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  }
+  private write(ops: Op[]): Promise<void> {
+    return this.db.batch(
+      ops.map((o) => ({ ...o, key: this.k(o.key) })),
+      { sync: true },
+    )
   }
 
   async latestHeight(): Promise<bigint> {
@@ -81,12 +106,12 @@ export class NetworkStore {
     return v === undefined ? undefined : new TextDecoder().decode(v)
   }
   async putGenesis(json: string, initialState: [Bytes, Bytes][]): Promise<void> {
-    const ops: { type: 'put'; key: Bytes; value: Bytes }[] = [
+    const ops: Op[] = [
       { type: 'put', key: GENESIS, value: new TextEncoder().encode(json) },
       { type: 'put', key: LATEST, value: u64be(0n) },
     ]
     for (const [k, v] of initialState) ops.push({ type: 'put', key: concatBytes(T('S'), k), value: v })
-    await this.sub.batch(ops, { sync: true })
+    await this.write(ops)
   }
   getBlock(height: bigint): Promise<Bytes | undefined> {
     return this.get(concatBytes(T('B'), u64be(height)))
@@ -114,10 +139,11 @@ export class NetworkStore {
     before?: { height: bigint; index: number },
   ): Promise<{ hash: Bytes; height: bigint; index: number }[]> {
     const prefix = concatBytes(T('A'), account)
-    const lt = before ? concatBytes(prefix, u64be(before.height), u32be(before.index)) : concatBytes(prefix, new Uint8Array([0xff]))
+    const lt = before ? concatBytes(prefix, u64be(before.height), u32be(before.index)) : prefixEnd(prefix)
     const out: { hash: Bytes; height: bigint; index: number }[] = []
-    for await (const [k, v] of this.sub.iterator({ gte: prefix, lt, reverse: true, limit })) {
-      const dv = new DataView(k.buffer, k.byteOffset + prefix.length, 12)
+    const skip = this.ns.length + prefix.length
+    for await (const [k, v] of this.db.iterator({ gte: this.k(prefix), lt: this.k(lt), reverse: true, limit })) {
+      const dv = new DataView(k.buffer, k.byteOffset + skip, 12)
       out.push({ hash: new Uint8Array(v), height: dv.getBigUint64(0), index: dv.getUint32(8) })
     }
     return out
@@ -126,15 +152,16 @@ export class NetworkStore {
   /** Every state entry, in key order (for rebuilding the Merkle tree at start-up). */
   async *stateEntries(prefix: Bytes = new Uint8Array()): AsyncGenerator<[Bytes, Bytes]> {
     const gte = concatBytes(T('S'), prefix)
-    const lt = concatBytes(gte, new Uint8Array([0xff, 0xff, 0xff, 0xff]))
-    for await (const [k, v] of this.sub.iterator({ gte, lt })) {
-      yield [new Uint8Array(k.subarray(1)), new Uint8Array(v)]
+    const lt = prefixEnd(gte)
+    const skip = this.ns.length + 1
+    for await (const [k, v] of this.db.iterator({ gte: this.k(gte), lt: this.k(lt) })) {
+      yield [new Uint8Array(k.subarray(skip)), new Uint8Array(v)]
     }
   }
 
   /** The one atomic, fsynced write of a committed block and everything it changed. */
   async commitBlock(w: BlockWrite): Promise<void> {
-    const ops: ({ type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes })[] = []
+    const ops: Op[] = []
     const h = u64be(w.height)
     ops.push({ type: 'put', key: concatBytes(T('B'), h), value: w.blockBytes })
     ops.push({ type: 'put', key: concatBytes(T('C'), h), value: w.commitBytes })
@@ -152,6 +179,6 @@ export class NetworkStore {
       ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
     }
     ops.push({ type: 'put', key: LATEST, value: h })
-    await this.sub.batch(ops, { sync: true })
+    await this.write(ops)
   }
 }

@@ -1,0 +1,134 @@
+/**
+ * A PulseMesh node process: one LevelDB, one verify pool, the networks it hosts, one HTTP API.
+ * Config lives in <home>/config.json; genesis files in <home>/genesis/<network>.json; keys in
+ * <home>/keys (see keys/keystore.ts).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { App, bankModule, type Genesis, genesisToJson, parseGenesis } from '@pulsemesh/app'
+import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
+import type { FastifyInstance } from 'fastify'
+import { buildApi } from './api/server.ts'
+import { NetworkNode } from './chain/network-node.ts'
+import { installNodeCrypto } from './crypto/node-backend.ts'
+import { VerifyPool } from './crypto/verify-pool.ts'
+import { Keystore } from './keys/keystore.ts'
+import { ChainStore } from './storage/chain-store.ts'
+
+export interface HostConfig {
+  api: { host: string; port: number }
+  networks: { genesis: string; validatorKey?: string; produce?: boolean }[]
+}
+
+export interface RunningHost {
+  url: string
+  networks: Map<string, NetworkNode>
+  api: FastifyInstance
+  stop(): Promise<void>
+}
+
+export function readConfig(home: string): HostConfig {
+  try {
+    return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as HostConfig
+  } catch (e) {
+    throw new PulseError('CONFIG_INVALID', `cannot read ${join(home, 'config.json')}: ${(e as Error).message}; run \`pulsemesh init\` first`)
+  }
+}
+
+export async function startHost(home: string, opts: { log?: (msg: string) => void; port?: number } = {}): Promise<RunningHost> {
+  installNodeCrypto()
+  const log = opts.log ?? (() => {})
+  const cfg = readConfig(home)
+  const store = await ChainStore.open(join(home, 'data'))
+  const pool = new VerifyPool()
+  const keys = new Keystore(home)
+  const networks = new Map<string, NetworkNode>()
+  try {
+    for (const n of cfg.networks) {
+      const genesisJson = readFileSync(join(home, n.genesis), 'utf8')
+      const genesis = parseGenesis(JSON.parse(genesisJson))
+      const key = n.validatorKey ? keys.load(n.validatorKey) : undefined
+      const node = await NetworkNode.open({
+        app: new App(genesis.params, [bankModule]),
+        genesis,
+        genesisJson,
+        store: store.network(genesis.networkId),
+        verifyPool: pool,
+        validatorKey: key ? { seed: key.secret, publicKey: key.publicKey.bytes } : undefined,
+      })
+      node.on('error', (e: Error) => log(`[${genesis.networkId}] ${e.message}`))
+      node.on('fatal', (e: Error) => {
+        log(`[${genesis.networkId}] FATAL storage failure, stopping: ${e.message}`)
+        process.exitCode = 1
+        process.kill(process.pid, 'SIGTERM')
+      })
+      if (key && n.produce !== false) node.startProducing()
+      networks.set(genesis.networkId, node)
+      log(`network ${genesis.networkId}: height ${node.height}, ${key ? 'validator' : 'full node'}`)
+    }
+  } catch (e) {
+    await pool.close()
+    await store.close()
+    throw e
+  }
+  const api = buildApi({ networks })
+  const port = opts.port ?? cfg.api.port
+  await api.listen({ host: cfg.api.host, port })
+  const addr = api.server.address()
+  const url = `http://${cfg.api.host}:${typeof addr === 'object' && addr ? addr.port : port}`
+  return {
+    url,
+    networks,
+    api,
+    async stop() {
+      for (const n of networks.values()) n.stopProducing()
+      await api.close()
+      for (const n of networks.values()) await n.idle()
+      await pool.close()
+      await store.close()
+    },
+  }
+}
+
+export interface InitOptions {
+  networkId: string
+  port: number
+  blockIntervalMs: number
+  /** Address prefix and fee asset of the network. */
+  addressPrefix: string
+  feeAsset: string
+  nowMs: bigint
+}
+
+/** Creates <home> with a validator key, a funded demo key, a genesis and a config. Idempotent per key name. */
+export function initHome(home: string, o: InitOptions): { genesis: Genesis; demoAddress: string; validatorAddress: string } {
+  mkdirSync(join(home, 'genesis'), { recursive: true })
+  const keys = new Keystore(home)
+  const vname = `validator-${o.networkId}`
+  const validator = keys.has(vname) ? keys.load(vname) : keys.create(vname, 'ed25519')
+  const demo = keys.has('demo') ? keys.load('demo') : keys.create('demo', 'ed25519')
+  const demoAddress = addressFromPublicKey(demo.publicKey, o.addressPrefix)
+  const genesis: Genesis = {
+    networkId: o.networkId,
+    genesisTimeMs: o.nowMs,
+    params: {
+      networkId: o.networkId,
+      addressPrefix: o.addressPrefix,
+      feeAsset: o.feeAsset,
+      minFee: 1000n,
+      blockIntervalMs: o.blockIntervalMs,
+      txLifetimeBlocksMax: 10_000n,
+      blockTxsMax: 20_000,
+      blockBytesMax: 8 * 1024 * 1024,
+    },
+    // 6 decimals: 1 PULSE = 1,000,000 base units.
+    assets: [{ id: o.feeAsset, decimals: 6, maxSupply: 0n }],
+    balances: [{ address: demoAddress, asset: o.feeAsset, amount: 1_000_000_000_000_000n }],
+    validators: [{ name: vname, publicKey: validator.publicKey.bytes, power: 10n }],
+  }
+  const file = join('genesis', `${o.networkId}.json`)
+  writeFileSync(join(home, file), JSON.stringify(genesisToJson(genesis), null, 2) + '\n')
+  const cfg: HostConfig = { api: { host: '127.0.0.1', port: o.port }, networks: [{ genesis: file, validatorKey: vname }] }
+  writeFileSync(join(home, 'config.json'), JSON.stringify(cfg, null, 2) + '\n')
+  return { genesis, demoAddress, validatorAddress: addressFromPublicKey(validator.publicKey, o.addressPrefix) }
+}

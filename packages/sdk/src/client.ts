@@ -1,0 +1,125 @@
+/** A typed HTTP client of a node's REST API. Uses the global fetch (Node ≥ 18, browsers). */
+import { PulseError } from '@pulsemesh/core'
+
+export class ApiError extends PulseError {
+  readonly status: number
+  constructor(status: number, code: string, message: string, meta: Record<string, unknown> = {}) {
+    super(code, message, meta)
+    this.status = status
+  }
+}
+
+export interface ClientOptions {
+  baseUrl: string
+  /** Bearer token for routes that need a role. */
+  token?: string
+  fetch?: typeof fetch
+}
+
+export class PulseClient {
+  readonly baseUrl: string
+  private readonly token?: string
+  private readonly f: typeof fetch
+  constructor(o: ClientOptions) {
+    this.baseUrl = o.baseUrl.replace(/\/+$/, '')
+    this.token = o.token
+    this.f = o.fetch ?? fetch
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (this.token) headers.authorization = `Bearer ${this.token}`
+    let res: Response
+    try {
+      res = await this.f(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    } catch (e) {
+      throw new ApiError(0, 'NODE_UNREACHABLE', `cannot reach ${this.baseUrl}: ${(e as Error).message}`)
+    }
+    const text = await res.text()
+    let json: unknown
+    try {
+      json = text ? JSON.parse(text) : undefined
+    } catch {
+      throw new ApiError(res.status, 'BAD_RESPONSE', `node answered ${res.status} with non-JSON`)
+    }
+    if (!res.ok) {
+      const p = (json ?? {}) as { code?: string; detail?: string; meta?: Record<string, unknown> }
+      throw new ApiError(res.status, p.code ?? 'HTTP_ERROR', p.detail ?? `HTTP ${res.status}`, p.meta ?? {})
+    }
+    return json as T
+  }
+
+  networks() {
+    return this.request<{ networks: { id: string; height: string }[] }>('GET', '/v1/networks')
+  }
+  status(network: string) {
+    return this.request<NetworkStatus>('GET', `/v1/networks/${network}/status`)
+  }
+  block(network: string, height: bigint | 'latest') {
+    return this.request<Record<string, unknown>>('GET', `/v1/networks/${network}/blocks/${height}`)
+  }
+  tx(network: string, hash: string) {
+    return this.request<TxResponse>('GET', `/v1/networks/${network}/txs/${hash}`)
+  }
+  account(network: string, address: string) {
+    return this.request<AccountResponse>('GET', `/v1/networks/${network}/accounts/${address}`)
+  }
+  submitTx(network: string, bytes: Uint8Array) {
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+    return this.request<{ hash: string; status: string }>('POST', `/v1/networks/${network}/txs`, { tx: hex })
+  }
+  produceBlock(network: string) {
+    return this.request<{ height: string; hash: string; txs: string[] }>('POST', `/v1/networks/${network}/blocks`, {})
+  }
+  txProof(network: string, hash: string) {
+    return this.request<import('./verify.ts').TxProofResponse & { height: string; index: number }>(
+      'GET',
+      `/v1/networks/${network}/proofs/tx/${hash}`,
+    )
+  }
+  accountProof(network: string, address: string, asset?: string) {
+    const q = asset ? `?asset=${encodeURIComponent(asset)}` : ''
+    return this.request<import('./verify.ts').AccountProofResponse & { height: string; asset: string }>(
+      'GET',
+      `/v1/networks/${network}/proofs/account/${address}${q}`,
+    )
+  }
+
+  /** Polls until a tx is committed (or `timeoutMs` passes). */
+  async waitForTx(network: string, hash: string, timeoutMs = 30_000, pollMs = 100): Promise<TxResponse> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        const r = await this.tx(network, hash)
+        if (r.status === 'committed') return r
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 404) throw e
+      }
+      if (Date.now() > deadline) throw new ApiError(0, 'TIMEOUT', `tx ${hash} not committed within ${timeoutMs} ms`)
+      await new Promise((r) => setTimeout(r, pollMs))
+    }
+  }
+}
+
+export interface NetworkStatus {
+  networkId: string
+  height: string
+  headHash: string
+  params: { addressPrefix: string; feeAsset: string; minFee: string; blockIntervalMs: number; txLifetimeBlocksMax: string }
+  mempool: { txs: number; bytes: number }
+}
+export interface TxResponse {
+  status: 'pending' | 'committed'
+  height?: string
+  index?: number
+  tx: Record<string, unknown>
+  result?: { ok: boolean; error?: string; events: unknown[] }
+}
+export interface AccountResponse {
+  address: string
+  nonce: string
+  nextNonce: string
+  balances: Record<string, string>
+  height: string
+}

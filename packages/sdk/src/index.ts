@@ -1,0 +1,3 @@
+export * from './client.ts'
+export * from './tx.ts'
+export * from './verify.ts'
