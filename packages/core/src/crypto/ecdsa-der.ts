@@ -44,7 +44,8 @@ export function ecdsaSignatureFromDer(der: Uint8Array): Uint8Array | null {
 
 /** Strict DER encoding of a 64-byte r || s signature (r and s must be non-zero to be meaningful). */
 export function ecdsaSignatureToDer(sig: Uint8Array): Uint8Array {
-  if (!(sig instanceof Uint8Array) || sig.length !== 64) throw new TypeError('ecdsaSignatureToDer: expected 64 bytes')
+  if (!(sig instanceof Uint8Array) || sig.length !== 64)
+    throw new TypeError('ecdsaSignatureToDer: expected 64 bytes')
   const int = (v: Uint8Array): number[] => {
     let i = 0
     while (i < v.length - 1 && v[i] === 0) i++

@@ -149,7 +149,8 @@ export function generateKeyPair(scheme: KeyScheme, randomBytes32: Uint8Array): K
 /** Public key (ed25519: 32 bytes; secp256k1: 33-byte compressed). Throws CRYPTO_INVALID_SECRET. */
 export function publicKeyFromSecret(scheme: KeyScheme, secret: Uint8Array): PublicKey {
   assertScheme(scheme)
-  const bytes = scheme === 'ed25519' ? installed.ed25519PublicKey(secret) : installed.secp256k1PublicKey(secret)
+  const bytes =
+    scheme === 'ed25519' ? installed.ed25519PublicKey(secret) : installed.secp256k1PublicKey(secret)
   return { scheme, bytes }
 }
 
@@ -166,7 +167,8 @@ export function sign(scheme: KeyScheme, secret: Uint8Array, msg: Uint8Array): Ui
 export function verify(publicKey: PublicKey, msg: Uint8Array, sig: Uint8Array): boolean {
   if (publicKey === null || typeof publicKey !== 'object') return false
   const pk = publicKey.bytes
-  if (!(pk instanceof Uint8Array) || !(msg instanceof Uint8Array) || !(sig instanceof Uint8Array)) return false
+  if (!(pk instanceof Uint8Array) || !(msg instanceof Uint8Array) || !(sig instanceof Uint8Array))
+    return false
   try {
     if (publicKey.scheme === 'ed25519') return installed.ed25519Verify(pk, msg, sig)
     if (publicKey.scheme === 'secp256k1') return installed.secp256k1Verify(pk, msg, sig, { lowS: true })
@@ -181,9 +183,12 @@ export function verify(publicKey: PublicKey, msg: Uint8Array, sig: Uint8Array): 
  * small-order). Cheap: does not decode the point, so an off-curve key can pass (it can never sign).
  */
 export function publicKeyIsWellFormed(publicKey: PublicKey): boolean {
-  if (publicKey === null || typeof publicKey !== 'object' || !(publicKey.bytes instanceof Uint8Array)) return false
+  if (publicKey === null || typeof publicKey !== 'object' || !(publicKey.bytes instanceof Uint8Array))
+    return false
   if (publicKey.scheme === 'ed25519') {
-    return publicKey.bytes.length === ED25519_PUBLIC_KEY_BYTES && ed25519PublicKeyIsWellFormed(publicKey.bytes)
+    return (
+      publicKey.bytes.length === ED25519_PUBLIC_KEY_BYTES && ed25519PublicKeyIsWellFormed(publicKey.bytes)
+    )
   }
   if (publicKey.scheme === 'secp256k1') return secp256k1PublicKeyIsWellFormed(publicKey.bytes)
   return false

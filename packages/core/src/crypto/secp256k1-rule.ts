@@ -18,7 +18,8 @@ export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd
 /** Field prime p (SEC 2 §2.4.1). */
 export const SECP256K1_P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn
 
-const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map((b) => Number.parseInt(b, 16)))
+const hexBytes = (h: string): Uint8Array =>
+  Uint8Array.from(h.match(/../g)!.map((b) => Number.parseInt(b, 16)))
 const N_BE = hexBytes('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141')
 /** floor(n / 2): the largest low-S value. */
 const HALF_N_BE = hexBytes('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0')
