@@ -1,0 +1,30 @@
+/**
+ * @pulsemesh/emotion: biometric device decoders, signal features, scores, anti-gaming detectors and
+ * a deterministic device simulator for the EmotionalChain Proof of Emotion profile. Isomorphic, no
+ * I/O; everything that feeds a score is integer arithmetic with explicit rounding.
+ */
+export * from './agent.ts'
+export * from './commit.ts'
+export * from './decode/ble-hrm.ts'
+export * from './decode/decimal.ts'
+export * from './decode/e4-csv.ts'
+export * from './decode/muse.ts'
+export * from './decode/thinkgear.ts'
+export * from './detectors.ts'
+export * from './extract.ts'
+export * from './features/eda.ts'
+export * from './features/eeg.ts'
+export * from './features/hrv.ts'
+export * from './features/quality.ts'
+export * from './features/sampen.ts'
+export * from './math/fft.ts'
+export * from './math/int.ts'
+export * from './math/trig.ts'
+export * from './params.ts'
+export * from './quantized.ts'
+export * from './scores.ts'
+export * from './sim/devices.ts'
+export * from './sim/generators.ts'
+export * from './sim/personas.ts'
+export * from './sim/prng.ts'
+export * from './window.ts'
