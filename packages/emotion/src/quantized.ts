@@ -28,8 +28,8 @@
  * eegQuality         0..100
  * eegFlatBp          share of EEG samples inside flat runs (frozen/synthetic), basis points
  *
- * Encoding: 26 fields in the order above, each a 4-byte big-endian integer (faaMilliNp two's
- * complement, the rest unsigned): exactly 104 bytes, one encoding per record.
+ * Encoding: 28 fields in the order above, each a 4-byte big-endian integer (faaMilliNp two's
+ * complement, the rest unsigned): exactly 112 bytes, one encoding per record.
  */
 import { PulseError } from '@pulsemesh/core/errors.ts'
 import { decodeFail, decodeTooLarge, requireBytes } from './decode/fail.ts'

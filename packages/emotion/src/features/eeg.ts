@@ -3,10 +3,10 @@
  * asymmetry.
  *
  * Per segment (length N = a power of two, default one second of samples, 50% overlap):
- *   1. remove the segment mean (integer, half-up) so DC does not leak into delta;
- *   2. multiply by a periodic Hann window in Q14 (w[n] = 0.5 − 0.5·cos(2πn/N), from the integer
- *      trig table): |x| <= 2^16 counts after detrending, so windowed values are <= 2^30, the FFT's
- *      exact-input bound;
+ *   1-2. remove the segment mean exactly and apply a periodic Hann window in Q14 (w[n] = 0.5 −
+ *      0.5·cos(2πn/N), from the integer trig table) in one rounding: v = round(((x·N − Σx)·w) / N)
+ *      (a rounded integer mean would leak up to half a count of DC into the delta bins through the
+ *      Hann sidelobe). |x − mean| <= 2^16 counts, so |v| <= 2^30, the FFT's exact-input bound;
  *   3. fixed-point FFT (output DFT/N, see math/fft.ts), then each component is scaled by 2^-5
  *      (half up) before squaring so |X'|² <= 2^51 and a segment's sum over bins stays < 2^53
  *      (Parseval);
@@ -22,7 +22,7 @@
  * so positive FAA = relatively more left-frontal activity (approach / positive affect).
  */
 import { FFT_INPUT_MAX, fftFixed } from '../math/fft.ts'
-import { lnRatioMilli, roundDiv, roundDivBig } from '../math/int.ts'
+import { lnRatioMilli, roundDivBig } from '../math/int.ts'
 import { trigTable } from '../math/trig.ts'
 
 export const EEG_BAND_NAMES = ['delta', 'theta', 'alpha', 'beta', 'gamma'] as const
@@ -63,8 +63,8 @@ export function hannQ14(n: number): { w: Float64Array; sumSq: bigint } {
   const w = new Float64Array(n)
   let s = 0n
   for (let i = 0; i < n; i++) {
-    // (2^15 − cos_Q15)/2 = 2^14·(1 − cos)/2·2 ... = Q14 of 0.5(1 − cos), half up
-    w[i] = Math.floor((2 ** (HANN_Q + 1) - t.cos[i] + 1) / 2)
+    // Q14 of 0.5·(1 − cos) = (2^15 − cos_Q15) / 4, half up
+    w[i] = Math.floor((2 ** (HANN_Q + 1) - t.cos[i] + 2) / 4)
     s += BigInt(w[i]) * BigInt(w[i])
   }
   const r = { w, sumSq: s }
@@ -112,9 +112,9 @@ export function welchBandPowers(
   for (let start = 0; start + n <= x.length; start += hop) {
     let sum = 0
     for (let i = 0; i < n; i++) sum += x[start + i]
-    const mean = roundDiv(sum, n)
     for (let i = 0; i < n; i++) {
-      const v = (x[start + i] - mean) * w[i]
+      // exact mean removal: ((x·N − Σx)·w + N/2) / N, floor by a power of two (|product| <= 2^42)
+      const v = Math.floor(((x[start + i] * n - sum) * w[i] + n / 2) / n)
       if (v > FFT_INPUT_MAX || v < -FFT_INPUT_MAX) throw new RangeError('EEG sample out of the 16-bit range')
       re[i] = v
       im[i] = 0
