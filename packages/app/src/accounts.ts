@@ -29,6 +29,9 @@ export function parseAccount(address: string, prefix: string): Uint8Array {
   try {
     return parseAddress(address, prefix).bytes
   } catch (e) {
-    throw new TxError('INVALID_ADDRESS', `invalid address ${JSON.stringify(address)}: ${(e as Error).message}`)
+    throw new TxError(
+      'INVALID_ADDRESS',
+      `invalid address ${JSON.stringify(address)}: ${(e as Error).message}`,
+    )
   }
 }

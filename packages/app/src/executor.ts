@@ -121,7 +121,9 @@ export class App {
   ante(store: KVStore, d: DecodedTx, ctx: BlockContext): void {
     const b = d.tx.body
     if (ctx.height > b.expiresAt) {
-      throw new TxError('TX_EXPIRED', `tx expired at height ${b.expiresAt}`, { expiresAt: b.expiresAt.toString() })
+      throw new TxError('TX_EXPIRED', `tx expired at height ${b.expiresAt}`, {
+        expiresAt: b.expiresAt.toString(),
+      })
     }
     const expected = getNonce(store, d.sender)
     if (b.nonce < expected) {
@@ -137,10 +139,14 @@ export class App {
     if (b.fee > 0n) {
       const have = getBalance(store, d.sender, this.params.feeAsset)
       if (have < b.fee) {
-        throw new TxError('INSUFFICIENT_FEE_FUNDS', `fee ${b.fee} exceeds balance ${have} ${this.params.feeAsset}`)
+        throw new TxError(
+          'INSUFFICIENT_FEE_FUNDS',
+          `fee ${b.fee} exceeds balance ${have} ${this.params.feeAsset}`,
+        )
       }
       const collector = accountIdOf({ scheme: 'ed25519', bytes: ctx.proposer })
-      if (toHex(collector) !== toHex(d.sender)) transfer(store, d.sender, collector, this.params.feeAsset, b.fee)
+      if (toHex(collector) !== toHex(d.sender))
+        transfer(store, d.sender, collector, this.params.feeAsset, b.fee)
     }
     setNonce(store, d.sender, expected + 1n)
   }
@@ -150,7 +156,8 @@ export class App {
    * returns a failed TxResult if its execution fails.
    */
   applyTx(store: KVStore, d: DecodedTx, ctx: BlockContext, verifySignature: boolean): TxResult {
-    if (verifySignature && !verifyTxSignature(d)) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
+    if (verifySignature && !verifyTxSignature(d))
+      throw new TxError('BAD_SIGNATURE', 'signature does not verify')
     this.checkStateless(d)
     const anteStore = new Overlay(store)
     this.ante(anteStore, d, ctx)
@@ -187,7 +194,10 @@ export class App {
       } catch (e) {
         if (!(e instanceof TxError)) throw e
         if (opts.mode === 'validate') {
-          throw new BlockInvalidError(`block contains an invalid tx ${d.hashHex}: ${e.code}`, { tx: d.hashHex, code: e.code })
+          throw new BlockInvalidError(`block contains an invalid tx ${d.hashHex}: ${e.code}`, {
+            tx: d.hashHex,
+            code: e.code,
+          })
         }
         out.rejected.push({ tx: d, error: e })
       }
@@ -197,7 +207,13 @@ export class App {
   }
 
   /** Read-only query routed to a module: `query(store, 'bank', 'balance', {address})`. */
-  query(store: KVStore, module: string, name: string, args: Record<string, string>, ctx: QueryContext): unknown {
+  query(
+    store: KVStore,
+    module: string,
+    name: string,
+    args: Record<string, string>,
+    ctx: QueryContext,
+  ): unknown {
     const m = this.modules.find((x) => x.name === module)
     const q = m?.queries?.[name]
     if (q === undefined) throw new PulseError('UNKNOWN_QUERY', `unknown query ${module}/${name}`)

@@ -60,11 +60,13 @@ function obj(v: unknown, f: string): Json {
   return v as Json
 }
 function str(v: unknown, f: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new GenesisError(f, 'must be a non-empty string')
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256)
+    throw new GenesisError(f, 'must be a non-empty string')
   return v
 }
 function big(v: unknown, f: string): bigint {
-  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,38})$/.test(v)) throw new GenesisError(f, 'must be a decimal string')
+  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,38})$/.test(v))
+    throw new GenesisError(f, 'must be a decimal string')
   return BigInt(v)
 }
 function int(v: unknown, f: string, min: number, max: number): number {
@@ -94,7 +96,8 @@ export function parseGenesis(json: unknown): Genesis {
     blockTxsMax: int(p.blockTxsMax, 'params.blockTxsMax', 1, 50_000),
     blockBytesMax: int(p.blockBytesMax, 'params.blockBytesMax', 1024, 16 * 1024 * 1024),
   }
-  if (!/^[a-z]{1,16}$/.test(params.addressPrefix)) throw new GenesisError('params.addressPrefix', 'must be 1-16 a-z')
+  if (!/^[a-z]{1,16}$/.test(params.addressPrefix))
+    throw new GenesisError('params.addressPrefix', 'must be 1-16 a-z')
   const assets = arr(g.assets, 'assets', 1000).map((a, i): GenesisAsset => {
     const o = obj(a, `assets[${i}]`)
     const id = str(o.id, `assets[${i}].id`)
@@ -106,8 +109,10 @@ export function parseGenesis(json: unknown): Genesis {
       maxSupply: o.maxSupply === undefined ? 0n : big(o.maxSupply, `assets[${i}].maxSupply`),
     }
   })
-  if (new Set(assets.map((a) => a.id)).size !== assets.length) throw new GenesisError('assets', 'duplicate asset id')
-  if (!assets.some((a) => a.id === params.feeAsset)) throw new GenesisError('params.feeAsset', 'not among assets')
+  if (new Set(assets.map((a) => a.id)).size !== assets.length)
+    throw new GenesisError('assets', 'duplicate asset id')
+  if (!assets.some((a) => a.id === params.feeAsset))
+    throw new GenesisError('params.feeAsset', 'not among assets')
   const balances = arr(g.balances, 'balances', 100_000).map((b, i): GenesisBalance => {
     const o = obj(b, `balances[${i}]`)
     return {
@@ -119,13 +124,21 @@ export function parseGenesis(json: unknown): Genesis {
   const validators = arr(g.validators, 'validators', 1024).map((v, i): GenesisValidator => {
     const o = obj(v, `validators[${i}]`)
     const hex = str(o.publicKey, `validators[${i}].publicKey`)
-    if (!/^[0-9a-f]{64}$/.test(hex)) throw new GenesisError(`validators[${i}].publicKey`, 'must be 32 bytes of hex')
+    if (!/^[0-9a-f]{64}$/.test(hex))
+      throw new GenesisError(`validators[${i}].publicKey`, 'must be 32 bytes of hex')
     const power = big(o.power, `validators[${i}].power`)
     if (power <= 0n) throw new GenesisError(`validators[${i}].power`, 'must be positive')
     return { name: str(o.name, `validators[${i}].name`), publicKey: fromHex(hex), power }
   })
   if (validators.length === 0) throw new GenesisError('validators', 'at least one validator')
-  return { networkId, genesisTimeMs: big(g.genesisTimeMs, 'genesisTimeMs'), params, assets, balances, validators }
+  return {
+    networkId,
+    genesisTimeMs: big(g.genesisTimeMs, 'genesisTimeMs'),
+    params,
+    assets,
+    balances,
+    validators,
+  }
 }
 
 /** Inverse of parseGenesis, for writing genesis.json. */
@@ -150,6 +163,10 @@ export function genesisToJson(g: Genesis): Json {
       maxSupply: a.maxSupply.toString(),
     })),
     balances: g.balances.map((b) => ({ address: b.address, asset: b.asset, amount: b.amount.toString() })),
-    validators: g.validators.map((v) => ({ name: v.name, publicKey: hex(v.publicKey), power: v.power.toString() })),
+    validators: g.validators.map((v) => ({
+      name: v.name,
+      publicKey: hex(v.publicKey),
+      power: v.power.toString(),
+    })),
   }
 }

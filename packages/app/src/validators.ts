@@ -6,7 +6,9 @@
 import { createValidatorSet, type ValidatorSet } from '@pulsemesh/consensus/validator-set.ts'
 import { accountIdOf } from './accounts.ts'
 
-export function validatorSetOf(validators: readonly { publicKey: Uint8Array; power: bigint }[]): ValidatorSet {
+export function validatorSetOf(
+  validators: readonly { publicKey: Uint8Array; power: bigint }[],
+): ValidatorSet {
   return createValidatorSet(
     validators.map((v) => ({
       address: accountIdOf({ scheme: 'ed25519', bytes: v.publicKey }),

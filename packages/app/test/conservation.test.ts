@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { parseAddress, toHex } from '@pulsemesh/core'
-import { BANK_KIND, bankModule, decodeU128, getSupply, MemoryStore, Overlay } from '../src/index.ts'
+import { BANK_KIND, bankModule, decodeU128, getSupply, type MemoryStore, Overlay } from '../src/index.ts'
 import { ctx, keyFromByte, setup, signed } from './helpers.ts'
 
 const keys = [1, 2, 3, 4].map((b) => keyFromByte(b))
@@ -43,7 +43,11 @@ test('bank conserves every asset across random tx sequences', () => {
         for (const op of ops) {
           const d = signed(keys[op.from], {
             kind: BANK_KIND.transfer,
-            payload: kind(BANK_KIND.transfer).encode({ to: parseAddress(keys[op.to].address).bytes, asset: op.asset, amount: op.amount }),
+            payload: kind(BANK_KIND.transfer).encode({
+              to: parseAddress(keys[op.to].address).bytes,
+              asset: op.asset,
+              amount: op.amount,
+            }),
             nonce: nonces[op.from],
             fee: op.fee,
           })
@@ -68,12 +72,19 @@ test('block execution is deterministic: same txs, same state bytes', () => {
     const txs = [0, 1, 2, 3].map((i) =>
       signed(keys[i], {
         kind: BANK_KIND.transfer,
-        payload: kind(BANK_KIND.transfer).encode({ to: parseAddress(keys[(i + 1) % 4].address).bytes, asset: 'pulse', amount: 1000n + BigInt(i) }),
+        payload: kind(BANK_KIND.transfer).encode({
+          to: parseAddress(keys[(i + 1) % 4].address).bytes,
+          asset: 'pulse',
+          amount: 1000n + BigInt(i),
+        }),
       }),
     )
     const block = new Overlay(store)
     app.executeBlock(block, txs, ctx(), { mode: 'validate', verifySignatures: true })
-    return block.sortedWrites().map(([k, v]) => toHex(Uint8Array.from(k, (c) => c.charCodeAt(0))) + (v ? toHex(v) : '-')).join()
+    return block
+      .sortedWrites()
+      .map(([k, v]) => toHex(Uint8Array.from(k, (c) => c.charCodeAt(0))) + (v ? toHex(v) : '-'))
+      .join()
   }
   assert.equal(run(), run())
 })

@@ -1,6 +1,22 @@
 /** Shared fixtures for app tests: deterministic keys, a genesis, signed tx builders. */
-import { addressFromPublicKey, encodeTx, generateKeyPair, type PublicKey, sign, type TxBody, txSignBytes } from '@pulsemesh/core'
-import { App, bankModule, type DecodedTx, decodeTxBytes, type Genesis, MemoryStore, Overlay } from '../src/index.ts'
+import {
+  addressFromPublicKey,
+  encodeTx,
+  generateKeyPair,
+  type PublicKey,
+  sign,
+  type TxBody,
+  txSignBytes,
+} from '@pulsemesh/core'
+import {
+  App,
+  bankModule,
+  type DecodedTx,
+  decodeTxBytes,
+  type Genesis,
+  MemoryStore,
+  Overlay,
+} from '../src/index.ts'
 
 export function keyFromByte(b: number, scheme: 'ed25519' | 'secp256k1' = 'ed25519') {
   const kp = generateKeyPair(scheme, new Uint8Array(32).fill(b))

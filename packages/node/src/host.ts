@@ -31,11 +31,17 @@ export function readConfig(home: string): HostConfig {
   try {
     return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as HostConfig
   } catch (e) {
-    throw new PulseError('CONFIG_INVALID', `cannot read ${join(home, 'config.json')}: ${(e as Error).message}; run \`pulsemesh init\` first`)
+    throw new PulseError(
+      'CONFIG_INVALID',
+      `cannot read ${join(home, 'config.json')}: ${(e as Error).message}; run \`pulsemesh init\` first`,
+    )
   }
 }
 
-export async function startHost(home: string, opts: { log?: (msg: string) => void; port?: number } = {}): Promise<RunningHost> {
+export async function startHost(
+  home: string,
+  opts: { log?: (msg: string) => void; port?: number } = {},
+): Promise<RunningHost> {
   installNodeCrypto()
   const log = opts.log ?? (() => {})
   const cfg = readConfig(home)
@@ -101,7 +107,10 @@ export interface InitOptions {
 }
 
 /** Creates <home> with a validator key, a funded demo key, a genesis and a config. Idempotent per key name. */
-export function initHome(home: string, o: InitOptions): { genesis: Genesis; demoAddress: string; validatorAddress: string } {
+export function initHome(
+  home: string,
+  o: InitOptions,
+): { genesis: Genesis; demoAddress: string; validatorAddress: string } {
   mkdirSync(join(home, 'genesis'), { recursive: true })
   const keys = new Keystore(home)
   const vname = `validator-${o.networkId}`
@@ -128,7 +137,14 @@ export function initHome(home: string, o: InitOptions): { genesis: Genesis; demo
   }
   const file = join('genesis', `${o.networkId}.json`)
   writeFileSync(join(home, file), JSON.stringify(genesisToJson(genesis), null, 2) + '\n')
-  const cfg: HostConfig = { api: { host: '127.0.0.1', port: o.port }, networks: [{ genesis: file, validatorKey: vname }] }
+  const cfg: HostConfig = {
+    api: { host: '127.0.0.1', port: o.port },
+    networks: [{ genesis: file, validatorKey: vname }],
+  }
   writeFileSync(join(home, 'config.json'), JSON.stringify(cfg, null, 2) + '\n')
-  return { genesis, demoAddress, validatorAddress: addressFromPublicKey(validator.publicKey, o.addressPrefix) }
+  return {
+    genesis,
+    demoAddress,
+    validatorAddress: addressFromPublicKey(validator.publicKey, o.addressPrefix),
+  }
 }

@@ -56,7 +56,10 @@ describe('mempool', () => {
   test('pending fees cannot exceed the fee balance', () => {
     const m = new Mempool()
     m.add(tx(alice, 0n, 60n), { stateNonce: 0n, feeBalance: 100n })
-    assert.throws(() => m.add(tx(alice, 1n, 60n), { stateNonce: 0n, feeBalance: 100n }), code('INSUFFICIENT_FEE_FUNDS'))
+    assert.throws(
+      () => m.add(tx(alice, 1n, 60n), { stateNonce: 0n, feeBalance: 100n }),
+      code('INSUFFICIENT_FEE_FUNDS'),
+    )
   })
 
   test('when full, a richer tx evicts the cheapest tail; a poorer one is refused', () => {

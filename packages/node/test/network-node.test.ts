@@ -25,9 +25,17 @@ after(t.cleanup)
 const bobId = parseAddress(bob.address).bytes
 const aliceId = parseAddress(alice.address).bytes
 const send = (nonce: bigint, amount: bigint, extra: Record<string, unknown> = {}) =>
-  signed(alice, { kind: BANK_KIND.transfer, payload: transferPayload(bobId, 'pulse', amount), nonce, ...extra })
+  signed(alice, {
+    kind: BANK_KIND.transfer,
+    payload: transferPayload(bobId, 'pulse', amount),
+    nonce,
+    ...extra,
+  })
 
-const validatorsJson = genesis.validators.map((v) => ({ publicKey: toHex(v.publicKey), power: v.power.toString() }))
+const validatorsJson = genesis.validators.map((v) => ({
+  publicKey: toHex(v.publicKey),
+  power: v.power.toString(),
+}))
 
 describe('network node: produce, persist, prove, restart', () => {
   let stateRootAfter = ''
@@ -60,9 +68,18 @@ describe('network node: produce, persist, prove, restart', () => {
     }
     assert.equal(verifyTxProof(proof).height, 1n)
     const forged = { ...proof, tx: toHex(send(9n, 1n).bytes) }
-    assert.throws(() => verifyTxProof(forged), (e: unknown) => isPulseError(e) && e.code === 'PROOF_INVALID')
-    const wrongSet = { ...proof, validators: [{ publicKey: toHex(keyFromByte(99).publicKey.bytes), power: '10' }] }
-    assert.throws(() => verifyTxProof(wrongSet), (e: unknown) => isPulseError(e) && e.code === 'PROOF_INVALID')
+    assert.throws(
+      () => verifyTxProof(forged),
+      (e: unknown) => isPulseError(e) && e.code === 'PROOF_INVALID',
+    )
+    const wrongSet = {
+      ...proof,
+      validators: [{ publicKey: toHex(keyFromByte(99).publicKey.bytes), power: '10' }],
+    }
+    assert.throws(
+      () => verifyTxProof(wrongSet),
+      (e: unknown) => isPulseError(e) && e.code === 'PROOF_INVALID',
+    )
 
     // Account proofs: membership and non-membership.
     for (const [acct, asset, expectPresent] of [
@@ -82,7 +99,10 @@ describe('network node: produce, persist, prove, restart', () => {
       const v = verifyAccountProof(resp)
       assert.equal(v.value !== null, expectPresent)
       if (expectPresent) {
-        assert.throws(() => verifyAccountProof({ ...resp, value: null }), (e: unknown) => isPulseError(e) && e.code === 'PROOF_INVALID')
+        assert.throws(
+          () => verifyAccountProof({ ...resp, value: null }),
+          (e: unknown) => isPulseError(e) && e.code === 'PROOF_INVALID',
+        )
       }
     }
     stateRootAfter = toHex(node.stateRoot())
@@ -96,7 +116,10 @@ describe('network node: produce, persist, prove, restart', () => {
     assert.equal(toHex(node.stateRoot()), stateRootAfter)
     assert.equal(node.nextNonce(aliceId), 5n)
     // Replay of a committed tx is refused.
-    await assert.rejects(node.submitTx(send(0n, 100n).bytes), (e: unknown) => isPulseError(e) && e.code === 'NONCE_REUSED')
+    await assert.rejects(
+      node.submitTx(send(0n, 100n).bytes),
+      (e: unknown) => isPulseError(e) && e.code === 'NONCE_REUSED',
+    )
     await node.submitTx(send(5n, 1n).bytes)
     const b = await node.produceBlock()
     assert.equal(b.height, 2n)
@@ -120,20 +143,39 @@ describe('network node: produce, persist, prove, restart', () => {
       ['nonce reuse', send(2n, 1n).bytes, 'NONCE_REUSED'],
       ['expired', send(6n, 1n, { expiresAt: 1n }).bytes, 'TX_EXPIRED'],
       ['fee too low', send(6n, 1n, { fee: 1n }).bytes, 'FEE_TOO_LOW'],
-      ['unknown kind', signed(alice, { kind: 0x0999, payload: new Uint8Array(), nonce: 6n }).bytes, 'UNKNOWN_TX_KIND'],
+      [
+        'unknown kind',
+        signed(alice, { kind: 0x0999, payload: new Uint8Array(), nonce: 6n }).bytes,
+        'UNKNOWN_TX_KIND',
+      ],
     ]
     for (const [name, bytes, code] of cases) {
-      await assert.rejects(node.submitTx(bytes), (e: unknown) => isPulseError(e) && e.code.startsWith(code.slice(0, 6)) && e.code === code, name)
+      await assert.rejects(
+        node.submitTx(bytes),
+        (e: unknown) => isPulseError(e) && e.code.startsWith(code.slice(0, 6)) && e.code === code,
+        name,
+      )
     }
     assert.equal(node.mempool.size, 0)
     assert.equal(toHex(node.stateRoot()), root)
     // Execution failures (insufficient funds, unknown asset) are included, fail, and pay the fee.
-    const poor = signed(alice, { kind: BANK_KIND.transfer, payload: transferPayload(bobId, 'pulse', 10n ** 15n), nonce: 6n })
-    const unknown = signed(alice, { kind: BANK_KIND.transfer, payload: transferPayload(bobId, 'silver', 1n), nonce: 7n })
+    const poor = signed(alice, {
+      kind: BANK_KIND.transfer,
+      payload: transferPayload(bobId, 'pulse', 10n ** 15n),
+      nonce: 6n,
+    })
+    const unknown = signed(alice, {
+      kind: BANK_KIND.transfer,
+      payload: transferPayload(bobId, 'silver', 1n),
+      nonce: 7n,
+    })
     await node.submitTx(poor.bytes)
     await node.submitTx(unknown.bytes)
     const b = await node.produceBlock()
-    assert.deepEqual(b.results.map((r) => r.error), ['INSUFFICIENT_FUNDS', 'UNKNOWN_ASSET'])
+    assert.deepEqual(
+      b.results.map((r) => r.error),
+      ['INSUFFICIENT_FUNDS', 'UNKNOWN_ASSET'],
+    )
     // And the node still works.
     await node.submitTx(send(8n, 1n).bytes)
     assert.equal((await node.produceBlock()).txHashes.length, 1)

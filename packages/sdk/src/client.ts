@@ -32,7 +32,11 @@ export class PulseClient {
     if (this.token) headers.authorization = `Bearer ${this.token}`
     let res: Response
     try {
-      res = await this.f(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+      res = await this.f(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
     } catch (e) {
       throw new ApiError(0, 'NODE_UNREACHABLE', `cannot reach ${this.baseUrl}: ${(e as Error).message}`)
     }
@@ -70,7 +74,11 @@ export class PulseClient {
     return this.request<{ hash: string; status: string }>('POST', `/v1/networks/${network}/txs`, { tx: hex })
   }
   produceBlock(network: string) {
-    return this.request<{ height: string; hash: string; txs: string[] }>('POST', `/v1/networks/${network}/blocks`, {})
+    return this.request<{ height: string; hash: string; txs: string[] }>(
+      'POST',
+      `/v1/networks/${network}/blocks`,
+      {},
+    )
   }
   txProof(network: string, hash: string) {
     return this.request<import('./verify.ts').TxProofResponse & { height: string; index: number }>(
@@ -96,7 +104,8 @@ export class PulseClient {
       } catch (e) {
         if (!(e instanceof ApiError) || e.status !== 404) throw e
       }
-      if (Date.now() > deadline) throw new ApiError(0, 'TIMEOUT', `tx ${hash} not committed within ${timeoutMs} ms`)
+      if (Date.now() > deadline)
+        throw new ApiError(0, 'TIMEOUT', `tx ${hash} not committed within ${timeoutMs} ms`)
       await new Promise((r) => setTimeout(r, pollMs))
     }
   }
@@ -106,7 +115,13 @@ export interface NetworkStatus {
   networkId: string
   height: string
   headHash: string
-  params: { addressPrefix: string; feeAsset: string; minFee: string; blockIntervalMs: number; txLifetimeBlocksMax: string }
+  params: {
+    addressPrefix: string
+    feeAsset: string
+    minFee: string
+    blockIntervalMs: number
+    txLifetimeBlocksMax: string
+  }
   mempool: { txs: number; bytes: number }
 }
 export interface TxResponse {

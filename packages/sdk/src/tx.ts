@@ -1,6 +1,16 @@
 /** Building and signing txs client-side. Pure: works in Node and browsers. */
 import { BANK_KIND, bankModule } from '@pulsemesh/app'
-import { encodeTx, type KeyScheme, type PublicKey, sign, type SignedTx, type TxBody, txHash, txSignBytes, toHex } from '@pulsemesh/core'
+import {
+  encodeTx,
+  type KeyScheme,
+  type PublicKey,
+  sign,
+  type SignedTx,
+  type TxBody,
+  txHash,
+  txSignBytes,
+  toHex,
+} from '@pulsemesh/core'
 
 export interface Signer {
   scheme: KeyScheme
@@ -16,7 +26,12 @@ export interface TxEnvelope {
   memo?: string
 }
 
-export function signTx(signer: Signer, env: TxEnvelope, kind: number, payload: Uint8Array): { bytes: Uint8Array; hash: string; tx: SignedTx } {
+export function signTx(
+  signer: Signer,
+  env: TxEnvelope,
+  kind: number,
+  payload: Uint8Array,
+): { bytes: Uint8Array; hash: string; tx: SignedTx } {
   const body: TxBody = {
     networkId: env.networkId,
     sender: signer.publicKey,
@@ -37,7 +52,12 @@ const kinds = new Map(bankModule.txKinds.map((k) => [k.kind, k]))
 export function transferPayload(to: Uint8Array, asset: string, amount: bigint): Uint8Array {
   return kinds.get(BANK_KIND.transfer)!.encode({ to, asset, amount })
 }
-export function createAssetPayload(id: string, decimals: number, maxSupply: bigint, initialSupply: bigint): Uint8Array {
+export function createAssetPayload(
+  id: string,
+  decimals: number,
+  maxSupply: bigint,
+  initialSupply: bigint,
+): Uint8Array {
   return kinds.get(BANK_KIND.createAsset)!.encode({ id, decimals, maxSupply, initialSupply })
 }
 export function mintPayload(asset: string, to: Uint8Array, amount: bigint): Uint8Array {

@@ -33,10 +33,16 @@ export class ProofError extends PulseError<'PROOF_INVALID'> {
 }
 
 /** Checks that > 2/3 of `validators` signed `headerHex`; returns the decoded header. */
-export function verifyCertifiedHeader(headerHex: string, commitHex: string, validators: ValidatorJson[]): Header {
+export function verifyCertifiedHeader(
+  headerHex: string,
+  commitHex: string,
+  validators: ValidatorJson[],
+): Header {
   const header = decodeHeader(fromHex(headerHex))
   const commit = decodeCommit(fromHex(commitHex))
-  const set = validatorSetOf(validators.map((v) => ({ publicKey: fromHex(v.publicKey), power: BigInt(v.power) })))
+  const set = validatorSetOf(
+    validators.map((v) => ({ publicKey: fromHex(v.publicKey), power: BigInt(v.power) })),
+  )
   try {
     verifyCommit(
       commit,
@@ -64,7 +70,8 @@ export interface TxProofResponse {
 export function verifyTxProof(r: TxProofResponse): { height: bigint; header: Header } {
   const header = verifyCertifiedHeader(r.header, r.commit, r.validators)
   const proof = decodeMerkleProof(fromHex(r.proof))
-  if (!verifyMerkleProof(header.txRoot, fromHex(r.tx), proof)) throw new ProofError('tx is not under the header tx root')
+  if (!verifyMerkleProof(header.txRoot, fromHex(r.tx), proof))
+    throw new ProofError('tx is not under the header tx root')
   return { height: header.height, header }
 }
 
@@ -81,7 +88,8 @@ export interface AccountProofResponse {
 export function verifyAccountProof(r: AccountProofResponse): { height: bigint; value: Uint8Array | null } {
   if (r.header === null) throw new ProofError('no block yet: nothing certifies the genesis state')
   const header = verifyCertifiedHeader(r.header, r.commit, r.validators)
-  if (toHex(header.stateRoot) !== r.stateRoot) throw new ProofError('state root differs from the certified header')
+  if (toHex(header.stateRoot) !== r.stateRoot)
+    throw new ProofError('state root differs from the certified header')
   const value = r.value === null ? null : fromHex(r.value)
   if (!verifyStateProof(header.stateRoot, fromHex(r.key), value, decodeStateProof(fromHex(r.proof)))) {
     throw new ProofError('state proof does not verify against the state root')

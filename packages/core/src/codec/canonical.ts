@@ -14,10 +14,14 @@ import { DecodeError } from '../errors.ts'
 export function decodeCanonical<T>(type: Type<T>, bytes: Uint8Array, maxBytes: number, what: string): T {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError('DECODE_ERROR', `${what}: expected bytes`)
   if (bytes.length > maxBytes) {
-    throw new DecodeError('DECODE_TOO_LARGE', `${what}: ${bytes.length} bytes exceeds the limit of ${maxBytes}`, {
-      size: bytes.length,
-      limit: maxBytes,
-    })
+    throw new DecodeError(
+      'DECODE_TOO_LARGE',
+      `${what}: ${bytes.length} bytes exceeds the limit of ${maxBytes}`,
+      {
+        size: bytes.length,
+        limit: maxBytes,
+      },
+    )
   }
   let value: T
   try {
@@ -32,6 +36,7 @@ export function decodeCanonical<T>(type: Type<T>, bytes: Uint8Array, maxBytes: n
     // The parser accepted something the encoder refuses (e.g. a list over its limit).
     throw new DecodeError('DECODE_ERROR', `${what}: value out of bounds (${(e as Error).message})`)
   }
-  if (!equalBytes(again, bytes)) throw new DecodeError('DECODE_NON_CANONICAL', `${what}: non-canonical encoding`)
+  if (!equalBytes(again, bytes))
+    throw new DecodeError('DECODE_NON_CANONICAL', `${what}: non-canonical encoding`)
   return value
 }

@@ -44,7 +44,15 @@ function publicKeyFromSSZ(v: { scheme: number; bytes: Uint8Array }, what: string
 // ---------------------------------------------------------------- domain separation
 
 /** The domains anything is signed in. The signed bytes are `pulsemesh/<domain>/v1 || 0x00 || doc`. */
-export type SignDomain = 'tx' | 'vote' | 'proposal' | 'checkpoint' | 'attestation' | 'device' | 'packet' | 'oracle'
+export type SignDomain =
+  | 'tx'
+  | 'vote'
+  | 'proposal'
+  | 'checkpoint'
+  | 'attestation'
+  | 'device'
+  | 'packet'
+  | 'oracle'
 const DOMAIN_PREFIX = new Map<string, Uint8Array>()
 export function signBytes(domain: SignDomain, doc: Uint8Array): Uint8Array {
   let prefix = DOMAIN_PREFIX.get(domain)
@@ -225,7 +233,10 @@ export function decodeCommit(bytes: Uint8Array): Commit {
   const c = decodeCanonical(CommitSSZ, bytes, maxBytes, 'commit')
   for (let i = 1; i < c.signatures.length; i++) {
     if (c.signatures[i].validatorIndex <= c.signatures[i - 1].validatorIndex) {
-      throw new DecodeError('DECODE_NON_CANONICAL', 'commit: signatures must be sorted by validator index, no repeats')
+      throw new DecodeError(
+        'DECODE_NON_CANONICAL',
+        'commit: signatures must be sorted by validator index, no repeats',
+      )
     }
   }
   return c
@@ -286,8 +297,14 @@ export function decodeBlock(bytes: Uint8Array): Block {
   const v = decodeCanonical(BlockSSZ, bytes, LIMITS.blockBytesMax, 'block')
   for (let i = 1; i < v.lastCommit.signatures.length; i++) {
     if (v.lastCommit.signatures[i].validatorIndex <= v.lastCommit.signatures[i - 1].validatorIndex) {
-      throw new DecodeError('DECODE_NON_CANONICAL', 'block.lastCommit: signatures must be sorted by validator index')
+      throw new DecodeError(
+        'DECODE_NON_CANONICAL',
+        'block.lastCommit: signatures must be sorted by validator index',
+      )
     }
   }
-  return { ...v, header: { ...v.header, networkId: decodeNetworkId(v.header.networkId, 'block.header.networkId') } }
+  return {
+    ...v,
+    header: { ...v.header, networkId: decodeNetworkId(v.header.networkId, 'block.header.networkId') },
+  }
 }

@@ -37,14 +37,21 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     connectionTimeout: 30_000,
   })
 
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
+  )
 
   app.setErrorHandler((err, req, reply) => {
     let p = problemFor(err)
     const fe = err as { statusCode?: number; code?: string; message: string }
     if (p.status === 500 && typeof fe.statusCode === 'number' && fe.statusCode < 500) {
       // Fastify's own 4xx (bad JSON, body too large, schema): keep the status, normalise the shape.
-      const code = fe.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code?.includes('JSON') ? 'INVALID_JSON' : 'BAD_REQUEST'
+      const code =
+        fe.statusCode === 413
+          ? 'PAYLOAD_TOO_LARGE'
+          : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code?.includes('JSON')
+            ? 'INVALID_JSON'
+            : 'BAD_REQUEST'
       p = { type: 'about:blank', title: code, status: fe.statusCode, detail: fe.message, code }
     }
     if (p.status >= 500) req.log.error(err)
@@ -54,17 +61,25 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     reply
       .status(404)
       .type('application/problem+json')
-      .send({ type: 'about:blank', title: 'NOT_FOUND', status: 404, detail: `no route ${req.method} ${req.url}`, code: 'NOT_FOUND' })
+      .send({
+        type: 'about:blank',
+        title: 'NOT_FOUND',
+        status: 404,
+        detail: `no route ${req.method} ${req.url}`,
+        code: 'NOT_FOUND',
+      })
   })
 
   const net = (id: string): NetworkNode => {
     const n = o.networks.get(id)
-    if (n === undefined) throw new PulseError('UNKNOWN_NETWORK', `this node does not host network ${JSON.stringify(id)}`)
+    if (n === undefined)
+      throw new PulseError('UNKNOWN_NETWORK', `this node does not host network ${JSON.stringify(id)}`)
     return n
   }
   const parseHeight = (s: string, n: NetworkNode): bigint => {
     if (s === 'latest') return n.height
-    if (!/^[0-9]{1,19}$/.test(s)) throw new PulseError('BAD_REQUEST', 'height must be a non-negative integer or "latest"')
+    if (!/^[0-9]{1,19}$/.test(s))
+      throw new PulseError('BAD_REQUEST', 'height must be a non-negative integer or "latest"')
     return BigInt(s)
   }
   const parseHash = (s: string): Uint8Array => {
@@ -81,7 +96,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   })
 
   app.get('/v1/networks', async () => ({
-    networks: [...o.networks.values()].map((n) => ({ id: n.id, height: n.height.toString(), validators: n.genesis.validators.length })),
+    networks: [...o.networks.values()].map((n) => ({
+      id: n.id,
+      height: n.height.toString(),
+      validators: n.genesis.validators.length,
+    })),
   }))
 
   app.get<{ Params: { id: string } }>('/v1/networks/:id/status', async (req) => {
@@ -94,7 +113,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       latestHeader: n.headHeader ? headerView(n.headHeader) : null,
       params: jsonValue(n.genesis.params, n.genesis.params.addressPrefix),
       mempool: { txs: n.mempool.size, bytes: n.mempool.sizeBytes },
-      validators: n.genesis.validators.map((v) => ({ name: v.name, publicKey: toHex(v.publicKey), power: v.power.toString() })),
+      validators: n.genesis.validators.map((v) => ({
+        name: v.name,
+        publicKey: toHex(v.publicKey),
+        power: v.power.toString(),
+      })),
     }
   })
 
@@ -102,7 +125,12 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const n = net(req.params.id)
     const b = await n.getBlock(parseHeight(req.params.height, n))
     if (b === undefined) throw notFound('block')
-    return blockView(b.block, b.hash, b.commit, b.block.txs.map((t) => decodeTxBytes(t).hashHex))
+    return blockView(
+      b.block,
+      b.hash,
+      b.commit,
+      b.block.txs.map((t) => decodeTxBytes(t).hashHex),
+    )
   })
 
   app.get<{ Params: { id: string; hash: string } }>('/v1/networks/:id/txs/:hash', async (req) => {
@@ -130,7 +158,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     else {
       const b = req.body as { tx?: unknown } | undefined
       if (typeof b?.tx !== 'string' || !/^(0x)?([0-9a-fA-F]{2})+$/.test(b.tx)) {
-        throw new PulseError('BAD_REQUEST', 'body must be {"tx": "<hex of the signed tx>"} or application/octet-stream bytes')
+        throw new PulseError(
+          'BAD_REQUEST',
+          'body must be {"tx": "<hex of the signed tx>"} or application/octet-stream bytes',
+        )
       }
       bytes = fromHex(b.tx)
     }
@@ -185,7 +216,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       commit: toHex(encodeCommit(found.block.commit)),
       headerJson: headerView(found.block.block.header),
       commitJson: commitView(found.block.commit),
-      validators: n.genesis.validators.map((v) => ({ publicKey: toHex(v.publicKey), power: v.power.toString() })),
+      validators: n.genesis.validators.map((v) => ({
+        publicKey: toHex(v.publicKey),
+        power: v.power.toString(),
+      })),
     }
   })
 
@@ -208,7 +242,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         proof: toHex(encodeStateProof(r.proof)),
         header: r.header ? toHex(encodeHeader(r.header)) : null,
         commit: toHex(encodeCommit(r.commit)),
-        validators: n.genesis.validators.map((v) => ({ publicKey: toHex(v.publicKey), power: v.power.toString() })),
+        validators: n.genesis.validators.map((v) => ({
+          publicKey: toHex(v.publicKey),
+          power: v.power.toString(),
+        })),
       }
     },
   )

@@ -1,6 +1,13 @@
 /** JSON views of chain objects for the API and CLI: bigints as decimal strings, bytes as hex, accounts as addresses. */
 import { type App, formatAddress, type DecodedTx } from '@pulsemesh/app'
-import { addressFromPublicKey, type Block, type Commit, type Header, type TxResult, toHex } from '@pulsemesh/core'
+import {
+  addressFromPublicKey,
+  type Block,
+  type Commit,
+  type Header,
+  type TxResult,
+  toHex,
+} from '@pulsemesh/core'
 
 export function headerView(h: Header) {
   return {
@@ -36,7 +43,13 @@ export function commitView(c: Commit) {
 }
 
 export function blockView(b: Block, hash: Uint8Array, commit: Commit, txHashes: string[]) {
-  return { hash: toHex(hash), header: headerView(b.header), txs: txHashes, lastCommit: commitView(b.lastCommit), commit: commitView(commit) }
+  return {
+    hash: toHex(hash),
+    header: headerView(b.header),
+    txs: txHashes,
+    lastCommit: commitView(b.lastCommit),
+    commit: commitView(commit),
+  }
 }
 
 /** Any decoded payload to JSON: 20-byte arrays are accounts, other bytes hex, bigints strings. */

@@ -54,7 +54,12 @@ import { TreeStore } from './tree-store.ts'
 
 /** Checks signatures off the main thread (the worker pool implements it). */
 export interface SignatureVerifier {
-  verify(job: { scheme: 'ed25519' | 'secp256k1'; publicKey: Uint8Array; msg: Uint8Array; sig: Uint8Array }): Promise<boolean>
+  verify(job: {
+    scheme: 'ed25519' | 'secp256k1'
+    publicKey: Uint8Array
+    msg: Uint8Array
+    sig: Uint8Array
+  }): Promise<boolean>
 }
 
 export interface ValidatorKey {
@@ -84,7 +89,9 @@ export interface CommittedBlock {
   results: TxResult[]
 }
 
-export class NetworkError extends PulseError<'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH'> {}
+export class NetworkError extends PulseError<
+  'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH'
+> {}
 
 export class NetworkNode extends EventEmitter {
   readonly id: string
@@ -124,10 +131,15 @@ export class NetworkNode extends EventEmitter {
     if (stored === undefined) {
       const mem = new MemoryStore()
       o.app.initGenesis(mem, o.genesis)
-      const entries = [...mem.map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [keyBytes(k), v] as [Uint8Array, Uint8Array])
+      const entries = [...mem.map.entries()]
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+        .map(([k, v]) => [keyBytes(k), v] as [Uint8Array, Uint8Array])
       await o.store.putGenesis(o.genesisJson, entries)
     } else if (stored !== o.genesisJson) {
-      throw new NetworkError('GENESIS_MISMATCH', `data dir holds a different genesis for network ${o.genesis.networkId}`)
+      throw new NetworkError(
+        'GENESIS_MISMATCH',
+        `data dir holds a different genesis for network ${o.genesis.networkId}`,
+      )
     }
     const entries: [Uint8Array, Uint8Array][] = []
     for await (const e of o.store.stateEntries()) entries.push(e)
@@ -184,9 +196,13 @@ export class NetworkNode extends EventEmitter {
     }
     this.app.checkStateless(d)
     const next = this.height + 1n
-    if (d.tx.body.expiresAt < next) throw new TxError('TX_EXPIRED', `tx expired at height ${d.tx.body.expiresAt}`)
+    if (d.tx.body.expiresAt < next)
+      throw new TxError('TX_EXPIRED', `tx expired at height ${d.tx.body.expiresAt}`)
     if (d.tx.body.expiresAt > next + this.genesis.params.txLifetimeBlocksMax) {
-      throw new TxError('EXPIRY_TOO_FAR', `expiresAt is more than ${this.genesis.params.txLifetimeBlocksMax} blocks ahead`)
+      throw new TxError(
+        'EXPIRY_TOO_FAR',
+        `expiresAt is more than ${this.genesis.params.txLifetimeBlocksMax} blocks ahead`,
+      )
     }
     if (!this.verified.has(d.hashHex)) {
       const ok = await this.pool.verify({
@@ -218,7 +234,8 @@ export class NetworkNode extends EventEmitter {
 
   private async produceLocked(): Promise<CommittedBlock> {
     const key = this.key
-    if (key === undefined) throw new NetworkError('NOT_VALIDATOR', 'this node is not a validator of the network')
+    if (key === undefined)
+      throw new NetworkError('NOT_VALIDATOR', 'this node is not a validator of the network')
     const p = this.genesis.params
     const height = this.head.height + 1n
     const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
@@ -251,14 +268,33 @@ export class NetworkNode extends EventEmitter {
       evidenceHash: merkleRoot([]),
       proposer: key.publicKey,
     }
-    const block: Block = { header, txs: exec.included.map((d) => d.bytes), lastCommit: this.head.commit, evidence: [] }
+    const block: Block = {
+      header,
+      txs: exec.included.map((d) => d.bytes),
+      lastCommit: this.head.commit,
+      evidence: [],
+    }
     const hash = blockHash(header)
-    const vote = { type: VoteType.Precommit, height, round: 0, blockHash: hash, timestampMs: timeMs, extension: new Uint8Array() }
+    const vote = {
+      type: VoteType.Precommit,
+      height,
+      round: 0,
+      blockHash: hash,
+      timestampMs: timeMs,
+      extension: new Uint8Array(),
+    }
     const commit: Commit = {
       height,
       round: 0,
       blockHash: hash,
-      signatures: [{ validatorIndex: 0, timestampMs: timeMs, extension: vote.extension, signature: sign('ed25519', key.seed, voteSignBytes(this.id, vote)) }],
+      signatures: [
+        {
+          validatorIndex: 0,
+          timestampMs: timeMs,
+          extension: vote.extension,
+          signature: sign('ed25519', key.seed, voteSignBytes(this.id, vote)),
+        },
+      ],
     }
     try {
       await this.store.commitBlock({
@@ -278,7 +314,13 @@ export class NetworkNode extends EventEmitter {
     }
     this.head = { height, hash, header, commit }
     this.mempool.update(exec.included, (acct) => getNonce(this.state, acct), height + 1n)
-    const committed: CommittedBlock = { height, hash, header, txHashes: exec.included.map((d) => d.hashHex), results: exec.results }
+    const committed: CommittedBlock = {
+      height,
+      hash,
+      header,
+      txHashes: exec.included.map((d) => d.hashHex),
+      results: exec.results,
+    }
     this.emit('block', committed, exec.endEvents)
     return committed
   }
@@ -347,7 +389,8 @@ export class NetworkNode extends EventEmitter {
   async accountBalances(account: Uint8Array): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>()
     const prefix = balancePrefix(account)
-    for await (const [k, v] of this.store.stateEntries(prefix)) out.set(fromUtf8(k.subarray(prefix.length)), decodeU128(v))
+    for await (const [k, v] of this.store.stateEntries(prefix))
+      out.set(fromUtf8(k.subarray(prefix.length)), decodeU128(v))
     return out
   }
 

@@ -4,7 +4,7 @@
  * Overlay until the block is final).
  */
 import type { KVStore } from '@pulsemesh/app'
-import { StateTree } from '@pulsemesh/core'
+import type { StateTree } from '@pulsemesh/core'
 
 export class TreeStore implements KVStore {
   readonly tree: StateTree

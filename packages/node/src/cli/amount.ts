@@ -3,10 +3,12 @@ import { PulseError } from '@pulsemesh/core'
 
 export function parseAmount(s: string, decimals: number): bigint {
   const m = /^([0-9]{1,30})(?:\.([0-9]{1,18}))?$/.exec(s.trim())
-  if (!m) throw new PulseError('INVALID_AMOUNT', `amount ${JSON.stringify(s)} is not a positive decimal number`)
+  if (!m)
+    throw new PulseError('INVALID_AMOUNT', `amount ${JSON.stringify(s)} is not a positive decimal number`)
   const frac = m[2] ?? ''
   if (frac.length > decimals) throw new PulseError('INVALID_AMOUNT', `at most ${decimals} decimal places`)
-  const v = BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt((frac + '0'.repeat(decimals)).slice(0, decimals) || '0')
+  const v =
+    BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt((frac + '0'.repeat(decimals)).slice(0, decimals) || '0')
   if (v === 0n) throw new PulseError('INVALID_AMOUNT', 'amount must be positive')
   return v
 }

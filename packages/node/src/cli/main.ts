@@ -21,7 +21,11 @@ const program = new Command()
 program
   .name('pulsemesh')
   .description('PulseMesh node and wallet')
-  .option('--home <dir>', 'node/wallet directory', process.env.PULSEMESH_HOME ?? join(homedir(), '.pulsemesh'))
+  .option(
+    '--home <dir>',
+    'node/wallet directory',
+    process.env.PULSEMESH_HOME ?? join(homedir(), '.pulsemesh'),
+  )
   .option('--node <url>', 'API of the node to talk to', process.env.PULSEMESH_NODE ?? 'http://127.0.0.1:8645')
   .option('--network <id>', 'network id', 'hub')
   .option('--json', 'machine-readable output')
@@ -65,12 +69,15 @@ program
         feeAsset: 'pulse',
         nowMs: BigInt(Date.now()),
       })
-      out(`initialised ${home}\n  network ${o.networkId}\n  demo account ${r.demoAddress}\n  validator ${r.validatorAddress}`, {
-        home,
-        network: o.networkId,
-        demoAddress: r.demoAddress,
-        validatorAddress: r.validatorAddress,
-      })
+      out(
+        `initialised ${home}\n  network ${o.networkId}\n  demo account ${r.demoAddress}\n  validator ${r.validatorAddress}`,
+        {
+          home,
+          network: o.networkId,
+          demoAddress: r.demoAddress,
+          validatorAddress: r.validatorAddress,
+        },
+      )
     }),
   )
 
@@ -79,7 +86,8 @@ async function runNode(home: string, banner: (url: string) => string): Promise<v
   console.log(banner(host.url))
   for (const n of host.networks.values()) {
     n.on('block', (b: { height: bigint; txHashes: string[]; hash: Uint8Array }) => {
-      if (!g().json) console.log(`[${n.id}] block ${b.height} ${toHex(b.hash).slice(0, 16)}… ${b.txHashes.length} txs`)
+      if (!g().json)
+        console.log(`[${n.id}] block ${b.height} ${toHex(b.hash).slice(0, 16)}… ${b.txHashes.length} txs`)
     })
   }
   let stopping = false
@@ -101,7 +109,9 @@ program
 
 program
   .command('devnet')
-  .description('run a local single-validator devnet (initialised on first run) and print a funded demo account')
+  .description(
+    'run a local single-validator devnet (initialised on first run) and print a funded demo account',
+  )
   .option('--port <n>', 'API port', '8645')
   .option('--block-interval <ms>', 'block interval', '500')
   .action(
@@ -119,17 +129,15 @@ program
       }
       const demo = new Keystore(home).load('demo')
       const demoAddress = addressFromPublicKey(demo.publicKey, 'pm')
-      await runNode(
-        home,
-        (url) =>
-          [
-            '',
-            `PulseMesh devnet is running`,
-            `  API:            ${url}/v1/networks/hub/status`,
-            `  demo account:   ${demoAddress} (key "demo" in ${home}/keys)`,
-            `  try:            npm run pulsemesh -- --home ${home} --node ${url} tx send --from demo --to <address> --amount 1.5`,
-            '',
-          ].join('\n'),
+      await runNode(home, (url) =>
+        [
+          '',
+          `PulseMesh devnet is running`,
+          `  API:            ${url}/v1/networks/hub/status`,
+          `  demo account:   ${demoAddress} (key "demo" in ${home}/keys)`,
+          `  try:            npm run pulsemesh -- --home ${home} --node ${url} tx send --from demo --to <address> --amount 1.5`,
+          '',
+        ].join('\n'),
       )
     }),
   )
@@ -140,17 +148,26 @@ keys
   .option('--scheme <scheme>', 'ed25519 or secp256k1', 'ed25519')
   .action(
     act(async (name: string, o: { scheme: string }) => {
-      if (o.scheme !== 'ed25519' && o.scheme !== 'secp256k1') throw new Error('--scheme must be ed25519 or secp256k1')
+      if (o.scheme !== 'ed25519' && o.scheme !== 'secp256k1')
+        throw new Error('--scheme must be ed25519 or secp256k1')
       const k = new Keystore(g().home).create(name, o.scheme as KeyScheme)
       const address = addressFromPublicKey(k.publicKey, 'pm')
-      out(`created key ${name} (${k.scheme})\n  address ${address}`, { name, scheme: k.scheme, address, publicKey: toHex(k.publicKey.bytes) })
+      out(`created key ${name} (${k.scheme})\n  address ${address}`, {
+        name,
+        scheme: k.scheme,
+        address,
+        publicKey: toHex(k.publicKey.bytes),
+      })
     }),
   )
 keys.command('list').action(
   act(async () => {
     const ks = new Keystore(g().home)
     const list = ks.list().map((k) => ({ ...k, address: ks.address(k.name, 'pm') }))
-    out(list.map((k) => `${k.name.padEnd(24)} ${k.scheme.padEnd(10)} ${k.address}`).join('\n') || '(no keys)', list)
+    out(
+      list.map((k) => `${k.name.padEnd(24)} ${k.scheme.padEnd(10)} ${k.address}`).join('\n') || '(no keys)',
+      list,
+    )
   }),
 )
 
@@ -165,47 +182,60 @@ tx.command('send')
   .option('--memo <text>', 'memo', '')
   .option('--no-wait', 'do not wait for the block')
   .action(
-    act(async (o: { from: string; to: string; amount: string; asset?: string; fee?: string; memo: string; wait: boolean }) => {
-      const c = client()
-      const net = g().network
-      const st = await c.status(net)
-      const prefix = st.params.addressPrefix
-      const to = parseAccount(o.to, prefix)
-      const key = new Keystore(g().home).load(o.from)
-      const from = addressFromPublicKey(key.publicKey, prefix)
-      const asset = o.asset ?? st.params.feeAsset
-      const amount = parseAmount(o.amount, 6)
-      const acct = await c.account(net, from)
-      const signed = signTx(
-        { scheme: key.scheme, publicKey: key.publicKey, secret: key.secret },
-        {
-          networkId: net,
-          nonce: BigInt(acct.nextNonce),
-          fee: o.fee ? BigInt(o.fee) : BigInt(st.params.minFee),
-          expiresAt: BigInt(st.height) + 100n,
-          memo: o.memo,
-        },
-        0x0101,
-        transferPayload(to, asset, amount),
-      )
-      const r = await c.submitTx(net, signed.bytes)
-      if (!o.wait) return out(`submitted ${r.hash}`, r)
-      const done = await c.waitForTx(net, r.hash)
-      out(
-        `tx ${r.hash}\n  committed at height ${done.height}${done.result?.ok ? '' : ` FAILED: ${done.result?.error}`}`,
-        done,
-      )
-      if (!done.result?.ok) process.exitCode = 1
-    }),
+    act(
+      async (o: {
+        from: string
+        to: string
+        amount: string
+        asset?: string
+        fee?: string
+        memo: string
+        wait: boolean
+      }) => {
+        const c = client()
+        const net = g().network
+        const st = await c.status(net)
+        const prefix = st.params.addressPrefix
+        const to = parseAccount(o.to, prefix)
+        const key = new Keystore(g().home).load(o.from)
+        const from = addressFromPublicKey(key.publicKey, prefix)
+        const asset = o.asset ?? st.params.feeAsset
+        const amount = parseAmount(o.amount, 6)
+        const acct = await c.account(net, from)
+        const signed = signTx(
+          { scheme: key.scheme, publicKey: key.publicKey, secret: key.secret },
+          {
+            networkId: net,
+            nonce: BigInt(acct.nextNonce),
+            fee: o.fee ? BigInt(o.fee) : BigInt(st.params.minFee),
+            expiresAt: BigInt(st.height) + 100n,
+            memo: o.memo,
+          },
+          0x0101,
+          transferPayload(to, asset, amount),
+        )
+        const r = await c.submitTx(net, signed.bytes)
+        if (!o.wait) return out(`submitted ${r.hash}`, r)
+        const done = await c.waitForTx(net, r.hash)
+        out(
+          `tx ${r.hash}\n  committed at height ${done.height}${done.result?.ok ? '' : ` FAILED: ${done.result?.error}`}`,
+          done,
+        )
+        if (!done.result?.ok) process.exitCode = 1
+      },
+    ),
   )
 
 const query = program.command('query').description('read chain data')
-query.command('block <height>').description('a block by height, or "latest"').action(
-  act(async (h: string) => {
-    const b = await client().block(g().network, h === 'latest' ? 'latest' : BigInt(h))
-    out(JSON.stringify(b, null, 2), b)
-  }),
-)
+query
+  .command('block <height>')
+  .description('a block by height, or "latest"')
+  .action(
+    act(async (h: string) => {
+      const b = await client().block(g().network, h === 'latest' ? 'latest' : BigInt(h))
+      out(JSON.stringify(b, null, 2), b)
+    }),
+  )
 query.command('tx <hash>').action(
   act(async (h: string) => {
     const t = await client().tx(g().network, h)
@@ -225,12 +255,18 @@ query.command('account <address>').action(
   }),
 )
 
-const proof = program.command('proof').description('fetch proofs and verify them locally (nothing trusted from the node)')
+const proof = program
+  .command('proof')
+  .description('fetch proofs and verify them locally (nothing trusted from the node)')
 proof.command('tx <hash>').action(
   act(async (h: string) => {
     const r = await client().txProof(g().network, h)
     const v = verifyTxProof(r)
-    out(`tx ${h} verified: included at height ${v.height}, certified by the validator set`, { ...r, verified: true, height: v.height.toString() })
+    out(`tx ${h} verified: included at height ${v.height}, certified by the validator set`, {
+      ...r,
+      verified: true,
+      height: v.height.toString(),
+    })
   }),
 )
 proof
@@ -241,11 +277,14 @@ proof
       const r = await client().accountProof(g().network, a, o.asset)
       const v = verifyAccountProof(r)
       const amount = v.value === null ? '0 (proved absent)' : BigInt(`0x${toHex(v.value)}`).toString()
-      out(`account ${a} ${r.asset} = ${amount} at height ${v.height}: verified against the certified state root`, {
-        ...r,
-        verified: true,
-        height: v.height.toString(),
-      })
+      out(
+        `account ${a} ${r.asset} = ${amount} at height ${v.height}: verified against the certified state root`,
+        {
+          ...r,
+          verified: true,
+          height: v.height.toString(),
+        },
+      )
     }),
   )
 

@@ -5,7 +5,15 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { addressFromPublicKey, fromHex, generateKeyPair, type KeyScheme, type PublicKey, PulseError, toHex } from '@pulsemesh/core'
+import {
+  addressFromPublicKey,
+  fromHex,
+  generateKeyPair,
+  type KeyScheme,
+  type PublicKey,
+  PulseError,
+  toHex,
+} from '@pulsemesh/core'
 
 export interface StoredKey {
   name: string
@@ -49,8 +57,17 @@ export class Keystore {
   }
   load(name: string): StoredKey {
     if (!this.has(name)) throw new PulseError('KEY_NOT_FOUND', `no key named ${name} in ${this.dir}`)
-    const j = JSON.parse(readFileSync(this.path(name), 'utf8')) as { scheme: KeyScheme; publicKey: string; secret: string }
-    return { name, scheme: j.scheme, publicKey: { scheme: j.scheme, bytes: fromHex(j.publicKey) }, secret: fromHex(j.secret) }
+    const j = JSON.parse(readFileSync(this.path(name), 'utf8')) as {
+      scheme: KeyScheme
+      publicKey: string
+      secret: string
+    }
+    return {
+      name,
+      scheme: j.scheme,
+      publicKey: { scheme: j.scheme, bytes: fromHex(j.publicKey) },
+      secret: fromHex(j.secret),
+    }
   }
   list(): { name: string; scheme: KeyScheme; publicKey: string }[] {
     if (!existsSync(this.dir)) return []

@@ -114,7 +114,10 @@ export class Mempool {
       const old = q.txs[idx]
       const needed = old.d.tx.body.fee + (old.d.tx.body.fee * this.limits.replaceBumpPercent) / 100n
       if (body.fee < needed || body.fee === old.d.tx.body.fee) {
-        throw new MempoolError('REPLACEMENT_UNDERPRICED', `replacing nonce ${body.nonce} needs a fee of at least ${needed}`)
+        throw new MempoolError(
+          'REPLACEMENT_UNDERPRICED',
+          `replacing nonce ${body.nonce} needs a fee of at least ${needed}`,
+        )
       }
       const feeSum = q.feeSum - old.d.tx.body.fee + body.fee
       if (feeSum > ctx.feeBalance) {
@@ -130,19 +133,28 @@ export class Mempool {
       return { replaced: old.d }
     }
     if (body.nonce > next) {
-      throw new MempoolError('NONCE_GAP', `nonce ${body.nonce} skips ahead; next is ${next}`, { expected: next.toString() })
+      throw new MempoolError('NONCE_GAP', `nonce ${body.nonce} skips ahead; next is ${next}`, {
+        expected: next.toString(),
+      })
     }
     if (q !== undefined && q.txs.length >= this.limits.perSenderMax) {
-      throw new MempoolError('SENDER_LIMIT', `a sender may have at most ${this.limits.perSenderMax} pending txs`)
+      throw new MempoolError(
+        'SENDER_LIMIT',
+        `a sender may have at most ${this.limits.perSenderMax} pending txs`,
+      )
     }
     const feeSum = (q?.feeSum ?? 0n) + body.fee
     if (feeSum > ctx.feeBalance) {
-      throw new MempoolError('INSUFFICIENT_FEE_FUNDS', `pending fees ${feeSum} exceed the fee balance ${ctx.feeBalance}`)
+      throw new MempoolError(
+        'INSUFFICIENT_FEE_FUNDS',
+        `pending fees ${feeSum} exceed the fee balance ${ctx.feeBalance}`,
+      )
     }
     let evicted: DecodedTx | undefined
     if (this.byHash.size + 1 > this.limits.txsMax || this.bytes + d.bytes.length > this.limits.bytesMax) {
       evicted = this.evictCheaperThan(d, key)
-      if (evicted === undefined) throw new MempoolError('MEMPOOL_FULL', 'mempool is full and this tx pays too little')
+      if (evicted === undefined)
+        throw new MempoolError('MEMPOOL_FULL', 'mempool is full and this tx pays too little')
     }
     if (q === undefined || this.senders.get(key) === undefined) {
       q = { key, firstNonce: body.nonce, txs: [], feeSum: 0n }
@@ -167,7 +179,11 @@ export class Mempool {
         continue
       }
       const w = worst.txs[worst.txs.length - 1]
-      if (tail.d.tx.body.fee < w.d.tx.body.fee || (tail.d.tx.body.fee === w.d.tx.body.fee && tail.seq > w.seq)) worst = q
+      if (
+        tail.d.tx.body.fee < w.d.tx.body.fee ||
+        (tail.d.tx.body.fee === w.d.tx.body.fee && tail.seq > w.seq)
+      )
+        worst = q
     }
     if (worst === undefined) return undefined
     const victim = worst.txs[worst.txs.length - 1]

@@ -142,7 +142,12 @@ export class NetworkStore {
     const lt = before ? concatBytes(prefix, u64be(before.height), u32be(before.index)) : prefixEnd(prefix)
     const out: { hash: Bytes; height: bigint; index: number }[] = []
     const skip = this.ns.length + prefix.length
-    for await (const [k, v] of this.db.iterator({ gte: this.k(prefix), lt: this.k(lt), reverse: true, limit })) {
+    for await (const [k, v] of this.db.iterator({
+      gte: this.k(prefix),
+      lt: this.k(lt),
+      reverse: true,
+      limit,
+    })) {
       const dv = new DataView(k.buffer, k.byteOffset + skip, 12)
       out.push({ hash: new Uint8Array(v), height: dv.getBigUint64(0), index: dv.getUint32(8) })
     }

@@ -94,7 +94,8 @@ const createAssetKind: TxKind<CreateAssetPayload> = {
     }),
   execute(store, ctx, p) {
     // Vouchers of other networks ("transfer/...") are created only by the mesh module.
-    if (!isValidAssetId(p.id) || p.id.includes('/')) throw new TxError('INVALID_AMOUNT', `invalid asset id ${p.id}`)
+    if (!isValidAssetId(p.id) || p.id.includes('/'))
+      throw new TxError('INVALID_AMOUNT', `invalid asset id ${p.id}`)
     if (p.decimals > 18) throw new TxError('INVALID_AMOUNT', 'decimals must be at most 18')
     if (getAsset(store, p.id) !== undefined) throw new TxError('ASSET_EXISTS', `asset ${p.id} already exists`)
     putAsset(store, { id: p.id, decimals: p.decimals, issuer: ctx.sender, maxSupply: p.maxSupply })
@@ -186,7 +187,8 @@ export const bankModule: AppModule = {
       const scan = store as unknown as Partial<PrefixScannable>
       if (typeof scan.entriesWithPrefix === 'function') {
         const prefix = balancePrefix(account)
-        for (const [k, v] of scan.entriesWithPrefix(prefix)) balances[fromUtf8(k.subarray(prefix.length))] = decodeU128(v).toString()
+        for (const [k, v] of scan.entriesWithPrefix(prefix))
+          balances[fromUtf8(k.subarray(prefix.length))] = decodeU128(v).toString()
       }
       return { address: args.address, nonce: getNonce(store, account).toString(), balances }
     },

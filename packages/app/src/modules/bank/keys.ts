@@ -11,9 +11,12 @@ export const balanceKey = (account: Uint8Array, asset: string): Uint8Array =>
   concatBytes(new Uint8Array([BANK_PREFIX, BALANCE]), account, utf8(asset))
 export const balancePrefix = (account: Uint8Array): Uint8Array =>
   concatBytes(new Uint8Array([BANK_PREFIX, BALANCE]), account)
-export const nonceKey = (account: Uint8Array): Uint8Array => concatBytes(new Uint8Array([BANK_PREFIX, NONCE]), account)
-export const supplyKey = (asset: string): Uint8Array => concatBytes(new Uint8Array([BANK_PREFIX, SUPPLY]), utf8(asset))
-export const assetKey = (asset: string): Uint8Array => concatBytes(new Uint8Array([BANK_PREFIX, ASSET]), utf8(asset))
+export const nonceKey = (account: Uint8Array): Uint8Array =>
+  concatBytes(new Uint8Array([BANK_PREFIX, NONCE]), account)
+export const supplyKey = (asset: string): Uint8Array =>
+  concatBytes(new Uint8Array([BANK_PREFIX, SUPPLY]), utf8(asset))
+export const assetKey = (asset: string): Uint8Array =>
+  concatBytes(new Uint8Array([BANK_PREFIX, ASSET]), utf8(asset))
 export const assetPrefix = (): Uint8Array => new Uint8Array([BANK_PREFIX, ASSET])
 
 /** Fixed-width big-endian u128 so values are canonical. */

@@ -6,15 +6,7 @@ import { fromUtf8 } from '@pulsemesh/core'
 import { TxError } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
 import { ssz } from '@pulsemesh/core'
-import {
-  assetKey,
-  balanceKey,
-  decodeU128,
-  encodeU128,
-  nonceKey,
-  supplyKey,
-  U128_MAX,
-} from './keys.ts'
+import { assetKey, balanceKey, decodeU128, encodeU128, nonceKey, supplyKey, U128_MAX } from './keys.ts'
 
 export interface AssetInfo {
   id: string
@@ -23,7 +15,11 @@ export interface AssetInfo {
   issuer: Uint8Array
   maxSupply: bigint
 }
-const AssetInfoSSZ = new ssz.ContainerType({ decimals: ssz.Uint8, issuer: ssz.Bytes20, maxSupply: ssz.Uint128 })
+const AssetInfoSSZ = new ssz.ContainerType({
+  decimals: ssz.Uint8,
+  issuer: ssz.Bytes20,
+  maxSupply: ssz.Uint128,
+})
 export const NO_ISSUER = new Uint8Array(20)
 
 export function getAsset(store: KVStore, id: string): AssetInfo | undefined {
@@ -32,7 +28,10 @@ export function getAsset(store: KVStore, id: string): AssetInfo | undefined {
   return { id, ...AssetInfoSSZ.deserialize(raw) }
 }
 export function putAsset(store: KVStore, a: AssetInfo): void {
-  store.set(assetKey(a.id), AssetInfoSSZ.serialize({ decimals: a.decimals, issuer: a.issuer, maxSupply: a.maxSupply }))
+  store.set(
+    assetKey(a.id),
+    AssetInfoSSZ.serialize({ decimals: a.decimals, issuer: a.issuer, maxSupply: a.maxSupply }),
+  )
 }
 export function requireAsset(store: KVStore, id: string): AssetInfo {
   const a = getAsset(store, id)
@@ -56,7 +55,13 @@ export function getSupply(store: KVStore, asset: string): bigint {
 }
 
 /** Moves `amount` between accounts; supply unchanged. */
-export function transfer(store: KVStore, from: Uint8Array, to: Uint8Array, asset: string, amount: bigint): void {
+export function transfer(
+  store: KVStore,
+  from: Uint8Array,
+  to: Uint8Array,
+  asset: string,
+  amount: bigint,
+): void {
   if (amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
   const have = getBalance(store, from, asset)
   if (have < amount) {
@@ -88,7 +93,8 @@ export function burn(store: KVStore, from: Uint8Array, asset: string, amount: bi
   if (amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
   requireAsset(store, asset)
   const have = getBalance(store, from, asset)
-  if (have < amount) throw new TxError('INSUFFICIENT_FUNDS', `balance ${have} ${asset} is less than ${amount}`)
+  if (have < amount)
+    throw new TxError('INSUFFICIENT_FUNDS', `balance ${have} ${asset} is less than ${amount}`)
   setBalance(store, from, asset, have - amount)
   store.set(supplyKey(asset), encodeU128(getSupply(store, asset) - amount))
 }
