@@ -55,7 +55,8 @@ export class KeyObjectCache {
     const found = map.get(id)
     if (found !== undefined) {
       this.hits++
-      // Refresh recency only when the entry is in the older half: cheap, and still evicts cold keys first.
+      // Refresh recency (delete + re-insert) only once the map is over half full: below that nothing
+      // can be evicted soon, so the hot path skips two map operations.
       if (map.size > this.maxEntries >>> 1) {
         map.delete(id)
         map.set(id, found)
