@@ -73,14 +73,21 @@ export function checkWindow(w: RawWindow): void {
   if (w.chunks.length > WINDOW_MAX_CHUNKS)
     decodeTooLarge('WINDOW_TOO_MANY_CHUNKS', 'window has too many chunks', { max: WINDOW_MAX_CHUNKS })
   let bytes = 0
+  let lastTag = ''
   for (const c of w.chunks) {
-    if (
-      typeof c?.tag !== 'string' ||
-      c.tag.length === 0 ||
-      c.tag.length > TAG_MAX ||
-      !/^[\x21-\x7e]+$/.test(c.tag)
-    )
-      decodeFail('WINDOW_BAD_TAG', 'chunk tag must be 1..16 printable ASCII characters')
+    const tag = c?.tag
+    // consecutive chunks usually share a tag: validate each run of equal tags once
+    if (tag !== lastTag || typeof tag !== 'string') {
+      if (
+        typeof tag !== 'string' ||
+        tag.length === 0 ||
+        tag.length > TAG_MAX ||
+        !/^[\x21-\x7e]+$/.test(tag)
+      ) {
+        decodeFail('WINDOW_BAD_TAG', 'chunk tag must be 1..16 printable ASCII characters')
+      }
+      lastTag = tag
+    }
     if (!(c.bytes instanceof Uint8Array)) decodeFail('WINDOW_INVALID', 'chunk bytes must be a Uint8Array')
     bytes += c.bytes.length
   }
@@ -98,7 +105,15 @@ export function encodeRawWindow(w: RawWindow): Uint8Array {
   let size = 5
   for (const h of head) size += 2 + h.length
   size += 8 + 4 + 4
-  const tags = w.chunks.map((c) => utf8(c.tag))
+  const tagBytes = new Map<string, Uint8Array>()
+  const tags = w.chunks.map((c) => {
+    let t = tagBytes.get(c.tag)
+    if (t === undefined) {
+      t = utf8(c.tag)
+      tagBytes.set(c.tag, t)
+    }
+    return t
+  })
   for (let i = 0; i < w.chunks.length; i++) size += 2 + tags[i].length + 4 + w.chunks[i].bytes.length
   const out = new Uint8Array(size)
   const dv = new DataView(out.buffer)

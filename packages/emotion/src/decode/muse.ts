@@ -82,10 +82,22 @@ export function assembleMuseChannel(
   packets: readonly MuseEegPacket[],
   maxSamples: number,
 ): MuseChannelSeries {
-  const out: number[] = []
+  let out = new Int32Array(
+    Math.max(MUSE_SAMPLES_PER_PACKET, Math.min(maxSamples, packets.length * MUSE_SAMPLES_PER_PACKET)),
+  )
+  let len = 0
   let missing = 0
   let dropped = 0
   let prev = -1
+  const ensure = (n: number) => {
+    if (n > maxSamples)
+      decodeTooLarge('MUSE_TOO_MANY_SAMPLES', 'Muse channel exceeds the window sample limit', { maxSamples })
+    if (n > out.length) {
+      const g = new Int32Array(Math.min(maxSamples, 2 * n))
+      g.set(out.subarray(0, len))
+      out = g
+    }
+  }
   for (const p of packets) {
     if (prev >= 0) {
       const step = (p.sequence - prev + 65536) % 65536
@@ -95,14 +107,18 @@ export function assembleMuseChannel(
       }
       if (step - 1 > MUSE_MAX_GAP_PACKETS)
         decodeFail('MUSE_GAP_TOO_LONG', 'Muse sequence gap too long to fill', { from: prev, to: p.sequence })
-      const hold = out.length > 0 ? out[out.length - 1] : 0
-      for (let i = 0; i < (step - 1) * MUSE_SAMPLES_PER_PACKET; i++) out.push(hold)
-      missing += (step - 1) * MUSE_SAMPLES_PER_PACKET
+      const fill = (step - 1) * MUSE_SAMPLES_PER_PACKET
+      if (fill > 0) {
+        ensure(len + fill)
+        out.fill(len > 0 ? out[len - 1] : 0, len, len + fill)
+        len += fill
+        missing += fill
+      }
     }
-    for (let i = 0; i < MUSE_SAMPLES_PER_PACKET; i++) out.push(p.samples[i])
-    if (out.length > maxSamples)
-      decodeTooLarge('MUSE_TOO_MANY_SAMPLES', 'Muse channel exceeds the window sample limit', { maxSamples })
+    ensure(len + MUSE_SAMPLES_PER_PACKET)
+    out.set(p.samples, len)
+    len += MUSE_SAMPLES_PER_PACKET
     prev = p.sequence
   }
-  return { samples: Int32Array.from(out), missing, dropped }
+  return { samples: out.slice(0, len), missing, dropped }
 }

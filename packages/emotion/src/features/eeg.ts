@@ -10,7 +10,8 @@
  *   3. fixed-point FFT (output DFT/N, see math/fft.ts), then each component is scaled by 2^-5
  *      (half up) before squaring so |X'|² <= 2^51 and a segment's sum over bins stays < 2^53
  *      (Parseval);
- *   4. per band, the sum of |X'_k|² over its bins is added into a bigint total over segments.
+ *   4. per band, the sum of |X'_k|² over its bins is accumulated over segments exactly (in a double
+ *      while below 2^52, then carried into a bigint).
  * One-sided band power (scipy's "density" scaling integrated over the band):
  *   P = 2·Σ|X_k|² / (N·Σw²) counts² = N · 2^11 · Σ|X'_k|² / S, where S = Σ(w_Q14)²,
  * averaged over the M segments and converted to physical units with the device's exact µV/count
@@ -106,31 +107,39 @@ export function welchBandPowers(
   const re = new Float64Array(n)
   const im = new Float64Array(n)
   const hop = n / 2
+  const invN = 1 / n // n is a power of two: multiplying by 1/n is exact
+  const invShift = 1 / POWER_SHIFT
   const totals = [0n, 0n, 0n, 0n, 0n]
-  const seg = [0, 0, 0, 0, 0]
+  // exact integer sums kept in doubles while they are far below 2^53, flushed to bigint otherwise
+  const acc = [0, 0, 0, 0, 0]
   let m = 0
   for (let start = 0; start + n <= x.length; start += hop) {
     let sum = 0
     for (let i = 0; i < n; i++) sum += x[start + i]
     for (let i = 0; i < n; i++) {
       // exact mean removal: ((x·N − Σx)·w + N/2) / N, floor by a power of two (|product| <= 2^42)
-      const v = Math.floor(((x[start + i] * n - sum) * w[i] + n / 2) / n)
+      const v = Math.floor(((x[start + i] * n - sum) * w[i] + n / 2) * invN)
       if (v > FFT_INPUT_MAX || v < -FFT_INPUT_MAX) throw new RangeError('EEG sample out of the 16-bit range')
       re[i] = v
       im[i] = 0
     }
     fftFixed(re, im)
-    seg.fill(0)
     for (let k = 1; k < n / 2; k++) {
       const b = bins[k]
       if (b < 0) continue
-      const r = Math.floor((re[k] + POWER_SHIFT / 2) / POWER_SHIFT)
-      const q = Math.floor((im[k] + POWER_SHIFT / 2) / POWER_SHIFT)
-      seg[b] += r * r + q * q
+      const r = Math.floor((re[k] + POWER_SHIFT / 2) * invShift)
+      const q = Math.floor((im[k] + POWER_SHIFT / 2) * invShift)
+      acc[b] += r * r + q * q // per segment < 2^51 (Parseval), see the header
     }
-    for (let b = 0; b < 5; b++) totals[b] += BigInt(seg[b])
+    for (let b = 0; b < 5; b++) {
+      if (acc[b] >= 2 ** 51) {
+        totals[b] += BigInt(acc[b])
+        acc[b] = 0
+      }
+    }
     m += 1
   }
+  for (let b = 0; b < 5; b++) totals[b] += BigInt(acc[b])
   // P[milli-µV²] = N · 2^11 · Σ / (S · M) · (num/den)² · 1000
   const scaleNum = BigInt(n) * 2048n * BigInt(uv.num) * BigInt(uv.num) * 1000n
   const scaleDen = sumSq * BigInt(m) * BigInt(uv.den) * BigInt(uv.den)

@@ -19,7 +19,7 @@ export const FFT_SIZE_MIN = 8
 export const FFT_SIZE_MAX = 4096
 
 const TW_ROUND = 2 ** (FFT_TWIDDLE_Q - 1)
-const TW_SCALE = 2 ** FFT_TWIDDLE_Q
+const TW_INV = 2 ** -FFT_TWIDDLE_Q
 
 interface Plan {
   n: number
@@ -82,21 +82,36 @@ export function fftFixed(re: Float64Array, im: Float64Array): void {
     const half = size / 2
     const step = n / size
     for (let start = 0; start < n; start += size) {
-      for (let j = 0; j < half; j++) {
+      // j = 0: the twiddle is exactly 1 (cos = 2^21, sin = 0), and round(b·2^21 / 2^21) = b, so the
+      // product is skipped without changing a bit
+      {
+        const a = start
+        const b = a + half
+        const tr = re[b]
+        const ti = im[b]
+        const ar = re[a]
+        const ai = im[a]
+        re[a] = Math.floor((ar + tr + 1) * 0.5)
+        im[a] = Math.floor((ai + ti + 1) * 0.5)
+        re[b] = Math.floor((ar - tr + 1) * 0.5)
+        im[b] = Math.floor((ai - ti + 1) * 0.5)
+      }
+      for (let j = 1; j < half; j++) {
         const wr = cos[j * step]
         const wi = -sin[j * step] // e^{-iθ}
         const a = start + j
         const b = a + half
         const br = re[b]
         const bi = im[b]
-        const tr = Math.floor((br * wr - bi * wi + TW_ROUND) / TW_SCALE)
-        const ti = Math.floor((br * wi + bi * wr + TW_ROUND) / TW_SCALE)
+        // multiplying by 2^-21 is exact (a power of two) and cheaper than dividing
+        const tr = Math.floor((br * wr - bi * wi + TW_ROUND) * TW_INV)
+        const ti = Math.floor((br * wi + bi * wr + TW_ROUND) * TW_INV)
         const ar = re[a]
         const ai = im[a]
-        re[a] = Math.floor((ar + tr + 1) / 2)
-        im[a] = Math.floor((ai + ti + 1) / 2)
-        re[b] = Math.floor((ar - tr + 1) / 2)
-        im[b] = Math.floor((ai - ti + 1) / 2)
+        re[a] = Math.floor((ar + tr + 1) * 0.5)
+        im[a] = Math.floor((ai + ti + 1) * 0.5)
+        re[b] = Math.floor((ar - tr + 1) * 0.5)
+        im[b] = Math.floor((ai - ti + 1) * 0.5)
       }
     }
   }

@@ -160,12 +160,18 @@ export class SimulatedDevice implements BiometricDevice {
     for (let ch = 0; ch < MUSE_CHANNELS.length; ch++)
       this.fill(ch, n, MUSE_UV_PER_COUNT.num, MUSE_UV_PER_COUNT.den, -2048, 2047)
     const chunks: RawChunk[] = []
-    while (this.carry[0].length >= 12) {
-      MUSE_CHANNELS.forEach((name, ch) => {
-        chunks.push({ tag: name, bytes: encodeMuseEegPacket(this.sequence, this.carry[ch].splice(0, 12)) })
-      })
+    const full = this.carry[0].length - (this.carry[0].length % 12)
+    for (let o = 0; o < full; o += 12) {
+      for (let ch = 0; ch < MUSE_CHANNELS.length; ch++) {
+        chunks.push({
+          tag: MUSE_CHANNELS[ch],
+          bytes: encodeMuseEegPacket(this.sequence, this.carry[ch].slice(o, o + 12)),
+        })
+      }
       this.sequence = (this.sequence + 1) & 0xffff
     }
+    // samples that do not fill a packet wait for the next window
+    for (let ch = 0; ch < MUSE_CHANNELS.length; ch++) this.carry[ch] = this.carry[ch].slice(full)
     return chunks
   }
 

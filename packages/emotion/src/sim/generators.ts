@@ -108,6 +108,8 @@ interface Osc {
   inc: number
   phase: number
   gainPermille: number
+  /** ampNv · gain, refreshed once per simulated second. */
+  effNv: number
 }
 
 /**
@@ -122,7 +124,7 @@ export class EegGenerator {
   private readonly rng: Prng
   private readonly fs: number
   private readonly mode: SimMode
-  private readonly pinkSigmaNv: number
+  private readonly pinkRowSigmaNv: number
   private readonly whiteSigmaNv: number
   constructor(persona: Persona, rng: Prng, fs: number, alphaScalePermille: number, mode: SimMode) {
     this.rng = rng
@@ -134,29 +136,40 @@ export class EegGenerator {
       const f = rng.range(lo, hi)
       let amp = u[band] * 1000
       if (band === 'alpha') amp = floorDiv(amp * alphaScalePermille, 1000)
-      return { ampNv: amp, inc: floorDiv(f * 2 ** 32, fs * 1000), phase: rng.next(), gainPermille: 1000 }
+      return {
+        ampNv: amp,
+        inc: floorDiv(f * 2 ** 32, fs * 1000),
+        phase: rng.next(),
+        gainPermille: 1000,
+        effNv: amp,
+      }
     })
-    this.pinkSigmaNv = u.pink * 1000
+    this.pinkRowSigmaNv = Math.trunc((u.pink * 1000) / 3)
     this.whiteSigmaNv = u.white * 1000
   }
 
   next(): number {
     if (this.mode === 'flat') return 0
     let v = 0
-    const reGain = this.n % this.fs === 0 // once per second, a new random gain per oscillator
-    for (const o of this.osc) {
-      if (reGain)
+    if (this.n % this.fs === 0) {
+      // once per second, a new random gain per oscillator (mean-reverting towards 1)
+      for (const o of this.osc) {
         o.gainPermille = Math.max(
           300,
-          o.gainPermille + this.rng.gauss(150) - floorDiv(o.gainPermille - 1000, 4),
+          o.gainPermille + this.rng.gauss(150) - Math.trunc((o.gainPermille - 1000) / 4),
         )
-      v += floorDiv(floorDiv(o.ampNv * o.gainPermille, 1000) * SIN[o.phase >>> 20], 16384)
+        o.effNv = Math.trunc((o.ampNv * o.gainPermille) / 1000)
+      }
+    }
+    for (const o of this.osc) {
+      v += Math.floor((o.effNv * SIN[o.phase >>> 20]) / 16384)
       o.phase = (o.phase + o.inc) >>> 0
     }
     // Voss–McCartney: row k is redrawn every 2^k samples
-    for (let k = 0; k < 8; k++)
-      if (this.n % (1 << k) === 0) this.pinkRows[k] = this.rng.gauss(floorDiv(this.pinkSigmaNv, 3))
-    for (let k = 0; k < 8; k++) v += this.pinkRows[k]
+    for (let k = 0; k < 8; k++) {
+      if ((this.n & ((1 << k) - 1)) === 0) this.pinkRows[k] = this.rng.gauss(this.pinkRowSigmaNv)
+      v += this.pinkRows[k]
+    }
     v += this.rng.gauss(this.whiteSigmaNv)
     this.n += 1
     return v
