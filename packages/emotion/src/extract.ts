@@ -215,6 +215,10 @@ export function extractFeatures(
     const hz = f.rateMicroHz / 1_000_000
     if (f.values.length > hz * (windowMs / 1000) + hz)
       decodeFail('WINDOW_TOO_MANY_SAMPLES', 'EDA file longer than the window')
+    // 0..1000 µS covers any skin (and any E4 output); it also keeps every sum far below 2^53
+    for (const v of f.values)
+      if (v < 0 || v > 1_000_000_000)
+        decodeFail('E4_VALUE_RANGE', 'EDA sample outside 0..1000 µS', { value: v })
     eda = edaFeatures(f.values, hz, p.eda)
     edaQuality = channelQuality(f.values, {
       flatRunMin: 8 * hz,
