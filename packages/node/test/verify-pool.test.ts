@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { generateKeyPair, SECP256K1_N, sign } from '@pulsemesh/core/crypto/index.ts'
+import { ecdsaSignatureFromDer, generateKeyPair, SECP256K1_N, sign } from '@pulsemesh/core/crypto/index.ts'
 import { PulseError } from '@pulsemesh/core/errors.ts'
 import { measureRawVerifyRate, type VerifyJob, VerifyPool } from '@pulsemesh/node/crypto/verify-pool.ts'
 
@@ -207,6 +207,42 @@ test('measureRawVerifyRate reports a positive machine rate per worker', async ()
     assert.equal(r.perWorker.length, 2)
     assert.ok(r.verifiesPerSecond > 0 && r.perWorker.every((x) => x > 0))
     await assert.rejects(pool.measureRawVerifyRate(0), code('VERIFY_POOL_CONFIG'))
+  } finally {
+    await pool.close()
+  }
+})
+
+const vectors = new URL('../../../../shared/vectors/wycheproof/', import.meta.url).pathname
+test('Wycheproof through the pool (packing, workers, node:crypto): same answers as the rule', {
+  skip: existsSync(vectors) ? false : 'vectors not found',
+}, async () => {
+  const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'))
+  type W = {
+    testGroups: {
+      publicKey: { pk?: string; uncompressed?: string }
+      tests: { msg: string; sig: string; result: string }[]
+    }[]
+  }
+  const jobs: VerifyJob[] = []
+  const want: boolean[] = []
+  const ed = JSON.parse(readFileSync(vectors + 'ed25519_test.json', 'utf8')) as W
+  for (const g of ed.testGroups) {
+    for (const t of g.tests) {
+      jobs.push({ scheme: 'ed25519', publicKey: hex(g.publicKey.pk!), msg: hex(t.msg), sig: hex(t.sig) })
+      want.push(t.result === 'valid')
+    }
+  }
+  const btc = JSON.parse(readFileSync(vectors + 'ecdsa_secp256k1_sha256_bitcoin_test.json', 'utf8')) as W
+  for (const g of btc.testGroups) {
+    for (const t of g.tests) {
+      const sig = ecdsaSignatureFromDer(hex(t.sig)) ?? new Uint8Array(0) // not strict DER: invalid
+      jobs.push({ scheme: 'secp256k1', publicKey: hex(g.publicKey.uncompressed!), msg: hex(t.msg), sig })
+      want.push(t.result === 'valid')
+    }
+  }
+  const pool = new VerifyPool({ size: 2 })
+  try {
+    assert.deepEqual(await pool.verifyBatch(jobs), want)
   } finally {
     await pool.close()
   }
