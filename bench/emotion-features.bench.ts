@@ -6,7 +6,7 @@
  * a window needs (4 channels × 119 Welch segments).
  */
 import { performance } from 'node:perf_hooks'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '@pulsemesh/core/crypto/index.ts'
 import {
   MUSE_CHANNELS,
   PERSONAS,

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { toHex } from '@pulsemesh/core/bytes.ts'
 import { PulseError } from '@pulsemesh/core/errors.ts'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '@pulsemesh/core/crypto/index.ts'
 import { commitToWindow, verifyWindowCommitment } from '../src/commit.ts'
 import {
   QF_BYTES,
@@ -67,7 +67,7 @@ const win: RawWindow = {
   chunks: [{ tag: '2a37', bytes: Uint8Array.of(0x16, 0x48, 0x00, 0x04) }],
 }
 
-test('raw window bytes are canonical; commitment = SHA-256(domain || 0 || u16 len || salt || bytes)', () => {
+test('raw window bytes are canonical; commitment = SHA-256(u32 len tag || tag || u32 len salt || salt || u32 len raw || raw)', () => {
   const raw = encodeRawWindow(win)
   assert.equal(
     toHex(raw),
@@ -88,8 +88,10 @@ test('raw window bytes are canonical; commitment = SHA-256(domain || 0 || u16 le
   )
   const salt = new Uint8Array(16).fill(7)
   const c = commitToWindow(raw, salt)
+  const tag = new TextEncoder().encode('pulsemesh/emotion/window/v1')
+  const u32 = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
   const manual = sha256(
-    new Uint8Array([...new TextEncoder().encode('pulsemesh/emotion/window/v1'), 0, 0, 16, ...salt, ...raw]),
+    new Uint8Array([...u32(tag.length), ...tag, ...u32(16), ...salt, ...u32(raw.length), ...raw]),
   )
   assert.deepEqual(c, manual)
   assert.ok(verifyWindowCommitment(c, raw, salt))
