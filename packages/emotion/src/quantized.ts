@@ -115,7 +115,16 @@ function checkField(name: string, v: unknown, lo: number, hi: number, asDecode: 
   }
 }
 
+/** Throws PulseError EMOTION_QF_RANGE unless every field is an integer within its range. */
+export function checkQuantizedFeatures(q: QuantizedFeatures): void {
+  if (typeof q !== 'object' || q === null)
+    throw new PulseError('EMOTION_QF_RANGE', 'quantized features must be an object')
+  for (const [name, lo, hi] of QF_FIELDS) checkField(name, q[name], lo, hi, false)
+}
+
 export function encodeQuantizedFeatures(q: QuantizedFeatures): Uint8Array {
+  if (typeof q !== 'object' || q === null)
+    throw new PulseError('EMOTION_QF_RANGE', 'quantized features must be an object')
   const out = new Uint8Array(QF_BYTES)
   const dv = new DataView(out.buffer)
   QF_FIELDS.forEach(([name, lo, hi], i) => {

@@ -18,9 +18,17 @@
  */
 import type { Anomaly } from './detectors.ts'
 import { linScore, roundDiv } from './math/int.ts'
-import { DEFAULT_EMOTION_PARAMS, type EmotionParams } from './params.ts'
-import { MOD_EDA, MOD_EEG, MOD_FAA, MOD_RR, type QuantizedFeatures } from './quantized.ts'
-import type { DeviceTier } from './window.ts'
+import { PulseError } from '@pulsemesh/core/errors.ts'
+import { DEFAULT_EMOTION_PARAMS, type EmotionParams, validateParams } from './params.ts'
+import {
+  MOD_EDA,
+  MOD_EEG,
+  MOD_FAA,
+  MOD_RR,
+  type QuantizedFeatures,
+  checkQuantizedFeatures,
+} from './quantized.ts'
+import { DEVICE_TIERS, type DeviceTier } from './window.ts'
 
 export interface EmotionScores {
   readonly stress: number
@@ -60,11 +68,25 @@ function weighted(parts: readonly (readonly [number | null, number])[], missing:
   return den === 0 ? missing : roundDiv(num, den)
 }
 
+/**
+ * Scores one record. Throws PulseError EMOTION_QF_RANGE for a malformed record and
+ * EMOTION_PARAMS_INVALID for malformed params (both are checked on every call: they are cheap and
+ * this is what the chain runs on untrusted input).
+ */
 export function scoreFeatures(
   q: QuantizedFeatures,
   ctx: ScoreContext,
   p: EmotionParams = DEFAULT_EMOTION_PARAMS,
 ): EmotionScores {
+  checkQuantizedFeatures(q)
+  if (ctx.previous !== undefined) checkQuantizedFeatures(ctx.previous)
+  validateParams(p)
+  if (!DEVICE_TIERS.includes(ctx.tier))
+    throw new PulseError('EMOTION_BAD_TIER', 'unknown device tier', { tier: ctx.tier })
+  const baseline = ctx.restingHrCentiBpm
+  if (baseline !== undefined && (!Number.isSafeInteger(baseline) || baseline < 2_000 || baseline > 20_000)) {
+    throw new PulseError('EMOTION_BAD_BASELINE', 'restingHrCentiBpm must be 2000..20000')
+  }
   const hasRr = (q.modalities & MOD_RR) !== 0 && q.beats > 0
   const hasEda = (q.modalities & MOD_EDA) !== 0
   const hasEeg = (q.modalities & MOD_EEG) !== 0 && q.eegChannels > 0

@@ -201,3 +201,39 @@ test('invalid params are rejected with EMOTION_PARAMS_INVALID', () => {
   bad({ rrArtifact: { ...DEFAULT_EMOTION_PARAMS.rrArtifact, maxRrUs: 1 } })
   assert.equal(validateParams(DEFAULT_EMOTION_PARAMS), DEFAULT_EMOTION_PARAMS)
 })
+
+test('scoring rejects malformed records, tiers and baselines with typed errors', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f()
+    } catch (e) {
+      assert.ok(e instanceof PulseError)
+      return e.code
+    }
+    assert.fail('expected a PulseError')
+  }
+  assert.equal(
+    code(() => scoreFeatures({ ...sample(), hrCentiBpm: 12.5 }, { tier: 'medical' })),
+    'EMOTION_QF_RANGE',
+  )
+  assert.equal(
+    code(() => scoreFeatures({ ...sample(), eegQuality: -1 }, { tier: 'medical' })),
+    'EMOTION_QF_RANGE',
+  )
+  assert.equal(
+    code(() => scoreFeatures(null as unknown as QuantizedFeatures, { tier: 'medical' })),
+    'EMOTION_QF_RANGE',
+  )
+  assert.equal(
+    code(() => scoreFeatures(sample(), { tier: 'platinum' as 'medical' })),
+    'EMOTION_BAD_TIER',
+  )
+  assert.equal(
+    code(() => scoreFeatures(sample(), { tier: 'medical', restingHrCentiBpm: 0 })),
+    'EMOTION_BAD_BASELINE',
+  )
+  assert.equal(
+    code(() => scoreFeatures(sample(), { tier: 'medical' }, { ...DEFAULT_EMOTION_PARAMS, minScore: -1 })),
+    'EMOTION_PARAMS_INVALID',
+  )
+})
