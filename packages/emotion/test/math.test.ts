@@ -90,3 +90,11 @@ test('linScore maps ranges onto 0..100, increasing and decreasing', () => {
   assert.equal(linScore(21, 20, 10), 0)
   assert.equal(linScore(7, 7, 7), 100)
 })
+
+test('pow2 is exact without Math.pow', () => {
+  assert.equal(pow2(0), 1)
+  assert.equal(pow2(52), 4503599627370496)
+  assert.equal(pow2(-21) * 2097152, 1)
+  assert.equal(pow2(-1074), Number.MIN_VALUE)
+  assert.throws(() => pow2(1024), RangeError)
+})

@@ -23,7 +23,7 @@
  * so positive FAA = relatively more left-frontal activity (approach / positive affect).
  */
 import { FFT_INPUT_MAX, fftFixed } from '../math/fft.ts'
-import { lnRatioMilli, roundDivBig } from '../math/int.ts'
+import { lnRatioMilli, pow2, roundDivBig } from '../math/int.ts'
 import { trigTable } from '../math/trig.ts'
 
 export const EEG_BAND_NAMES = ['delta', 'theta', 'alpha', 'beta', 'gamma'] as const
@@ -54,6 +54,7 @@ export interface BandPowers {
 }
 
 const HANN_Q = 14
+const ACC_FLUSH = 2251799813685248 // 2^51
 const POWER_SHIFT = 32 // 2^5
 const hannCache = new Map<number, { w: Float64Array; sumSq: bigint }>()
 
@@ -65,7 +66,7 @@ export function hannQ14(n: number): { w: Float64Array; sumSq: bigint } {
   let s = 0n
   for (let i = 0; i < n; i++) {
     // Q14 of 0.5·(1 − cos) = (2^15 − cos_Q15) / 4, half up
-    w[i] = Math.floor((2 ** (HANN_Q + 1) - t.cos[i] + 2) / 4)
+    w[i] = Math.floor((pow2(HANN_Q + 1) - t.cos[i] + 2) / 4)
     s += BigInt(w[i]) * BigInt(w[i])
   }
   const r = { w, sumSq: s }
@@ -132,7 +133,7 @@ export function welchBandPowers(
       acc[b] += r * r + q * q // per segment < 2^51 (Parseval), see the header
     }
     for (let b = 0; b < 5; b++) {
-      if (acc[b] >= 2 ** 51) {
+      if (acc[b] >= ACC_FLUSH) {
         totals[b] += BigInt(acc[b])
         acc[b] = 0
       }

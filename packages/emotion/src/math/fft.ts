@@ -11,15 +11,16 @@
  * Error: each stage adds at most ~1 LSB of rounding, so |out - DFT/N| <= ~log2(N) LSB per component
  * (checked against a float DFT in the tests).
  */
+import { pow2 } from './int.ts'
 import { trigTable } from './trig.ts'
 
 export const FFT_TWIDDLE_Q = 21
-export const FFT_INPUT_MAX = 2 ** 30
+export const FFT_INPUT_MAX = 1073741824 // 2^30
 export const FFT_SIZE_MIN = 8
 export const FFT_SIZE_MAX = 4096
 
-const TW_ROUND = 2 ** (FFT_TWIDDLE_Q - 1)
-const TW_INV = 2 ** -FFT_TWIDDLE_Q
+const TW_ROUND = pow2(FFT_TWIDDLE_Q - 1)
+const TW_INV = pow2(-FFT_TWIDDLE_Q)
 
 interface Plan {
   n: number
@@ -40,7 +41,8 @@ function plan(n: number): Plan {
   if (!Number.isInteger(n) || n < FFT_SIZE_MIN || n > FFT_SIZE_MAX || (n & (n - 1)) !== 0) {
     throw new RangeError(`fft size must be a power of two in ${FFT_SIZE_MIN}..${FFT_SIZE_MAX}`)
   }
-  const bits = Math.log2(n) | 0
+  let bits = 0
+  while (1 << bits < n) bits++
   const rev = new Uint32Array(n)
   for (let i = 0; i < n; i++) {
     let r = 0

@@ -77,6 +77,18 @@ export function roundSqrtRatio(num: bigint, den: bigint): bigint {
   return 4n * num >= (2n * r + 1n) * (2n * r + 1n) * den ? r + 1n : r
 }
 
+/**
+ * 2^k for an integer k in −1074..1023, by exact doublings or halvings. Used instead of `**` /
+ * Math.pow, which ECMAScript only requires to be "implementation-approximated".
+ */
+export function pow2(k: number): number {
+  if (!Number.isInteger(k) || k < -1074 || k > 1023) throw new RangeError('pow2 exponent out of range')
+  let r = 1
+  if (k >= 0) for (let i = 0; i < k; i++) r *= 2
+  else for (let i = 0; i < -k; i++) r /= 2
+  return r
+}
+
 const Q24 = 16777216 // 2^24
 const Q25 = 33554432
 
@@ -94,7 +106,7 @@ export function log2Q16(x: number): number {
     t = Math.floor(t / 2)
     e += 1
   }
-  let m = e >= 24 ? Math.floor(x / 2 ** (e - 24)) : x * 2 ** (24 - e)
+  let m = e >= 24 ? Math.floor(x / pow2(e - 24)) : x * pow2(24 - e)
   let frac = 0
   for (let i = 15; i >= 0; i--) {
     m = Math.floor((m * m) / Q24)
@@ -111,7 +123,7 @@ const LN2_MILLI_Q16 = 45426094
 
 /** ln(x) in thousandths (milli-nepers), half-up rounded, for a safe integer x >= 1. */
 export function lnMilli(x: number): number {
-  return floorDiv(log2Q16(x) * LN2_MILLI_Q16 + 2 ** 31, 2 ** 32)
+  return floorDiv(log2Q16(x) * LN2_MILLI_Q16 + 2147483648, 4294967296) // + 2^31, / 2^32
 }
 
 /**
@@ -127,7 +139,7 @@ export function lnRatioMilli(a: bigint, b: bigint): number {
   if (a < 1n) a = 1n
   if (b < 1n) b = 1n
   const d = log2Q16(Number(a)) - log2Q16(Number(b))
-  return floorDiv(d * LN2_MILLI_Q16 + 2 ** 31, 2 ** 32)
+  return floorDiv(d * LN2_MILLI_Q16 + 2147483648, 4294967296)
 }
 
 /**

@@ -138,7 +138,7 @@ export class EegGenerator {
       if (band === 'alpha') amp = floorDiv(amp * alphaScalePermille, 1000)
       return {
         ampNv: amp,
-        inc: floorDiv(f * 2 ** 32, fs * 1000),
+        inc: floorDiv(f * 4294967296, fs * 1000), // f · 2^32 / fs
         phase: rng.next(),
         gainPermille: 1000,
         effNv: amp,
