@@ -28,6 +28,9 @@ function key(i: number) {
   return generateKeyPair('ed25519', seed)
 }
 
+export async function committedTpsForProfile(pool: VerifyPool) {
+  return committedTps(pool)
+}
 async function committedTps(pool: VerifyPool) {
   const dir = mkdtempSync(join(os.tmpdir(), 'pm-bench-core-'))
   const validator = key(1_000_000)

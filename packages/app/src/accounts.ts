@@ -10,7 +10,7 @@ const idCache = new Map<string, Uint8Array>()
 
 /** The 20-byte account id of a public key (cached: every tx needs its sender's). */
 export function accountIdOf(pk: PublicKey): Uint8Array {
-  const k = pk.scheme + String.fromCharCode(...pk.bytes)
+  const k = pk.scheme + String.fromCharCode.apply(null, pk.bytes as unknown as number[])
   let id = idCache.get(k)
   if (id === undefined) {
     id = addressBytesFromPublicKey(pk)
@@ -20,8 +20,17 @@ export function accountIdOf(pk: PublicKey): Uint8Array {
   return id
 }
 
+const addressCache = new Map<string, string>()
+/** bech32m address of an account id (cached: events name accounts in every transfer). */
 export function formatAddress(accountId: Uint8Array, prefix: string): string {
-  return encodeAddress(prefix, accountId)
+  const k = prefix + String.fromCharCode.apply(null, accountId as unknown as number[])
+  let a = addressCache.get(k)
+  if (a === undefined) {
+    a = encodeAddress(prefix, accountId)
+    if (addressCache.size >= ID_CACHE_MAX) addressCache.clear()
+    addressCache.set(k, a)
+  }
+  return a
 }
 
 /** Parses an address of this network; a wrong prefix or checksum is INVALID_ADDRESS. */

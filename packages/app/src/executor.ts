@@ -38,6 +38,8 @@ export interface DecodedTx {
   hashHex: string
   /** 20-byte account id of the signer. */
   sender: Uint8Array
+  /** The decoded payload, cached by the first stateless check. */
+  payload?: unknown
 }
 
 export function decodeTxBytes(bytes: Uint8Array): DecodedTx {
@@ -106,7 +108,7 @@ export class App {
     }
     const kind = this.kinds.get(b.kind)
     if (kind === undefined) throw new TxError('UNKNOWN_TX_KIND', `unknown tx kind 0x${b.kind.toString(16)}`)
-    decodePayload(kind, b.payload)
+    if (d.payload === undefined) d.payload = decodePayload(kind, b.payload)
     if (b.fee < this.params.minFee) {
       throw new TxError('FEE_TOO_LOW', `fee ${b.fee} is below the minimum ${this.params.minFee}`, {
         minFee: this.params.minFee.toString(),
@@ -163,7 +165,7 @@ export class App {
     this.ante(anteStore, d, ctx)
     anteStore.commit()
     const kind = this.kinds.get(d.tx.body.kind)!
-    const payload = decodePayload(kind, d.tx.body.payload)
+    const payload = d.payload
     const events: ChainEvent[] = []
     const txStore = new Overlay(store)
     const txCtx: TxContext = {

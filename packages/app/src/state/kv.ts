@@ -11,9 +11,8 @@ export interface KVStore {
 
 /** Binary key -> JS string (one char per byte): a cheap, exact Map key. */
 export function keyString(key: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i])
-  return s
+  // Keys are short (< 300 bytes), well under the argument-count limit of apply.
+  return String.fromCharCode.apply(null, key as unknown as number[])
 }
 export function keyBytes(s: string): Uint8Array {
   const out = new Uint8Array(s.length)

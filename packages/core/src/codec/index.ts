@@ -139,6 +139,17 @@ export function decodeTx(bytes: Uint8Array): SignedTx {
   }
 }
 
+/**
+ * The signing bytes of an already-decoded (so canonical) signed tx, without re-encoding its body:
+ * in SSZ the body is the bytes between the two 4-byte offsets and the signature's offset.
+ */
+export function txSignBytesFromEncoded(signedTxBytes: Uint8Array): Uint8Array {
+  const dv = new DataView(signedTxBytes.buffer, signedTxBytes.byteOffset, signedTxBytes.byteLength)
+  const bodyStart = dv.getUint32(0, true)
+  const sigStart = dv.getUint32(4, true)
+  return signBytes('tx', signedTxBytes.subarray(bodyStart, sigStart))
+}
+
 /** Tx hash: SHA-256 of the signed encoding (signatures are non-malleable under our rules). */
 export function txHash(txBytes: Uint8Array): Uint8Array {
   return sha256(txBytes)

@@ -41,7 +41,7 @@ import {
   sign,
   StateTree,
   toHex,
-  txSignBytes,
+  txSignBytesFromEncoded,
   VoteType,
   voteSignBytes,
   ZERO_HASH,
@@ -208,7 +208,7 @@ export class NetworkNode extends EventEmitter {
       const ok = await this.pool.verify({
         scheme: d.tx.body.sender.scheme,
         publicKey: d.tx.body.sender.bytes,
-        msg: txSignBytes(d.tx.body),
+        msg: txSignBytesFromEncoded(d.bytes),
         sig: d.tx.signature,
       })
       if (!ok) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
@@ -406,7 +406,9 @@ export class NetworkNode extends EventEmitter {
 /** Accounts a tx concerns (the sender and a payload's `to`, if any) for the by-account index. */
 function touchedAccounts(app: App, d: DecodedTx): Uint8Array[] {
   const out = [d.sender]
-  const payload = app.txKind(d.tx.body.kind)?.decode(d.tx.body.payload) as { to?: unknown } | undefined
+  const payload = (d.payload ?? app.txKind(d.tx.body.kind)?.decode(d.tx.body.payload)) as
+    | { to?: unknown }
+    | undefined
   const to = payload?.to
   if (to instanceof Uint8Array && to.length === 20 && toHex(to) !== toHex(d.sender)) out.push(to)
   return out

@@ -7,8 +7,27 @@ const NONCE = 0x02
 const SUPPLY = 0x03
 const ASSET = 0x04
 
-export const balanceKey = (account: Uint8Array, asset: string): Uint8Array =>
-  concatBytes(new Uint8Array([BANK_PREFIX, BALANCE]), account, utf8(asset))
+const assetBytesCache = new Map<string, Uint8Array>()
+/** UTF-8 of an asset id, cached (a handful of assets, looked up for every balance). */
+function assetBytes(asset: string): Uint8Array {
+  let b = assetBytesCache.get(asset)
+  if (b === undefined) {
+    b = utf8(asset)
+    if (assetBytesCache.size > 10_000) assetBytesCache.clear()
+    assetBytesCache.set(asset, b)
+  }
+  return b
+}
+
+export const balanceKey = (account: Uint8Array, asset: string): Uint8Array => {
+  const a = assetBytes(asset)
+  const k = new Uint8Array(2 + account.length + a.length)
+  k[0] = BANK_PREFIX
+  k[1] = BALANCE
+  k.set(account, 2)
+  k.set(a, 2 + account.length)
+  return k
+}
 export const balancePrefix = (account: Uint8Array): Uint8Array =>
   concatBytes(new Uint8Array([BANK_PREFIX, BALANCE]), account)
 export const nonceKey = (account: Uint8Array): Uint8Array =>
