@@ -10,24 +10,27 @@
  * Hot path: `set` only records the new value and marks the path dirty (one bit per node on the path);
  * `root()` then hashes each dirty node exactly once, so a block's writes cost one leaf hash per
  * written key plus one hash per touched internal node. Internal nodes keep their hash preimage
- * (0x01 || bitmap || child hashes) in one Uint8Array, updated in place, so hashing a node is a
- * single call on an existing buffer. A Map from the key's bytes (as a latin1 string) to its leaf
- * makes updates of existing keys hash-free until `root()`.
+ * (0x01 || bitmap || child hashes) in a slot of a shared slab (node-slab.ts), updated in place, and
+ * digests are written straight into it (HashIntoFn), so hashing allocates no buffers. A Map from the
+ * key's bytes (as a latin1 string) to its leaf makes updates of existing keys hash-free until
+ * `root()`. Key paths are kept as 32-char latin1 strings: compact on-heap values instead of 32-byte
+ * off-heap buffers.
  *
  * Rollback: an undo journal (see `snapshot`). Writes are journaled only while a snapshot is open.
  */
 import { PulseError } from '../errors.ts'
-import { type HashFn, sha256 } from './hash.ts'
+import { type HashFn, type HashIntoFn, hashIntoOf, sha256Into } from './hash.ts'
+import { NodeSlab, SLOT_CAPACITIES, slotClassFor } from './node-slab.ts'
 import {
   DOMAIN_INTERNAL,
+  DOMAIN_LEAF_HASHED,
+  DOMAIN_LEAF_INLINE,
   emptyStateRoot,
-  nibbleAt,
   popcount16,
   STATE_INLINE_VALUE_MAX_BYTES,
   STATE_KEY_MAX_BYTES,
   STATE_MAX_DEPTH,
   STATE_VALUE_MAX_BYTES,
-  writeLeafPreimage,
 } from './state-hashing.ts'
 import type { StateProof, StateProofLeaf, StateProofLevel } from './state-proof.ts'
 
@@ -37,6 +40,8 @@ export interface StateTreeOptions {
    * node:crypto one in benchmarks: any other function gives roots nobody else can verify.
    */
   hash?: HashFn
+  /** Same, in the allocation-free form (wins over `hash`). Default: the backend's `sha256Into` if any. */
+  hashInto?: HashIntoFn
   /** Max journaled writes while snapshots are open (default 4,194,304). */
   journalMaxEntries?: number
   /** Max snapshots open at once (default 65,536). */
@@ -49,33 +54,50 @@ export const STATE_SNAPSHOTS_MAX_DEFAULT = 1 << 16
 class Leaf {
   /** The Map key: the key bytes as a latin1 string (one char per byte). */
   readonly k: string
-  /** SHA-256(key). */
-  readonly path: Uint8Array
+  /** SHA-256(key) as a 32-char latin1 string. */
+  readonly p: string
   value: Uint8Array
   /** SHA-256(value), cached for long values only (null = not computed yet). */
   vh: Uint8Array | null
-  constructor(k: string, path: Uint8Array, value: Uint8Array) {
+  /** The internal node holding this leaf (null at the root) and the child slot (nibble) it sits in. */
+  parent: Internal | null
+  slot: number
+  constructor(k: string, p: string, value: Uint8Array) {
     this.k = k
-    this.path = path
+    this.p = p
     this.value = value
     this.vh = null
+    this.parent = null
+    this.slot = 0
   }
 }
 
 class Internal {
   /** Bit i set = child slot i non-empty. */
   bitmap: number
-  /** Bits of children whose hash in `buf` is stale. */
+  /** Bits of children whose hash in the preimage is stale. */
   dirty: number
   /** Non-empty children in slot order. */
   kids: Node[]
-  /** The hash preimage: 0x01 || u16be(bitmap) || child hashes in slot order. */
-  buf: Uint8Array
-  constructor(bitmap: number, kids: Node[]) {
+  /** Slab slot holding the hash preimage 0x01 || u16be(bitmap) || child hashes in slot order. */
+  mem: Uint8Array
+  off: number
+  /** Slot class (capacity SLOT_CAPACITIES[cls]). */
+  cls: number
+  /** As for Leaf: the parent node and the child slot this node sits in. */
+  parent: Internal | null
+  slot: number
+  /** A new node: every child dirty; the caller links it into its parent. */
+  constructor(bitmap: number, kids: Node[], slab: NodeSlab) {
     this.bitmap = bitmap
     this.dirty = bitmap
     this.kids = kids
-    this.buf = newInternalBuf(bitmap, kids.length)
+    this.parent = null
+    this.slot = 0
+    this.cls = slotClassFor(kids.length)
+    this.off = slab.alloc(this.cls)
+    this.mem = slab.chunk
+    writeHeader(this)
   }
 }
 
@@ -83,43 +105,63 @@ type Node = Leaf | Internal
 
 interface JournalEntry {
   k: string
-  path: Uint8Array
+  p: string
   /** The value before the write; null = the key was absent. */
   prev: Uint8Array | null
 }
 
-function newInternalBuf(bitmap: number, count: number): Uint8Array {
-  const buf = new Uint8Array(3 + 32 * count)
-  buf[0] = DOMAIN_INTERNAL
-  buf[1] = bitmap >> 8
-  buf[2] = bitmap & 0xff
-  return buf
+function writeHeader(n: Internal): void {
+  n.mem[n.off] = DOMAIN_INTERNAL
+  n.mem[n.off + 1] = n.bitmap >> 8
+  n.mem[n.off + 2] = n.bitmap & 0xff
 }
 
-/** Add child `c` at slot bit `bit` (absent before). The new slot's hash is marked dirty. */
-function insertChild(n: Internal, bit: number, c: Node): void {
+/** Nibble `d` of a path held as a 32-char latin1 string. */
+function nib(p: string, d: number): number {
+  const b = p.charCodeAt(d >> 1)
+  return (d & 1) === 0 ? b >> 4 : b & 15
+}
+
+/** Add child `c` at slot `slot` (empty before). The caller marks it dirty (#markUp). */
+function insertChild(n: Internal, slot: number, c: Node, slab: NodeSlab): void {
+  const bit = 1 << slot
   const r = popcount16(n.bitmap & (bit - 1))
-  const old = n.buf
+  const count = n.kids.length
   n.bitmap |= bit
-  n.dirty |= bit
   n.kids.splice(r, 0, c)
-  const buf = newInternalBuf(n.bitmap, n.kids.length)
-  buf.set(old.subarray(3, 3 + 32 * r), 3)
-  buf.set(old.subarray(3 + 32 * r), 3 + 32 * (r + 1))
-  n.buf = buf
+  c.parent = n
+  c.slot = slot
+  const at = n.off + 3
+  if (count + 1 > SLOT_CAPACITIES[n.cls]) {
+    const cls = n.cls + 1
+    const off = slab.alloc(cls)
+    const mem = slab.chunk
+    mem.set(n.mem.subarray(at, at + 32 * r), off + 3)
+    mem.set(n.mem.subarray(at + 32 * r, at + 32 * count), off + 3 + 32 * (r + 1))
+    slab.free(n.cls, n.mem, n.off)
+    n.mem = mem
+    n.off = off
+    n.cls = cls
+  } else {
+    n.mem.copyWithin(at + 32 * (r + 1), at + 32 * r, at + 32 * count)
+  }
+  writeHeader(n)
 }
 
-/** Remove the child at slot bit `bit` (present before). */
+/** Remove the child at slot bit `bit` (present before). The slot keeps its capacity. */
 function removeChild(n: Internal, bit: number): void {
   const r = popcount16(n.bitmap & (bit - 1))
-  const old = n.buf
+  const count = n.kids.length
   n.bitmap &= ~bit
   n.dirty &= ~bit
   n.kids.splice(r, 1)
-  const buf = newInternalBuf(n.bitmap, n.kids.length)
-  buf.set(old.subarray(3, 3 + 32 * r), 3)
-  buf.set(old.subarray(3 + 32 * (r + 1)), 3 + 32 * r)
-  n.buf = buf
+  const at = n.off + 3
+  n.mem.copyWithin(at + 32 * r, at + 32 * (r + 1), at + 32 * count)
+  writeHeader(n)
+}
+
+function preimage(n: Internal): Uint8Array {
+  return n.mem.subarray(n.off, n.off + 3 + 32 * n.kids.length)
 }
 
 /** Key bytes -> Map key. One UTF-16 unit per byte: injective and cheap for ≤ 256 bytes. */
@@ -127,6 +169,7 @@ function keyString(key: Uint8Array): string {
   return String.fromCharCode.apply(null, key as unknown as number[])
 }
 
+/** Inverse of keyString (also turns a path string back into bytes). */
 function keyBytes(k: string): Uint8Array {
   const out = new Uint8Array(k.length)
   for (let i = 0; i < k.length; i++) out[i] = k.charCodeAt(i)
@@ -166,10 +209,11 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export class StateTree {
-  readonly #hash: HashFn
+  readonly #hashInto: HashIntoFn
   readonly #journalMax: number
   readonly #snapshotsMax: number
   readonly #leaves = new Map<string, Leaf>()
+  readonly #slab = new NodeSlab()
   #root: Node | null = null
   #rootHash: Uint8Array = emptyStateRoot()
   #rootDirty = false
@@ -178,17 +222,24 @@ export class StateTree {
   /** Open snapshots, oldest first: [token, journal length when taken]. */
   #snapshots: [number, number][] = []
   #nextToken = 1
-  /** Bumped by every structural change; iterators check it. */
+  /** Bumped by every write; iterators check it. */
   #version = 0
-  /** Leaf preimage scratch: 1 + 32 + up to 64 bytes. */
+  /** Leaf preimage scratch (1 + 32 + up to 64 bytes) and its prefixes by length (no per-hash views). */
   readonly #scratch = new Uint8Array(1 + 32 + STATE_INLINE_VALUE_MAX_BYTES)
+  readonly #scratchViews: Uint8Array[] = []
+  readonly #pathScratch = new Uint8Array(32)
 
   constructor(opts: StateTreeOptions = {}) {
-    this.#hash = opts.hash ?? sha256
+    const { hash, hashInto } = opts
+    if (
+      (hash !== undefined && typeof hash !== 'function') ||
+      (hashInto !== undefined && typeof hashInto !== 'function')
+    ) {
+      throw new PulseError('STATE_INVALID_ARGUMENT', 'hash / hashInto must be functions')
+    }
+    this.#hashInto = hashInto ?? (hash !== undefined ? hashIntoOf(hash) : sha256Into)
     this.#journalMax = opts.journalMaxEntries ?? STATE_JOURNAL_MAX_ENTRIES_DEFAULT
     this.#snapshotsMax = opts.snapshotsMax ?? STATE_SNAPSHOTS_MAX_DEFAULT
-    if (typeof this.#hash !== 'function')
-      throw new PulseError('STATE_INVALID_ARGUMENT', 'hash must be a function')
     for (const [name, v] of [
       ['journalMaxEntries', this.#journalMax],
       ['snapshotsMax', this.#snapshotsMax],
@@ -199,6 +250,8 @@ export class StateTree {
         })
       }
     }
+    for (let len = 0; len <= this.#scratch.length; len++)
+      this.#scratchViews.push(this.#scratch.subarray(0, len))
   }
 
   /**
@@ -215,8 +268,9 @@ export class StateTree {
       checkKey(key)
       checkValue(value)
       const k = keyString(key)
-      if (t.#leaves.has(k))
+      if (t.#leaves.has(k)) {
         throw new PulseError('STATE_DUPLICATE_KEY', 'duplicate key in entries', { keyLength: key.length })
+      }
       t.#insertNew(k, t.#pathOf(key), value.slice())
     }
     t.root()
@@ -247,12 +301,19 @@ export class StateTree {
     const leaf = this.#leaves.get(k)
     if (leaf !== undefined) {
       if (equalBytes(leaf.value, value)) return
-      this.#journalWrite(k, leaf.path, leaf.value)
-      this.#update(leaf, value.slice())
+      if (this.#snapshots.length === 0 && leaf.value.length === value.length) {
+        // Nobody else holds the stored bytes (get/prove/entries hand out copies, no journal is
+        // open): overwrite in place rather than allocate, which keeps block updates GC-free.
+        leaf.value.set(value)
+        this.#update(leaf, leaf.value)
+      } else {
+        this.#journalWrite(k, leaf.p, leaf.value)
+        this.#update(leaf, value.slice())
+      }
     } else {
-      const path = this.#pathOf(key)
-      this.#journalWrite(k, path, null)
-      this.#insertNew(k, path, value.slice())
+      const p = this.#pathOf(key)
+      this.#journalWrite(k, p, null)
+      this.#insertNew(k, p, value.slice())
     }
   }
 
@@ -262,7 +323,7 @@ export class StateTree {
     const k = keyString(key)
     const leaf = this.#leaves.get(k)
     if (leaf === undefined) return false
-    this.#journalWrite(k, leaf.path, leaf.value)
+    this.#journalWrite(k, leaf.p, leaf.value)
     this.#remove(leaf)
     return true
   }
@@ -271,12 +332,13 @@ export class StateTree {
   root(): Uint8Array {
     if (this.#rootDirty) {
       const r = this.#root
-      if (r === null) this.#rootHash = emptyStateRoot()
-      else if (r instanceof Leaf) this.#rootHash = this.#leafHash(r)
-      else {
+      const h = new Uint8Array(32) // stays all-zero for the empty tree
+      if (r instanceof Leaf) this.#leafHashInto(r, h, 0)
+      else if (r !== null) {
         this.#rehash(r)
-        this.#rootHash = this.#hash(r.buf)
+        this.#hashInto(preimage(r), h, 0)
       }
+      this.#rootHash = h
       this.#rootDirty = false
     }
     return this.#rootHash.slice()
@@ -290,18 +352,18 @@ export class StateTree {
     checkKey(key)
     this.root()
     const own = this.#leaves.get(keyString(key))
-    const path = own !== undefined ? own.path : this.#pathOf(key)
+    const path = own !== undefined ? own.p : this.#pathOf(key)
     const levels: StateProofLevel[] = []
     let n = this.#root
     let d = 0
     while (n instanceof Internal) {
-      const bit = 1 << nibbleAt(path, d)
+      const bit = 1 << nib(path, d)
       const present = (n.bitmap & bit) !== 0
       const r = popcount16(n.bitmap & (bit - 1))
       const siblings: Uint8Array[] = []
       for (let j = 0; j < n.kids.length; j++) {
         if (present && j === r) continue
-        siblings.push(n.buf.slice(3 + 32 * j, 35 + 32 * j))
+        siblings.push(n.mem.slice(n.off + 3 + 32 * j, n.off + 35 + 32 * j))
       }
       levels.push({ bitmap: n.bitmap, siblings })
       if (!present) return { levels, otherLeaf: null }
@@ -353,14 +415,14 @@ export class StateTree {
     const at = this.#snapshots[i][1]
     const j = this.#journal
     for (let e = j.length - 1; e >= at; e--) {
-      const { k, path, prev } = j[e]
+      const { k, p, prev } = j[e]
       const leaf = this.#leaves.get(k)
       if (prev === null) {
         if (leaf !== undefined) this.#remove(leaf)
       } else if (leaf !== undefined) {
         this.#update(leaf, prev)
       } else {
-        this.#insertNew(k, path, prev)
+        this.#insertNew(k, p, prev)
       }
     }
     j.length = at
@@ -382,7 +444,7 @@ export class StateTree {
   /**
    * Check the structural invariants (for tests and debugging, O(n)): every internal node holds ≥ 2
    * keys, no internal node has a lone leaf child, every leaf sits under its own path prefix, the key
-   * index matches the trie, buffers match bitmaps. Throws STATE_INVARIANT.
+   * index matches the trie, slots match bitmaps. Throws STATE_INVARIANT.
    */
   checkInvariants(): void {
     const fail = (msg: string): never => {
@@ -392,39 +454,47 @@ export class StateTree {
     const walk = (n: Node, d: number, prefix: number[]): number => {
       if (n instanceof Leaf) {
         leaves++
-        for (let i = 0; i < d; i++)
-          if (nibbleAt(n.path, i) !== prefix[i]) fail('leaf outside its path prefix')
+        if (d > 0 && n.parent === null) fail('leaf without parent')
+        for (let i = 0; i < d; i++) if (nib(n.p, i) !== prefix[i]) fail('leaf outside its path prefix')
         if (this.#leaves.get(n.k) !== n) fail('key index does not point at this leaf')
         return 1
       }
       if (d >= STATE_MAX_DEPTH) fail('internal node too deep')
       if (n.bitmap === 0 || n.bitmap > 0xffff) fail('bad bitmap')
       if (popcount16(n.bitmap) !== n.kids.length) fail('bitmap does not match children')
-      if (n.buf.length !== 3 + 32 * n.kids.length || n.buf[0] !== DOMAIN_INTERNAL) fail('bad node buffer')
-      if (((n.buf[1] << 8) | n.buf[2]) !== n.bitmap) fail('buffer bitmap stale')
+      if (n.kids.length > SLOT_CAPACITIES[n.cls] || n.mem[n.off] !== DOMAIN_INTERNAL) fail('bad node slot')
+      if (((n.mem[n.off + 1] << 8) | n.mem[n.off + 2]) !== n.bitmap) fail('slot bitmap stale')
       if (n.kids.length === 1 && n.kids[0] instanceof Leaf) fail('internal node with a lone leaf child')
+      if ((n.dirty & ~n.bitmap) !== 0) fail('dirty bit on an empty slot')
+      if (n.dirty !== 0) {
+        if (n.parent !== null && (n.parent.dirty & (1 << n.slot)) === 0) fail('dirty node under a clean slot')
+        if (n.parent === null && !this.#rootDirty) fail('dirty root node under a clean root')
+      }
       let count = 0
       let slot = 0
       for (let i = 0; i < 16; i++) {
         if ((n.bitmap & (1 << i)) === 0) continue
         prefix[d] = i
-        count += walk(n.kids[slot++], d + 1, prefix)
+        const c: Node = n.kids[slot++]
+        if (c.parent !== n || c.slot !== i) fail('bad parent link')
+        count += walk(c, d + 1, prefix)
       }
       if (count < 2) fail('internal node holds fewer than 2 keys')
       return count
     }
-    if (this.#root !== null) walk(this.#root, 0, [])
+    if (this.#root !== null) {
+      if (this.#root.parent !== null) fail('root has a parent')
+      walk(this.#root, 0, [])
+    }
     if (leaves !== this.#leaves.size) fail('key index size differs from the trie')
   }
 
   // ---- internals ----
 
-  #pathOf(key: Uint8Array): Uint8Array {
-    const p = this.#hash(key)
-    if (!(p instanceof Uint8Array) || p.length !== 32) {
-      throw new PulseError('STATE_BAD_HASH', 'the hash function must return 32 bytes')
-    }
-    return p
+  /** SHA-256(key) as a 32-char latin1 string. */
+  #pathOf(key: Uint8Array): string {
+    this.#hashInto(key, this.#pathScratch, 0)
+    return keyString(this.#pathScratch)
   }
 
   #snapshotIndex(token: number): number {
@@ -433,53 +503,70 @@ export class StateTree {
     throw new PulseError('STATE_UNKNOWN_SNAPSHOT', 'snapshot token is not open', { token })
   }
 
-  #journalWrite(k: string, path: Uint8Array, prev: Uint8Array | null): void {
+  #journalWrite(k: string, p: string, prev: Uint8Array | null): void {
     if (this.#snapshots.length === 0) return
     if (this.#journal.length >= this.#journalMax) {
       throw new PulseError('STATE_JOURNAL_FULL', 'too many writes under open snapshots', {
         max: this.#journalMax,
       })
     }
-    this.#journal.push({ k, path, prev })
+    this.#journal.push({ k, p, prev })
+  }
+
+  /**
+   * Mark child `slot` of `n` stale, then n's own slot in its parent, and so on up. Stops at the first
+   * bit already set: every write marks its whole path and root() clears whole dirty paths, so a set
+   * bit means everything above it is marked too. Within a block the upper levels are marked by the
+   * first writes, so a typical update touches one or two nodes here instead of the full path.
+   */
+  #markUp(n: Internal | null, slot: number): void {
+    this.#rootDirty = true
+    while (n !== null) {
+      const bit = 1 << slot
+      if ((n.dirty & bit) !== 0) return
+      n.dirty |= bit
+      slot = n.slot
+      n = n.parent
+    }
   }
 
   /** New value for an existing leaf: mark its path dirty (no hashing until root()). */
   #update(leaf: Leaf, value: Uint8Array): void {
     leaf.value = value
     leaf.vh = null
-    this.#rootDirty = true
     this.#version++
-    const path = leaf.path
-    let n = this.#root
-    let d = 0
-    while (n instanceof Internal) {
-      const bit = 1 << nibbleAt(path, d++)
-      n.dirty |= bit
-      n = n.kids[popcount16(n.bitmap & (bit - 1))]
-    }
+    this.#markUp(leaf.parent, leaf.slot)
   }
 
-  #insertNew(k: string, path: Uint8Array, value: Uint8Array): void {
-    const leaf = new Leaf(k, path, value)
-    this.#rootDirty = true
+  #insertNew(k: string, p: string, value: Uint8Array): void {
+    const leaf = new Leaf(k, p, value)
     this.#version++
     const root = this.#root
-    if (root === null) this.#root = leaf
-    else if (root instanceof Leaf) this.#root = this.#split(root, leaf, 0)
-    else {
+    if (root === null) {
+      this.#root = leaf
+      this.#rootDirty = true
+    } else if (root instanceof Leaf) {
+      this.#root = this.#split(root, leaf, 0)
+      this.#rootDirty = true
+    } else {
       let n = root
       let d = 0
       for (;;) {
-        const bit = 1 << nibbleAt(path, d)
+        const slot = nib(p, d)
+        const bit = 1 << slot
         if ((n.bitmap & bit) === 0) {
-          insertChild(n, bit, leaf)
+          insertChild(n, slot, leaf, this.#slab)
+          this.#markUp(n, slot)
           break
         }
-        n.dirty |= bit
         const r = popcount16(n.bitmap & (bit - 1))
         const c = n.kids[r]
         if (c instanceof Leaf) {
-          n.kids[r] = this.#split(c, leaf, d + 1)
+          const sub = this.#split(c, leaf, d + 1)
+          n.kids[r] = sub
+          sub.parent = n
+          sub.slot = slot
+          this.#markUp(n, slot)
           break
         }
         n = c
@@ -489,98 +576,119 @@ export class StateTree {
     this.#leaves.set(k, leaf)
   }
 
-  /** The subtree at depth `d` holding exactly the two leaves `a` (existing) and `b` (new). */
+  /** The subtree at depth `d` holding exactly the two leaves `a` (existing) and `b` (new); unlinked. */
   #split(a: Leaf, b: Leaf, d: number): Internal {
     let k = d
-    while (k < STATE_MAX_DEPTH && nibbleAt(a.path, k) === nibbleAt(b.path, k)) k++
+    while (k < STATE_MAX_DEPTH && nib(a.p, k) === nib(b.p, k)) k++
     if (k === STATE_MAX_DEPTH) {
       // Two keys with the same SHA-256: not expected in this universe; refuse rather than corrupt.
       throw new PulseError('STATE_PATH_COLLISION', 'two keys have the same key path')
     }
-    const na = nibbleAt(a.path, k)
-    const nb = nibbleAt(b.path, k)
-    let node = new Internal((1 << na) | (1 << nb), na < nb ? [a, b] : [b, a])
-    for (let j = k - 1; j >= d; j--) node = new Internal(1 << nibbleAt(b.path, j), [node])
+    const na = nib(a.p, k)
+    const nb = nib(b.p, k)
+    let node = new Internal((1 << na) | (1 << nb), na < nb ? [a, b] : [b, a], this.#slab)
+    a.parent = node
+    a.slot = na
+    b.parent = node
+    b.slot = nb
+    for (let j = k - 1; j >= d; j--) {
+      const up = new Internal(1 << nib(b.p, j), [node], this.#slab)
+      node.parent = up
+      node.slot = nib(b.p, j)
+      node = up
+    }
+    node.parent = null
+    node.slot = 0
     return node
   }
 
   #remove(leaf: Leaf): void {
-    this.#rootDirty = true
     this.#version++
     this.#leaves.delete(leaf.k)
-    const root = this.#root
-    if (root === leaf) {
+    let n = leaf.parent
+    if (n === null) {
       this.#root = null
+      this.#rootDirty = true
       return
     }
-    const path = leaf.path
-    const stack: Internal[] = []
-    let n = root as Internal
-    let d = 0
-    for (;;) {
-      const bit = 1 << nibbleAt(path, d)
-      n.dirty |= bit
-      stack.push(n)
-      const c = n.kids[popcount16(n.bitmap & (bit - 1))]
-      if (c === leaf) {
-        removeChild(n, bit)
-        break
-      }
-      n = c as Internal
-      d++
-    }
+    removeChild(n, 1 << leaf.slot)
+    leaf.parent = null
     // A node left holding one key must become that key's leaf (canonical shape); this can cascade
     // up a chain of single-child nodes.
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const s = stack[i]
-      if (s.kids.length !== 1 || !(s.kids[0] instanceof Leaf)) break
-      const only = s.kids[0]
-      if (i === 0) this.#root = only
-      else {
-        const p = stack[i - 1]
-        p.kids[popcount16(p.bitmap & ((1 << nibbleAt(path, i - 1)) - 1))] = only
+    let changedSlot = -1
+    while (n.kids.length === 1 && n.kids[0] instanceof Leaf) {
+      const only = n.kids[0]
+      const g: Internal | null = n.parent
+      this.#slab.free(n.cls, n.mem, n.off)
+      only.parent = g
+      only.slot = n.slot
+      if (g === null) {
+        only.slot = 0
+        this.#root = only
+        this.#rootDirty = true
+        return
       }
+      g.kids[popcount16(g.bitmap & ((1 << n.slot) - 1))] = only
+      changedSlot = n.slot
+      n = g
     }
+    // Either n lost a child (its own hash changes) or a child slot of n now holds a lifted leaf.
+    if (changedSlot < 0) this.#markUp(n.parent, n.slot)
+    else this.#markUp(n, changedSlot)
   }
 
-  #leafHash(leaf: Leaf): Uint8Array {
+  /** The leaf hash per state-hashing.ts (preimage built in a scratch buffer) into out[off..off+32). */
+  #leafHashInto(leaf: Leaf, out: Uint8Array, off: number): void {
     const s = this.#scratch
-    let len = writeLeafPreimage(s, leaf.path, leaf.value, leaf.vh)
-    if (len < 0) {
-      leaf.vh = this.#hash(leaf.value)
-      len = writeLeafPreimage(s, leaf.path, leaf.value, leaf.vh)
+    const p = leaf.p
+    for (let i = 0; i < 32; i++) s[1 + i] = p.charCodeAt(i)
+    const v = leaf.value
+    if (v.length <= STATE_INLINE_VALUE_MAX_BYTES) {
+      s[0] = DOMAIN_LEAF_INLINE
+      s.set(v, 33)
+      this.#hashInto(this.#scratchViews[33 + v.length], out, off)
+      return
     }
-    return this.#hash(s.subarray(0, len))
+    s[0] = DOMAIN_LEAF_HASHED
+    s.set(this.#valueHash(leaf), 33)
+    this.#hashInto(this.#scratchViews[65], out, off)
   }
 
-  /** Bring `n.buf` up to date: rehash every dirty child (depth-first), each once. */
+  #valueHash(leaf: Leaf): Uint8Array {
+    if (leaf.vh === null) {
+      const vh = new Uint8Array(32)
+      this.#hashInto(leaf.value, vh, 0)
+      leaf.vh = vh
+    }
+    return leaf.vh
+  }
+
+  /** Bring n's preimage up to date: rehash every dirty child (depth-first), each once. */
   #rehash(n: Internal): void {
     let m = n.dirty
     if (m === 0) return
     const bm = n.bitmap
     const kids = n.kids
-    const buf = n.buf
+    const mem = n.mem
+    const at = n.off + 3
     while (m !== 0) {
       const bit = m & -m
       m ^= bit
       const r = popcount16(bm & (bit - 1))
       const c = kids[r]
-      let h: Uint8Array
-      if (c instanceof Leaf) h = this.#leafHash(c)
+      if (c instanceof Leaf) this.#leafHashInto(c, mem, at + 32 * r)
       else {
         this.#rehash(c)
-        h = this.#hash(c.buf)
+        this.#hashInto(preimage(c), mem, at + 32 * r)
       }
-      buf.set(h, 3 + 32 * r)
     }
     n.dirty = 0
   }
 
   #proofLeaf(leaf: Leaf): StateProofLeaf {
     if (leaf.value.length <= STATE_INLINE_VALUE_MAX_BYTES) {
-      return { keyPath: leaf.path.slice(), inline: true, data: leaf.value.slice() }
+      return { keyPath: keyBytes(leaf.p), inline: true, data: leaf.value.slice() }
     }
-    if (leaf.vh === null) leaf.vh = this.#hash(leaf.value)
-    return { keyPath: leaf.path.slice(), inline: false, data: leaf.vh.slice() }
+    return { keyPath: keyBytes(leaf.p), inline: false, data: this.#valueHash(leaf).slice() }
   }
 }
