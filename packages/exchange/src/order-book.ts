@@ -37,6 +37,15 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER
 const MAX_SAFE_BIG = BigInt(MAX_SAFE)
 const MAX_OWNER_LENGTH = 256
 
+/**
+ * Shared bigints for small sizes: every event carries bigint sizes, and most sizes are small;
+ * reusing the primitives instead of allocating one per event takes work off the GC.
+ */
+const SMALL_BIG: readonly bigint[] = Array.from({ length: 4096 }, (_, i) => BigInt(i))
+function big(n: number): bigint {
+  return n < 4096 ? SMALL_BIG[n]! : BigInt(n)
+}
+
 /** STP mode name -> small int (hot loop compares ints); -1 for anything else. */
 function stpCode(mode: StpMode | undefined): number {
   switch (mode) {
@@ -252,10 +261,14 @@ export class OrderBook {
 
   // ---------------------------------------------------------------- validation (no mutation)
 
+  // Range checks convert once and test the double: for any bigint b, Number(b) is a safe
+  // integer exactly when |b| <= 2^53-1 (larger magnitudes round to >= 2^53), so one conversion
+  // replaces two bigint comparisons on the hot path.
   private checkId(id: bigint): number {
     if (typeof id !== 'bigint') throw new Rejection('INVALID_COMMAND')
-    if (id < 0n || id > MAX_SAFE_BIG) throw new Rejection('ORDER_ID_INVALID')
-    return Number(id)
+    const n = Number(id)
+    if (n < 0 || !Number.isSafeInteger(n)) throw new Rejection('ORDER_ID_INVALID')
+    return n
   }
 
   private checkOwner(owner: string): void {
@@ -265,20 +278,18 @@ export class OrderBook {
 
   private checkPrice(price: bigint | undefined): number {
     if (typeof price !== 'bigint') throw new Rejection('INVALID_COMMAND')
-    if (price <= 0n) throw new Rejection('PRICE_NOT_POSITIVE')
-    if (price > MAX_SAFE_BIG) throw new Rejection('PRICE_TOO_HIGH')
     const p = Number(price)
-    if (p > this.maxPrice) throw new Rejection('PRICE_TOO_HIGH')
+    if (p <= 0) throw new Rejection('PRICE_NOT_POSITIVE')
+    if (p > this.maxPrice || !Number.isSafeInteger(p)) throw new Rejection('PRICE_TOO_HIGH')
     if (p % this.tickSize !== 0) throw new Rejection('PRICE_OFF_TICK')
     return p
   }
 
   private checkSize(size: bigint): number {
     if (typeof size !== 'bigint') throw new Rejection('INVALID_COMMAND')
-    if (size <= 0n) throw new Rejection('SIZE_NOT_POSITIVE')
-    if (size > MAX_SAFE_BIG) throw new Rejection('SIZE_TOO_LARGE')
     const s = Number(size)
-    if (s > this.maxSize) throw new Rejection('SIZE_TOO_LARGE')
+    if (s <= 0) throw new Rejection('SIZE_NOT_POSITIVE')
+    if (s > this.maxSize || !Number.isSafeInteger(s)) throw new Rejection('SIZE_TOO_LARGE')
     if (s % this.lotSize !== 0) throw new Rejection('SIZE_OFF_LOT')
     return s
   }
@@ -400,7 +411,7 @@ export class OrderBook {
           }
           if (stp === STP_DECREMENT) {
             const d = Math.min(remaining, maker.remaining)
-            const dBig = BigInt(d)
+            const dBig = big(d)
             events.push({ type: 'cancelled', orderId: maker.idBig, size: dBig, reason: 'STP' })
             events.push({ type: 'cancelled', orderId: idBig, size: dBig, reason: 'STP' })
             maker.remaining -= d
@@ -418,7 +429,7 @@ export class OrderBook {
           events.push({
             type: 'cancelled',
             orderId: maker.idBig,
-            size: BigInt(maker.remaining),
+            size: big(maker.remaining),
             reason: 'STP',
           })
           level.volume -= maker.remaining
@@ -440,7 +451,7 @@ export class OrderBook {
           takerOwner: owner,
           takerSide: side,
           price: level.priceBig,
-          size: BigInt(q),
+          size: big(q),
         })
         maker.remaining -= q
         level.volume -= q
@@ -459,7 +470,7 @@ export class OrderBook {
     let resting = 0
     if (remaining > 0) {
       if (takerCancelled) {
-        events.push({ type: 'cancelled', orderId: idBig, size: BigInt(remaining), reason: 'STP' })
+        events.push({ type: 'cancelled', orderId: idBig, size: big(remaining), reason: 'STP' })
       } else if (rests) {
         const own = isBuy ? this.bids : this.asks
         const level = own.levelAt(limit, priceBig)
@@ -468,10 +479,10 @@ export class OrderBook {
         orders.set(id, node)
         resting = remaining
       } else {
-        events.push({ type: 'cancelled', orderId: idBig, size: BigInt(remaining), reason: 'UNFILLED' })
+        events.push({ type: 'cancelled', orderId: idBig, size: big(remaining), reason: 'UNFILLED' })
       }
     }
-    events.push({ type: 'done', orderId: idBig, filled: BigInt(filled), resting: BigInt(resting) })
+    events.push({ type: 'done', orderId: idBig, filled: big(filled), resting: big(resting) })
     return events
   }
 
@@ -499,7 +510,7 @@ export class OrderBook {
       {
         type: 'cancelled',
         orderId: node.idBig,
-        size: BigInt(node.remaining),
+        size: big(node.remaining),
         reason: 'USER' as CancelReason,
       },
       { type: 'done', orderId: node.idBig, filled: 0n, resting: 0n },
@@ -516,11 +527,11 @@ export class OrderBook {
       const events: EngineEvent[] = [{ type: 'accepted', orderId: node.idBig }]
       const cut = node.remaining - size
       if (cut > 0) {
-        events.push({ type: 'cancelled', orderId: node.idBig, size: BigInt(cut), reason: 'REDUCED' })
+        events.push({ type: 'cancelled', orderId: node.idBig, size: big(cut), reason: 'REDUCED' })
         node.remaining = size
         level.volume -= cut
       }
-      events.push({ type: 'done', orderId: node.idBig, filled: 0n, resting: BigInt(size) })
+      events.push({ type: 'done', orderId: node.idBig, filled: 0n, resting: big(size) })
       return events
     }
     // Loses priority: cancel, then enter again with the same id, side, owner, STP mode and
@@ -532,7 +543,7 @@ export class OrderBook {
       }
     }
     const events: EngineEvent[] = [
-      { type: 'cancelled', orderId: node.idBig, size: BigInt(node.remaining), reason: 'REPLACED' },
+      { type: 'cancelled', orderId: node.idBig, size: big(node.remaining), reason: 'REPLACED' },
       { type: 'accepted', orderId: node.idBig },
     ]
     this.removeNode(node)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { isPulseError } from '@pulsemesh/core/errors.ts'
+import { maxBig, minBig } from '../src/bigint-math.ts'
 import { aggregatePrice, type OracleParams, type PriceReport } from '../src/oracle.ts'
 
 const rep = (validator: string, price: bigint, stake: bigint, timestamp = 1000n): PriceReport => ({
@@ -88,8 +89,8 @@ test('property: the median is a reported price, order-independent, and < 1/2 of 
         const r = aggregatePrice(reports, p)
         assert.ok(reports.some((x) => x.price === r.price))
         assert.equal(aggregatePrice([...reports].reverse(), p).price, r.price)
-        const lo = honest.reduce((m, h) => (h.price < m ? h.price : m), honest[0]!.price)
-        const hi = honest.reduce((m, h) => (h.price > m ? h.price : m), honest[0]!.price)
+        const lo = honest.reduce((m, h) => minBig(m, h.price), honest[0]!.price)
+        const hi = honest.reduce((m, h) => maxBig(m, h.price), honest[0]!.price)
         assert.ok(r.price >= lo && r.price <= hi, `median ${r.price} outside honest [${lo}, ${hi}]`)
       },
     ),

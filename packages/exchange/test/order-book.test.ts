@@ -288,3 +288,20 @@ test('depth and snapshot are canonical and best-first', () => {
   assert.deepEqual(b.depth(1), { bids: [{ price: 91n, size: 2n }], asks: [{ price: 95n, size: 3n }] })
   assert.deepEqual(b.order(2n), { id: 2n, owner: 'x', side: 'sell', price: 95n, size: 3n })
 })
+
+test('bounds: 2^53-1 is accepted for ids and prices, 2^53 and beyond are not, and huge negatives are not positive', () => {
+  const top = 2n ** 53n - 1n
+  const b = new OrderBook({ tickSize: 1n, lotSize: 1n })
+  assert.equal(
+    done(b.execute({ kind: 'place', id: top, owner: 'a', side: 'sell', type: 'limit', price: top, size: 1n }))
+      .resting,
+    1n,
+  )
+  assert.deepEqual(b.order(top), { id: top, owner: 'a', side: 'sell', price: top, size: 1n })
+  const base = { kind: 'place', owner: 'a', side: 'buy', type: 'limit', size: 1n } as const
+  assert.equal(rejectCode(b.execute({ ...base, id: top + 1n, price: 5n })), 'ORDER_ID_INVALID')
+  assert.equal(rejectCode(b.execute({ ...base, id: 1n, price: top + 1n })), 'PRICE_TOO_HIGH')
+  assert.equal(rejectCode(b.execute({ ...base, id: 1n, price: -(2n ** 80n) })), 'PRICE_NOT_POSITIVE')
+  assert.equal(rejectCode(b.execute({ ...base, id: 1n, price: 5n, size: -(2n ** 80n) })), 'SIZE_NOT_POSITIVE')
+  assert.equal(rejectCode(b.execute({ ...base, id: -(2n ** 80n), price: 5n })), 'ORDER_ID_INVALID')
+})
