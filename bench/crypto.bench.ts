@@ -102,13 +102,26 @@ export async function run(): Promise<Record<string, unknown>> {
   let poolBatch = 0
   let poolPerJob = 0
   let raw = { verifiesPerSecond: 0, perWorker: [] as number[] }
+  // CPU time of the whole process (main thread + workers) per verification: robust to other load on
+  // the machine, unlike wall-clock rates. raw / pool = share of the CPU the pool spends on verifying.
+  const cpuUs = (u: NodeJS.CpuUsage) => u.user + u.system
+  let rawCpuUsPerVerify = 0
+  let poolCpuUsPerVerify = 0
+  let mainThreadCpuUsPerJob = 0
   try {
     await pool.verifyBatch(jobs.slice(0, 4000)) // warm the workers (JIT, key caches)
-    raw = await pool.measureRawVerifyRate(8000)
+    const rawN = 8000
+    let cpu0 = process.cpuUsage()
+    raw = await pool.measureRawVerifyRate(rawN)
+    rawCpuUsPerVerify = cpuUs(process.cpuUsage(cpu0)) / (rawN * cores)
 
+    cpu0 = process.cpuUsage()
+    const main0 = process.threadCpuUsage()
     let t0 = performance.now()
     const r1 = await pool.verifyBatch(jobs)
     poolBatch = (N * 1000) / (performance.now() - t0)
+    poolCpuUsPerVerify = cpuUs(process.cpuUsage(cpu0)) / N
+    mainThreadCpuUsPerJob = cpuUs(process.threadCpuUsage(main0)) / N
     if (!r1.every(Boolean)) throw new Error('pool rejected a valid signature')
 
     t0 = performance.now()
@@ -145,6 +158,12 @@ export async function run(): Promise<Record<string, unknown>> {
       pool_over_cores_x_single_core: ratio(poolBest, cores * edNode),
       pool_batch_over_raw: ratio(poolBatch, raw.verifiesPerSecond),
       pool_per_job_over_raw: ratio(poolPerJob, raw.verifiesPerSecond),
+      pool_cpu_efficiency_vs_raw: ratio(rawCpuUsPerVerify, poolCpuUsPerVerify),
+    },
+    cpu_us_per_verify: {
+      raw_tight_loop: Math.round(rawCpuUsPerVerify * 10) / 10,
+      pool_verifyBatch: Math.round(poolCpuUsPerVerify * 10) / 10,
+      pool_main_thread_per_job: Math.round(mainThreadCpuUsPerJob * 100) / 100,
     },
     _sink: sink & 0,
   }
