@@ -105,22 +105,24 @@ export function detectIdenticalFeatures(
   return []
 }
 
-/** Fields compared across validators, the modality they need and an absolute slack. */
-const NEAR_FIELDS: readonly (readonly [keyof QuantizedFeatures, number, number])[] = [
-  ['hrCentiBpm', MOD_RR, 10],
-  ['rmssdUs', MOD_RR, 200],
-  ['sdnnUs', MOD_RR, 200],
-  ['pnn50Bp', MOD_RR, 20],
-  ['sampEnMilli', MOD_RR, 10],
-  ['edaTonicNanoS', MOD_EDA, 5],
-  ['edaRangeNanoS', MOD_EDA, 5],
-  ['scrCount', MOD_EDA, 0],
-  ['deltaBp', MOD_EEG, 10],
-  ['thetaBp', MOD_EEG, 10],
-  ['alphaBp', MOD_EEG, 10],
-  ['betaBp', MOD_EEG, 10],
-  ['gammaBp', MOD_EEG, 10],
-  ['faaMilliNp', MOD_FAA, 5],
+type SlackKey = keyof EmotionParams['detect']['nearSlack']
+
+/** Fields compared across validators, the modality they need and their slack parameter. */
+const NEAR_FIELDS: readonly (readonly [keyof QuantizedFeatures, number, SlackKey])[] = [
+  ['hrCentiBpm', MOD_RR, 'hrCentiBpm'],
+  ['rmssdUs', MOD_RR, 'rmssdUs'],
+  ['sdnnUs', MOD_RR, 'sdnnUs'],
+  ['pnn50Bp', MOD_RR, 'pnn50Bp'],
+  ['sampEnMilli', MOD_RR, 'sampEnMilli'],
+  ['edaTonicNanoS', MOD_EDA, 'edaTonicNanoS'],
+  ['edaRangeNanoS', MOD_EDA, 'edaRangeNanoS'],
+  ['scrCount', MOD_EDA, 'scrCount'],
+  ['deltaBp', MOD_EEG, 'bandBp'],
+  ['thetaBp', MOD_EEG, 'bandBp'],
+  ['alphaBp', MOD_EEG, 'bandBp'],
+  ['betaBp', MOD_EEG, 'bandBp'],
+  ['gammaBp', MOD_EEG, 'bandBp'],
+  ['faaMilliNp', MOD_FAA, 'faaMilliNp'],
 ]
 
 /** True when a and b agree on every field both carry (at least nearMinFields of them). */
@@ -130,7 +132,8 @@ export function nearIdentical(
   p: EmotionParams = DEFAULT_EMOTION_PARAMS,
 ): boolean {
   let compared = 0
-  for (const [f, mod, slack] of NEAR_FIELDS) {
+  for (const [f, mod, slackKey] of NEAR_FIELDS) {
+    const slack = p.detect.nearSlack[slackKey]
     if (!(a.modalities & mod) || !(b.modalities & mod)) continue
     const x = a[f]
     const y = b[f]

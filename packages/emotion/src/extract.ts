@@ -129,8 +129,8 @@ function eegChannelFeatures(
   p: EmotionParams,
 ): EegChannelFeatures {
   // range: |µV| <= 500 (blinks reach a few hundred µV; beyond that it is electrode pop or motion)
-  const maxCounts = floorDiv(500 * uv.den, uv.num)
-  const flatRun = Math.max(4, fs / 16)
+  const maxCounts = floorDiv(p.quality.eegMaxUv * uv.den, uv.num)
+  const flatRun = Math.max(4, floorDiv(fs, p.quality.eegFlatRunDivisor))
   let quality = channelQuality(
     samples,
     { flatRunMin: flatRun, railLo: -rail, railHi: rail - 1, minValue: -maxCounts, maxValue: maxCounts },
@@ -221,11 +221,11 @@ export function extractFeatures(
         decodeFail('E4_VALUE_RANGE', 'EDA sample outside 0..1000 µS', { value: v })
     eda = edaFeatures(f.values, hz, p.eda)
     edaQuality = channelQuality(f.values, {
-      flatRunMin: 8 * hz,
+      flatRunMin: p.quality.edaFlatRunS * hz,
       railLo: SAFE_LO,
       railHi: SAFE_HI,
-      minValue: 10_000,
-      maxValue: 100_000_000,
+      minValue: p.quality.edaMinPs,
+      maxValue: p.quality.edaMaxPs,
     })
     q.modalities |= MOD_EDA
     q.edaTonicNanoS = Math.min(1_000_000, Math.max(0, roundDiv(eda.tonicPs, 1000)))

@@ -1,6 +1,7 @@
 /**
  * Every tunable of feature extraction, scoring, eligibility and anti-gaming, in one object with
- * defaults. Governance changes these; nothing else in the package hard-codes a threshold.
+ * defaults. Governance changes these. Format constants (units, device scales, band edges, limits)
+ * live with their formats; every threshold and weight lives here.
  * A range [x0, x1] maps x linearly onto 0..100 (0 at x0, 100 at x1; decreasing when x0 > x1).
  * Weights are per mille and each group must sum to 1000.
  */
@@ -18,6 +19,17 @@ export interface EmotionParams {
   readonly sampEnRPermille: number
   /** EEG channels below this quality are left out of band powers. */
   readonly minChannelQuality: number
+  /** Signal-quality rules (features/quality.ts). */
+  readonly quality: {
+    /** |EEG| above this many µV is not brain signal (blinks reach a few hundred µV). */
+    eegMaxUv: number
+    /** A flat EEG run is fs / eegFlatRunDivisor identical samples (16 -> 1/16 s). */
+    eegFlatRunDivisor: number
+    /** Plausible skin conductance, pS, and the flat-run length for EDA, seconds. */
+    edaMinPs: number
+    edaMaxPs: number
+    edaFlatRunS: number
+  }
   /** Heart rate taken as "at rest" for elevation (a per-validator baseline can be passed in). */
   readonly restingHrCentiBpm: number
   readonly stress: {
@@ -69,6 +81,19 @@ export interface EmotionParams {
     /** Near-identical: every compared field within tolerancePermille (relative) + its absolute slack. */
     nearTolerancePermille: number
     nearMinFields: number
+    /** Absolute slack per compared field, in the field's unit. */
+    nearSlack: {
+      hrCentiBpm: number
+      rmssdUs: number
+      sdnnUs: number
+      pnn50Bp: number
+      sampEnMilli: number
+      edaTonicNanoS: number
+      edaRangeNanoS: number
+      scrCount: number
+      bandBp: number
+      faaMilliNp: number
+    }
   }
 }
 
@@ -77,6 +102,7 @@ export const DEFAULT_EMOTION_PARAMS: EmotionParams = {
   eda: DEFAULT_EDA,
   sampEnRPermille: 200,
   minChannelQuality: 50,
+  quality: { eegMaxUv: 500, eegFlatRunDivisor: 16, edaMinPs: 10_000, edaMaxPs: 100_000_000, edaFlatRunS: 8 },
   restingHrCentiBpm: 6_500,
   stress: {
     hrElevationCentiBpm: [0, 3_000],
@@ -120,6 +146,18 @@ export const DEFAULT_EMOTION_PARAMS: EmotionParams = {
     maxEegTotalUv2: 50_000,
     nearTolerancePermille: 10,
     nearMinFields: 5,
+    nearSlack: {
+      hrCentiBpm: 10,
+      rmssdUs: 200,
+      sdnnUs: 200,
+      pnn50Bp: 20,
+      sampEnMilli: 10,
+      edaTonicNanoS: 5,
+      edaRangeNanoS: 5,
+      scrCount: 0,
+      bandBp: 10,
+      faaMilliNp: 5,
+    },
   },
 }
 
@@ -157,6 +195,11 @@ export function validateParams(p: EmotionParams): EmotionParams {
   int(p.eda.riseMaxS, 'eda.riseMaxS', 1, 60)
   int(p.sampEnRPermille, 'sampEnRPermille', 1, 2000)
   int(p.minChannelQuality, 'minChannelQuality', 0, 100)
+  int(p.quality.eegMaxUv, 'quality.eegMaxUv', 1, 10_000)
+  int(p.quality.eegFlatRunDivisor, 'quality.eegFlatRunDivisor', 1, 512)
+  int(p.quality.edaMinPs, 'quality.edaMinPs', 0, 1_000_000_000)
+  int(p.quality.edaMaxPs, 'quality.edaMaxPs', p.quality.edaMinPs, 1_000_000_000)
+  int(p.quality.edaFlatRunS, 'quality.edaFlatRunS', 1, 300)
   int(p.restingHrCentiBpm, 'restingHrCentiBpm', 2_000, 20_000)
   range(p.stress.hrElevationCentiBpm, 'stress.hrElevationCentiBpm')
   range(p.stress.rmssdUs, 'stress.rmssdUs')
@@ -191,7 +234,8 @@ export function validateParams(p: EmotionParams): EmotionParams {
   range(d.edaTonicNanoS, 'detect.edaTonicNanoS', 0, 10_000_000)
   int(d.maxEegTotalUv2, 'detect.maxEegTotalUv2', 0, 0xffffffff)
   int(d.nearTolerancePermille, 'detect.nearTolerancePermille', 0, 1000)
-  int(d.nearMinFields, 'detect.nearMinFields', 1, 26)
+  int(d.nearMinFields, 'detect.nearMinFields', 1, 14)
+  for (const [k, v] of Object.entries(d.nearSlack)) int(v, `detect.nearSlack.${k}`, 0, 1_000_000)
   return p
 }
 
