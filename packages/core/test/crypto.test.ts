@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { concatBytes, fromHex, toHex, utf8 } from '../src/bytes.ts'
-import { ed25519ScalarIsCanonical } from '../src/crypto/ed25519-rule.ts'
+import {
+  ed25519PrecheckOk,
+  ed25519PublicKeyIsWellFormed,
+  ed25519ScalarIsCanonical,
+} from '../src/crypto/ed25519-rule.ts'
 import {
   cryptoBackend,
   ecdsaSignatureFromDer,
@@ -221,4 +225,41 @@ test('strict DER: round trip, and every non-strict encoding refused', () => {
   for (const h of refused) assert.equal(ecdsaSignatureFromDer(fromHex(h)), null, h)
   assert.equal(ecdsaSignatureFromDer('30' as unknown as Uint8Array), null)
   assert.equal(ecdsaSignatureFromDer(new Uint8Array(73)), null)
+})
+
+test('the small-order blacklist covers all 8 torsion points, both sign bits, and only them', async () => {
+  const { ed25519 } = await import('@noble/curves/ed25519.js')
+  const P = ed25519.Point
+  const L = P.Fn.ORDER
+  // A generator of the torsion subgroup: [L]Q for a point Q of full order 8L.
+  let T = P.ZERO
+  for (let i = 2; T.is0() || T.double().double().is0(); i++) {
+    try {
+      const q = P.fromBytes(fromHex(i.toString(16).padStart(2, '0') + '00'.repeat(31)), true)
+      T = q.multiplyUnsafe(L - 1n).add(q)
+    } catch {
+      // not a point
+    }
+  }
+  let t = P.ZERO
+  for (let i = 0; i < 8; i++) {
+    for (const flip of [0, 0x80]) {
+      const enc = t.toBytes()
+      enc[31] ^= flip
+      assert.equal(ed25519PublicKeyIsWellFormed(enc), false, `torsion point ${i} flip ${flip}`)
+      const sig = concatBytes(enc, new Uint8Array(32))
+      assert.equal(
+        ed25519PrecheckOk(generateKeyPair('ed25519', new Uint8Array(32)).publicKey.bytes, sig),
+        false,
+      )
+    }
+    t = t.add(T)
+  }
+  assert.ok(t.is0(), 'T has order 8')
+  for (let i = 0; i < 32; i++) {
+    assert.equal(
+      ed25519PublicKeyIsWellFormed(generateKeyPair('ed25519', new Uint8Array(32).fill(i)).publicKey.bytes),
+      true,
+    )
+  }
 })
