@@ -138,20 +138,29 @@ export class VerifyPool {
 
   /** Verify one signature (project rule: strict Ed25519, low-S secp256k1). Malformed jobs resolve false. */
   verify(job: VerifyJob): Promise<boolean> {
-    return this.verifyBatch([job]).then((r) => r[0])
+    // The hot single-job path: one promise, no intermediate array promise.
+    return new Promise<boolean>((resolve, reject) => {
+      this.#submit([job], (r) => resolve(r[0]), reject)
+    })
   }
 
   /** Verify many; resolves one boolean per job, in order. Refused whole when over the queue bound. */
   verifyBatch(jobs: readonly VerifyJob[]): Promise<boolean[]> {
-    if (this.#closed) return Promise.reject(new PulseError('VERIFY_POOL_CLOSED', 'verify pool is closed'))
-    if (this.#broken) return Promise.reject(this.#broken)
+    return new Promise<boolean[]>((resolve, reject) => {
+      this.#submit(jobs, resolve, reject)
+    })
+  }
+
+  #submit(jobs: readonly VerifyJob[], resolve: (r: boolean[]) => void, reject: (e: Error) => void): void {
+    if (this.#closed) return reject(new PulseError('VERIFY_POOL_CLOSED', 'verify pool is closed'))
+    if (this.#broken) return reject(this.#broken)
     if (!Array.isArray(jobs)) {
-      return Promise.reject(new PulseError('VERIFY_JOB_INVALID', 'verifyBatch expects an array of jobs'))
+      return reject(new PulseError('VERIFY_JOB_INVALID', 'verifyBatch expects an array of jobs'))
     }
     const outstanding = this.queuedJobs + this.#inFlightJobs
     if (outstanding + jobs.length > this.maxQueuedJobs) {
       this.#stats.rejectedOverload += jobs.length
-      return Promise.reject(
+      return reject(
         new PulseError('VERIFY_POOL_OVERLOADED', 'signature verification queue is full', {
           outstanding,
           submitted: jobs.length,
@@ -159,33 +168,28 @@ export class VerifyPool {
         }),
       )
     }
-    return new Promise<boolean[]>((resolve, reject) => {
-      const sink: Sink = {
-        results: new Array(jobs.length).fill(false),
-        remaining: 0,
-        failed: false,
-        resolve,
-        reject,
-      }
-      for (let i = 0; i < jobs.length; i++) {
-        const job = jobs[i]
-        const schemeByte = jobSchemeByte(job)
-        if (schemeByte === 0) continue // malformed: false without a round trip
-        sink.remaining++
-        this.#queue.push({ job, schemeByte, bytes: encodedJobBytes(job), sink, index: i, attempts: 0 })
-      }
-      if (sink.remaining === 0) {
-        resolve(sink.results)
-        return
-      }
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true
-        queueMicrotask(() => {
-          this.#flushScheduled = false
-          this.#dispatch()
-        })
-      }
-    })
+    const sink: Sink = {
+      results: new Array(jobs.length).fill(false),
+      remaining: 0,
+      failed: false,
+      resolve,
+      reject,
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]
+      const schemeByte = jobSchemeByte(job)
+      if (schemeByte === 0) continue // malformed: false without a round trip
+      sink.remaining++
+      this.#queue.push({ job, schemeByte, bytes: encodedJobBytes(job), sink, index: i, attempts: 0 })
+    }
+    if (sink.remaining === 0) return resolve(sink.results)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      queueMicrotask(() => {
+        this.#flushScheduled = false
+        this.#dispatch()
+      })
+    }
   }
 
   get queuedJobs(): number {
