@@ -152,21 +152,10 @@ export class VerifyPool {
   }
 
   #submit(jobs: readonly VerifyJob[], resolve: (r: boolean[]) => void, reject: (e: Error) => void): void {
-    if (this.#closed) return reject(new PulseError('VERIFY_POOL_CLOSED', 'verify pool is closed'))
-    if (this.#broken) return reject(this.#broken)
-    if (!Array.isArray(jobs)) {
-      return reject(new PulseError('VERIFY_JOB_INVALID', 'verifyBatch expects an array of jobs'))
-    }
-    const outstanding = this.queuedJobs + this.#inFlightJobs
-    if (outstanding + jobs.length > this.maxQueuedJobs) {
-      this.#stats.rejectedOverload += jobs.length
-      return reject(
-        new PulseError('VERIFY_POOL_OVERLOADED', 'signature verification queue is full', {
-          outstanding,
-          submitted: jobs.length,
-          maxQueuedJobs: this.maxQueuedJobs,
-        }),
-      )
+    const refusal = this.#refusal(jobs)
+    if (refusal !== null) {
+      reject(refusal)
+      return
     }
     const sink: Sink = {
       results: new Array(jobs.length).fill(false),
@@ -182,7 +171,10 @@ export class VerifyPool {
       sink.remaining++
       this.#queue.push({ job, schemeByte, bytes: encodedJobBytes(job), sink, index: i, attempts: 0 })
     }
-    if (sink.remaining === 0) return resolve(sink.results)
+    if (sink.remaining === 0) {
+      resolve(sink.results)
+      return
+    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       queueMicrotask(() => {
@@ -190,6 +182,24 @@ export class VerifyPool {
         this.#dispatch()
       })
     }
+  }
+
+  /** Why a submission cannot be accepted (closed, broken, not an array, queue full), or null. */
+  #refusal(jobs: readonly VerifyJob[]): PulseError | null {
+    if (this.#closed) return new PulseError('VERIFY_POOL_CLOSED', 'verify pool is closed')
+    if (this.#broken) return this.#broken
+    if (!Array.isArray(jobs))
+      return new PulseError('VERIFY_JOB_INVALID', 'verifyBatch expects an array of jobs')
+    const outstanding = this.queuedJobs + this.#inFlightJobs
+    if (outstanding + jobs.length > this.maxQueuedJobs) {
+      this.#stats.rejectedOverload += jobs.length
+      return new PulseError('VERIFY_POOL_OVERLOADED', 'signature verification queue is full', {
+        outstanding,
+        submitted: jobs.length,
+        maxQueuedJobs: this.maxQueuedJobs,
+      })
+    }
+    return null
   }
 
   get queuedJobs(): number {
