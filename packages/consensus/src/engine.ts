@@ -82,8 +82,9 @@ interface ProposalEntry {
 
 /** Messages of one round at the current height, with running tallies by voting power. */
 interface RoundState {
-  prevotes: (Vote | undefined)[]
-  precommits: (Vote | undefined)[]
+  /** Per validator index, its distinct-block votes (more than one only for an equivocator). */
+  prevotes: (Vote[] | undefined)[]
+  precommits: (Vote[] | undefined)[]
   prevotePower: Map<string, bigint>
   precommitPower: Map<string, bigint>
   prevoteAny: bigint
@@ -119,7 +120,6 @@ export class TendermintEngine {
   private valset: ValidatorSet | null = null
   private total = 0n
   private ownIndex = -1
-  private blockTimeMs = 0n
   private nowMs = 0n
   private lockedRound = -1
   private lockedHash: Uint8Array | null = null
@@ -128,6 +128,8 @@ export class TendermintEngine {
   private validHash: Uint8Array | null = null
   private rounds = new Map<number, RoundState>()
   private validity = new Map<string, Validity>()
+  /** BFT time of each valid block seen at this height (precommits for it are stamped later). */
+  private blockTimes = new Map<string, bigint>()
   private proposers = new Map<number, number>()
   /** Rounds in which some block has > 2/3 precommits (candidates for line 49). */
   private decisionRounds = new Set<number>()
@@ -159,6 +161,30 @@ export class TendermintEngine {
     }
   }
 
+  get currentHeight(): bigint {
+    return this.height
+  }
+  get currentRound(): number {
+    return this.round
+  }
+  get currentStep(): EngineStep {
+    return this.step
+  }
+
+  /**
+   * The proposals and counted votes held for `round` at the current height, for the shell's gossip:
+   * Tendermint's liveness assumes every message a correct validator received eventually reaches all
+   * correct validators, so the shell re-sends these (CometBFT's reactor does the same per peer).
+   */
+  roundMessages(round: number): { proposals: Proposal[]; votes: Vote[] } {
+    const rs = this.rounds.get(round)
+    if (!rs) return { proposals: [], votes: [] }
+    const votes: Vote[] = []
+    for (const vs of rs.prevotes) if (vs) votes.push(...vs)
+    for (const vs of rs.precommits) if (vs) votes.push(...vs)
+    return { proposals: rs.proposals.map((e) => e.proposal), votes }
+  }
+
   /** Proposer index of `round` at the current height. */
   proposerOf(round: number): number {
     let p = this.proposers.get(round)
@@ -188,12 +214,15 @@ export class TendermintEngine {
       case 'BlockValidated':
         if (event.height === this.height && this.step !== 'decided') {
           const key = toHex(event.blockHash)
-          if (this.validity.get(key) === 'pending') this.validity.set(key, event.valid ? 'valid' : 'invalid')
+          if (this.validity.get(key) === 'pending') {
+            this.validity.set(key, event.valid ? 'valid' : 'invalid')
+            if (event.valid && typeof event.blockTimeMs === 'bigint') this.blockTimes.set(key, event.blockTimeMs)
+          }
           this.evaluate(out)
         }
         break
       case 'ProposalBlock':
-        this.onProposalBlock(event.height, event.round, event.blockHash, out)
+        this.onProposalBlock(event.height, event.round, event.blockHash, event.blockTimeMs, out)
         break
       default:
         throw new ConsensusError('ENGINE_BAD_EVENT', 'unknown event type', { type: (event as { type?: unknown })?.type })
@@ -215,9 +244,9 @@ export class TendermintEngine {
     this.valset = e.validatorSet
     this.total = e.validatorSet.totalVotingPower
     this.ownIndex = this.ownAddress ? indexOfAddress(e.validatorSet, this.ownAddress) : -1
-    this.blockTimeMs = e.blockTimeMs
     this.rounds = new Map()
     this.validity = new Map()
+    this.blockTimes = new Map()
     this.proposers = new Map()
     this.decisionRounds = new Set()
     this.evidenceSeen = new Set()
@@ -269,11 +298,12 @@ export class TendermintEngine {
     }
   }
 
-  private onProposalBlock(height: bigint, round: number, hash: Uint8Array, out: EngineAction[]): void {
+  private onProposalBlock(height: bigint, round: number, hash: Uint8Array, timeMs: bigint, out: EngineAction[]): void {
     if (height !== this.height || round !== this.round || this.awaitingBlockRound !== round) return
     if (this.step !== 'propose' || !(hash instanceof Uint8Array) || hash.length !== HASH_BYTES) return
     this.awaitingBlockRound = -1
     this.validity.set(toHex(hash), 'valid')
+    if (typeof timeMs === 'bigint') this.blockTimes.set(toHex(hash), timeMs)
     this.propose(hash, -1, out)
     this.evaluate(out)
   }
@@ -345,7 +375,9 @@ export class TendermintEngine {
       // An oversized extension would make our own precommit unacceptable to everybody: send none.
       if (ext instanceof Uint8Array && ext.length <= this.limits.maxExtensionBytes) extension = ext
     }
-    const minTime = this.blockTimeMs + 1n
+    // CometBFT voteTime(): a precommit for a block is later than the block's own time, so the next
+    // block's BFT time (median of these) strictly increases.
+    const minTime = isNil ? 0n : (this.blockTimes.get(toHex(hash)) ?? -1n) + 1n
     const v: UnsignedVote = {
       type,
       height: this.height,
@@ -482,22 +514,22 @@ export class TendermintEngine {
     const existingRs = this.rounds.get(v.round)
     const prior = existingRs?.[v.type === VoteType.Prevote ? 'prevotes' : 'precommits'][idx]
     const key = toHex(v.blockHash)
-    if (prior && toHex(prior.blockHash) === key) return // duplicate (or re-signed same block): nothing new
+    if (prior?.some((p) => toHex(p.blockHash) === key)) return // duplicate (or re-signed same block)
     if (!prior && !this.futureRoundAllowed(idx, v.round)) {
       out.push({ type: 'MessageRejected', code: 'MSG_TOO_MANY_FUTURE_ROUNDS', detail: `round ${v.round}` })
       return
     }
+    if (prior && prior.length > this.limits.maxConflictingVotesPerValidator) {
+      // An equivocator's further values are kept only if correct validators back them (> 1/3 support):
+      // bounded memory, yet every value that can reach a quorum is counted the same way everywhere.
+      const tally = v.type === VoteType.Prevote ? existingRs!.prevotePower : existingRs!.precommitPower
+      if (!hasOneThird(tally.get(key) ?? 0n, this.total)) {
+        out.push({ type: 'MessageRejected', code: 'MSG_TOO_MANY_CONFLICTING_VOTES', detail: `index ${idx}` })
+        return
+      }
+    }
     if (!this.verifier.verify(val.publicKey, this.verifier.voteSignBytes(v), v.signature)) {
       out.push({ type: 'MessageRejected', code: 'MSG_BAD_SIGNATURE', detail: `vote from index ${idx}` })
-      return
-    }
-    if (prior) {
-      // Same validator, same height/round/type, different block: equivocation. Not counted.
-      const evKey = `${v.round}/${v.type}/${idx}`
-      if (!this.evidenceSeen.has(evKey)) {
-        this.evidenceSeen.add(evKey)
-        out.push({ type: 'RecordEvidence', evidence: makeDuplicateVoteEvidence(prior, v, this.valset!) })
-      }
       return
     }
     if (
@@ -510,15 +542,31 @@ export class TendermintEngine {
       out.push({ type: 'MessageRejected', code: 'MSG_BAD_EXTENSION', detail: `precommit from index ${idx}` })
       return
     }
+    if (prior) {
+      // Same validator, height, round and type, another block: equivocation. Evidence once; the vote
+      // still counts for its own block (the paper counts distinct senders per value: two > 2/3 quorums
+      // still intersect in a correct validator, and every node then tallies the same messages alike).
+      const evKey = `${v.round}/${v.type}/${idx}`
+      if (!this.evidenceSeen.has(evKey)) {
+        this.evidenceSeen.add(evKey)
+        out.push({ type: 'RecordEvidence', evidence: makeDuplicateVoteEvidence(prior[0], v, this.valset!) })
+      }
+    }
     const rs = this.roundState(v.round)
     const power = val.votingPower
     if (v.type === VoteType.Prevote) {
-      rs.prevotes[idx] = v
-      rs.prevoteAny += power
+      if (prior) prior.push(v)
+      else {
+        rs.prevotes[idx] = [v]
+        rs.prevoteAny += power
+      }
       rs.prevotePower.set(key, (rs.prevotePower.get(key) ?? 0n) + power)
     } else {
-      rs.precommits[idx] = v
-      rs.precommitAny += power
+      if (prior) prior.push(v)
+      else {
+        rs.precommits[idx] = [v]
+        rs.precommitAny += power
+      }
       const p = (rs.precommitPower.get(key) ?? 0n) + power
       rs.precommitPower.set(key, p)
       if (key !== NIL_KEY && hasTwoThirds(p, this.total)) this.decisionRounds.add(v.round)
@@ -547,7 +595,11 @@ export class TendermintEngine {
       const rs = this.rounds.get(r)!
       for (const e of rs.proposals) {
         if (!this.quorum(rs.precommitPower.get(e.key)) || this.validity.get(e.key) !== 'valid') continue
-        const votes = rs.precommits.filter((x): x is Vote => x !== undefined)
+        const votes: Vote[] = []
+        for (const vs of rs.precommits) {
+          const forV = vs?.find((x) => toHex(x.blockHash) === e.key)
+          if (forV) votes.push(forV)
+        }
         const commit = commitFromVotes(this.height, r, e.proposal.blockHash, votes)
         this.step = 'decided'
         out.push({ type: 'Commit', height: this.height, round: r, blockHash: e.proposal.blockHash, commit })

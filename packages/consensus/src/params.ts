@@ -14,6 +14,7 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxExtensionBytes: 64 * 1024,
   maxBufferedMessages: 4096,
   maxFutureRoundsPerValidator: 2,
+  maxConflictingVotesPerValidator: 1,
   maxProposalsPerRound: 2,
   maxRound: 0x7fffffff,
 }

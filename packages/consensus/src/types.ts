@@ -53,17 +53,18 @@ export type EngineEvent =
       height: bigint
       /** Validator set of this height, priorities as of round 0 (see advanceValidatorSet). */
       validatorSet: ValidatorSet
-      /** BFT time of the block at this height (medianTime of the last commit): precommits carry later times. */
-      blockTimeMs: bigint
       nowMs: bigint
     }
   | { type: 'ProposalReceived'; proposal: Proposal; nowMs: bigint }
   | { type: 'VoteReceived'; vote: Vote; nowMs: bigint }
   | { type: 'TimeoutFired'; height: bigint; round: number; step: TimeoutStep; nowMs: bigint }
-  /** Answer to ValidateBlock: the application's verdict on a proposed block. */
-  | { type: 'BlockValidated'; height: bigint; blockHash: Uint8Array; valid: boolean; nowMs: bigint }
+  /**
+   * Answer to ValidateBlock: the application's verdict on a proposed block, and (if valid) the block's
+   * BFT time (header time = medianTime of its last commit). Our precommit for it is stamped later.
+   */
+  | { type: 'BlockValidated'; height: bigint; blockHash: Uint8Array; valid: boolean; blockTimeMs: bigint; nowMs: bigint }
   /** Answer to GetProposalBlock: the shell built (and stored) a block; it is valid by construction. */
-  | { type: 'ProposalBlock'; height: bigint; round: number; blockHash: Uint8Array; nowMs: bigint }
+  | { type: 'ProposalBlock'; height: bigint; round: number; blockHash: Uint8Array; blockTimeMs: bigint; nowMs: bigint }
 
 export interface DuplicateVoteEvidence {
   /** The two votes, ordered so voteA.blockHash < voteB.blockHash (canonical, byte order). */
@@ -96,6 +97,7 @@ export type RejectCode =
   | 'MSG_BAD_EXTENSION'
   | 'MSG_TOO_MANY_FUTURE_ROUNDS'
   | 'MSG_TOO_MANY_PROPOSALS'
+  | 'MSG_TOO_MANY_CONFLICTING_VOTES'
   | 'MSG_BUFFER_FULL'
 
 /** Timeouts grow linearly per round: base + round * delta (the paper's timeoutX(r)). */
@@ -115,6 +117,8 @@ export interface EngineLimits {
   maxBufferedMessages: number
   /** Rounds above the current one a single validator may occupy (CometBFT's catch-up rounds). */
   maxFutureRoundsPerValidator: number
+  /** Extra (conflicting) votes kept per validator, round and type without > 1/3 support for their block. */
+  maxConflictingVotesPerValidator: number
   /** Distinct proposals kept per round without vote support (an equivocating proposer gets this many). */
   maxProposalsPerRound: number
   /** Highest round number accepted (rounds are int32 on the wire). */

@@ -57,7 +57,7 @@ test('lines 11-21: the proposer asks for a block then signs a proposal; others o
   assert.deepEqual(ofType(acts, 'GetProposalBlock'), [{ type: 'GetProposalBlock', height: 1n, round: 0 }])
   assert.equal(ofType(acts, 'ScheduleTimeout')[0].step, 'propose')
   assert.equal(ofType(acts, 'ScheduleTimeout')[0].durationMs, 100)
-  const acts2 = e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, nowMs: 1500n })
+  const acts2 = e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, blockTimeMs: 0n, nowMs: 1500n })
   const [sp] = ofType(acts2, 'SignAndBroadcastProposal')
   assert.ok(equalBytes(sp.proposal.blockHash, A))
   assert.equal(sp.proposal.polRound, -1)
@@ -283,7 +283,7 @@ test('the proposer of a later round re-proposes its valid value with polRound = 
   assert.equal(ofType(acts, 'GetProposalBlock').length, 0)
 })
 
-test('conflicting votes yield DuplicateVoteEvidence once; it verifies; the second vote is not counted', () => {
+test('conflicting votes yield DuplicateVoteEvidence once; it verifies; each vote counts for its own block', () => {
   const h = makeHarness()
   const e = h.engine(ME)
   e.handle(start(h.set))
@@ -292,7 +292,18 @@ test('conflicting votes yield DuplicateVoteEvidence once; it verifies; the secon
   const [ev] = ofType(acts, 'RecordEvidence')
   assert.ok(ev)
   verifyDuplicateVoteEvidence(ev.evidence, h.set, h.verifier)
-  assert.deepEqual(e.handle(recvVote(h.vote(1, Prevote, 0, NIL))), [], 'one evidence per validator/round/type')
+  // A third value from the same validator exceeds maxConflictingVotesPerValidator (1) without support.
+  assert.equal(
+    (e.handle(recvVote(h.vote(1, Prevote, 0, NIL)))[0] as { code: string }).code,
+    'MSG_TOO_MANY_CONFLICTING_VOTES',
+  )
+  // Both of its votes count, each for its own block (distinct senders per value, as in the paper):
+  // with validators 2 and 3 also prevoting B there is a polka for B.
+  feed(e, [recvProposal(h.proposal(0, B)), validated(B)])
+  const acts2 = feed(e, [recvVote(h.vote(2, Prevote, 0, B)), recvVote(h.vote(ME, Prevote, 0, B))])
+  assert.equal(ofType(acts2, 'RecordEvidence').length, 0, 'one evidence per validator/round/type')
+  assert.equal(e.snapshot().lockedRound, 0)
+  assert.ok(equalBytes(e.snapshot().lockedBlockHash!, B))
   // Tampered evidence is rejected with typed codes.
   const codeOf = (f: () => void) => {
     try {
@@ -423,10 +434,10 @@ test('restart: a proposer that already proposed re-sends the same proposal, neve
   const p = h.set.proposerIndex
   const e = h.engine(p)
   e.handle(start(h.set))
-  const [sp] = ofType(e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, nowMs: 1000n }), 'SignAndBroadcastProposal')
+  const [sp] = ofType(e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, blockTimeMs: 0n, nowMs: 1000n }), 'SignAndBroadcastProposal')
   const r = h.engine(p, { signState: sp.signState })
   r.handle(start(h.set))
-  const [again] = ofType(r.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: B, nowMs: 9000n }), 'SignAndBroadcastProposal')
+  const [again] = ofType(r.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: B, blockTimeMs: 0n, nowMs: 9000n }), 'SignAndBroadcastProposal')
   assert.equal(again.resend, true)
   assert.ok(equalBytes(again.proposal.blockHash, A))
   assert.equal(again.proposal.timestampMs, sp.proposal.timestampMs)
@@ -482,11 +493,19 @@ test('StartHeight must move forward; unknown events throw a typed error', () => 
   assert.equal(e.snapshot().height, 5n)
 })
 
-test('precommit timestamps are never earlier than the block time + 1 ms (BFT time stays monotonic)', () => {
+test('a precommit for a block is stamped after the block time (BFT time strictly increases)', () => {
   const h = makeHarness()
   const e = h.engine(ME)
-  e.handle({ type: 'StartHeight', height: 1n, validatorSet: h.set, blockTimeMs: 50_000n, nowMs: 1000n })
-  e.handle(timeout(0, 'propose'))
-  const [pc] = votesOf(e.handle(timeout(0, 'prevote')))
+  e.handle(start(h.set))
+  feed(e, [recvProposal(h.proposal(0, A)), validated(A, true, 1n, 50_000n)])
+  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const [pc] = votesOf(acts)
+  assert.equal(pc.type, Precommit)
   assert.equal(pc.timestampMs, 50_001n)
+  // A nil precommit carries the local time.
+  const e2 = h.engine(ME)
+  e2.handle(start(h.set))
+  e2.handle(timeout(0, 'propose'))
+  const [nilPc] = votesOf(e2.handle(timeout(0, 'prevote')))
+  assert.equal(nilPc.timestampMs, 2000n)
 })

@@ -73,16 +73,16 @@ export const start = (set: ValidatorSet, height = 1n): EngineEvent => ({
   type: 'StartHeight',
   height,
   validatorSet: set,
-  blockTimeMs: 0n,
   nowMs: 1000n,
 })
 export const recvVote = (vote: Vote): EngineEvent => ({ type: 'VoteReceived', vote, nowMs: 1000n })
 export const recvProposal = (proposal: Proposal): EngineEvent => ({ type: 'ProposalReceived', proposal, nowMs: 1000n })
-export const validated = (blockHash: Uint8Array, valid = true, height = 1n): EngineEvent => ({
+export const validated = (blockHash: Uint8Array, valid = true, height = 1n, blockTimeMs = 0n): EngineEvent => ({
   type: 'BlockValidated',
   height,
   blockHash,
   valid,
+  blockTimeMs,
   nowMs: 1000n,
 })
 
