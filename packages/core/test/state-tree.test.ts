@@ -129,6 +129,41 @@ describe('StateTree basics', () => {
     assert.deepEqual(t.root(), root)
   })
 
+  it('same-length overwrites (stored in place) keep earlier copies and snapshots intact', () => {
+    const t = new StateTree()
+    const k = utf8('acct')
+    t.set(k, utf8('aaaa'))
+    const first = t.get(k)!
+    t.set(k, utf8('bbbb')) // no snapshot open: overwritten in place
+    assert.deepEqual(first, utf8('aaaa'))
+    const s = t.snapshot()
+    t.set(k, utf8('cccc')) // journaled: the old bytes must survive for revert
+    t.set(k, utf8('dddd'))
+    t.revert(s)
+    assert.deepEqual(t.get(k), utf8('bbbb'))
+    const expected = new StateTree()
+    expected.set(k, utf8('bbbb'))
+    assert.deepEqual(t.root(), expected.root())
+  })
+
+  it('hash / hashInto options give the same roots as the default backend', () => {
+    const viaHash = new StateTree({ hash: sha256 })
+    const viaInto = new StateTree({ hashInto: (d, out, off) => out.set(sha256(d), off) })
+    const plain = new StateTree()
+    for (let i = 0; i < 200; i++) {
+      for (const t of [viaHash, viaInto, plain]) t.set(utf8(`k${i}`), new Uint8Array(i % 100).fill(i))
+    }
+    assert.deepEqual(viaHash.root(), plain.root())
+    assert.deepEqual(viaInto.root(), plain.root())
+    const bad = new StateTree({ hash: () => new Uint8Array(31) })
+    assert.throws(() => bad.set(utf8('k'), utf8('v')), isCode('STATE_BAD_HASH'))
+    assert.equal(bad.size, 0)
+    assert.throws(
+      () => new StateTree({ hash: 5 as unknown as () => Uint8Array }),
+      isCode('STATE_INVALID_ARGUMENT'),
+    )
+  })
+
   it('distinguishes an empty value from absence, and the empty key is a key', () => {
     const t = new StateTree()
     t.set(new Uint8Array(0), new Uint8Array(0))

@@ -1,5 +1,5 @@
 /** Merkle trees and proofs: RFC 6962 list roots (txs, events) and the authenticated state tree. */
-export type { HashFn } from './hash.ts'
+export type { HashFn, HashIntoFn } from './hash.ts'
 export {
   decodeMerkleProof,
   encodeMerkleProof,
