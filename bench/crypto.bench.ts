@@ -61,10 +61,12 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 
   // --- single thread ---
-  const edNode = rate((i) => {
-    const f = ed[i & 63]
-    ok(nodeBackend.ed25519Verify(f.pk, f.msg, f.sig))
-  })
+  const edNodeOnce = () =>
+    rate((i) => {
+      const f = ed[i & 63]
+      ok(nodeBackend.ed25519Verify(f.pk, f.msg, f.sig))
+    })
+  let edNode = edNodeOnce()
   const edNodeColdKey = rate((i) => {
     keyObjectCache.clear() // every verify imports its key: what the KeyObject cache saves
     const f = ed[i & 63]
@@ -128,15 +130,23 @@ export async function run(): Promise<Record<string, unknown>> {
     const r2 = await Promise.all(jobs.map((j) => pool.verify(j)))
     poolPerJob = (N * 1000) / (performance.now() - t0)
     if (!r2.every(Boolean)) throw new Error('pool rejected a valid signature')
+
+    // Shared machines are noisy: the limits are the best of a measurement before and after the pool runs.
+    cpu0 = process.cpuUsage()
+    const raw2 = await pool.measureRawVerifyRate(rawN)
+    rawCpuUsPerVerify = Math.min(rawCpuUsPerVerify, cpuUs(process.cpuUsage(cpu0)) / (rawN * cores))
+    if (raw2.verifiesPerSecond > raw.verifiesPerSecond) raw = raw2
   } finally {
     await pool.close()
   }
+  edNode = Math.max(edNode, edNodeOnce())
   const poolBest = Math.max(poolBatch, poolPerJob)
 
   return {
     note:
       'ops/s; single-thread figures on the main thread; pool = VerifyPool(size = cores) over 60k Ed25519 jobs ' +
-      '(256 keys, 128-byte messages); raw = every worker verifying in a tight loop at once',
+      '(256 keys, 128-byte messages); raw = every worker verifying in a tight loop at once; single-core ' +
+      'node_crypto and raw are the best of two measurements (before/after the pool runs)',
     cores,
     ed25519_verify_per_s: {
       node_crypto: round(edNode),
