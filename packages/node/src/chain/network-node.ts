@@ -47,6 +47,9 @@ import {
   ZERO_HASH,
   fromUtf8,
   type TxResult,
+  type ChainEvent,
+  equalBytes,
+  isPulseError,
 } from '@pulsemesh/core'
 import { Mempool, type MempoolLimits } from '../mempool/mempool.ts'
 import type { NetworkStore } from '../storage/chain-store.ts'
@@ -90,8 +93,24 @@ export interface CommittedBlock {
 }
 
 export class NetworkError extends PulseError<
-  'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH'
+  'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH' | 'BLOCK_INVALID' | 'HEAD_MOVED'
 > {}
+
+/**
+ * A block executed against the current head but not yet committed (proposed by us, or validated
+ * from a peer): its state writes are kept so committing it does not execute it again.
+ */
+export interface PreparedBlock {
+  block: Block
+  hash: Uint8Array
+  /** Hash of the head it was executed on top of; committing on another head is refused. */
+  parentHash: Uint8Array
+  included: DecodedTx[]
+  results: TxResult[]
+  encodedResults: Uint8Array[]
+  writes: [string, Uint8Array | null][]
+  endEvents: ChainEvent[]
+}
 
 export class NetworkNode extends EventEmitter {
   readonly id: string
@@ -323,6 +342,204 @@ export class NetworkNode extends EventEmitter {
     }
     this.emit('block', committed, exec.endEvents)
     return committed
+  }
+
+  // ------------------------------------------------------------ consensus (several validators)
+
+  /**
+   * Builds (proposer side) the block at head+1 from the mempool, executing it on a tree snapshot that
+   * is reverted at once: the head is untouched until `commitPrepared`. Synchronous, so nothing else
+   * observes the temporary state.
+   */
+  buildBlock(o: {
+    proposer: Uint8Array
+    timeMs: bigint
+    lastCommit: Commit
+    evidence?: Uint8Array[]
+  }): PreparedBlock {
+    const p = this.genesis.params
+    const height = this.head.height + 1n
+    const ctx = { networkId: this.id, height, timeMs: o.timeMs, proposer: o.proposer, params: p }
+    const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
+    const overlay = new Overlay(this.state)
+    const exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
+    for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
+    const writes = overlay.sortedWrites()
+    const stateRoot = this.rootWith(writes)
+    const encodedResults = exec.results.map(encodeTxResult)
+    const vhash = this.validatorsHash()
+    const header: Header = {
+      networkId: this.id,
+      height,
+      timeMs: o.timeMs,
+      prevHash: this.head.hash,
+      lastCommitHash: commitHash(o.lastCommit),
+      txRoot: merkleRoot(exec.included.map((d) => d.bytes)),
+      txCount: exec.included.length,
+      stateRoot,
+      resultsRoot: merkleRoot(encodedResults),
+      validatorsHash: vhash,
+      nextValidatorsHash: vhash,
+      evidenceHash: merkleRoot(o.evidence ?? []),
+      proposer: o.proposer,
+    }
+    const block: Block = {
+      header,
+      txs: exec.included.map((d) => d.bytes),
+      lastCommit: o.lastCommit,
+      evidence: o.evidence ?? [],
+    }
+    return {
+      block,
+      hash: blockHash(header),
+      parentHash: this.head.hash,
+      included: exec.included,
+      results: exec.results,
+      encodedResults,
+      writes,
+      endEvents: exec.endEvents,
+    }
+  }
+
+  /** State root the head would have with `writes` applied (snapshot, apply, read root, revert). */
+  private rootWith(writes: [string, Uint8Array | null][]): Uint8Array {
+    const token = this.tree.snapshot()
+    try {
+      for (const [k, v] of writes) {
+        if (v === null) this.tree.delete(keyBytes(k))
+        else this.tree.set(keyBytes(k), v)
+      }
+      return this.tree.root().slice()
+    } finally {
+      this.tree.revert(token)
+    }
+  }
+
+  /**
+   * Validates a block proposed by another validator for head+1: structure against the head, tx
+   * signatures once on the verify pool, re-execution in 'validate' mode, then state, results and
+   * tx roots compared with the header. `checkHeader` covers what only consensus knows (time,
+   * proposer, the last commit's certificate). Throws NetworkError BLOCK_INVALID.
+   */
+  async validateBlock(
+    block: Block,
+    checkHeader?: (h: Header, head: { height: bigint; hash: Uint8Array }) => void,
+  ): Promise<PreparedBlock> {
+    const h = block.header
+    const bad = (why: string): never => {
+      throw new NetworkError('BLOCK_INVALID', why, { height: h.height.toString() })
+    }
+    if (h.networkId !== this.id) bad('wrong network')
+    if (h.height !== this.head.height + 1n) bad(`height ${h.height} does not follow head ${this.head.height}`)
+    if (!equalBytes(h.prevHash, this.head.hash)) bad('prevHash is not the head')
+    if (!equalBytes(h.lastCommitHash, commitHash(block.lastCommit))) bad('lastCommitHash mismatch')
+    if (h.txCount !== block.txs.length) bad('txCount mismatch')
+    if (!equalBytes(h.txRoot, merkleRoot(block.txs))) bad('txRoot mismatch')
+    if (!equalBytes(h.evidenceHash, merkleRoot(block.evidence))) bad('evidenceHash mismatch')
+    const vhash = this.validatorsHash()
+    if (!equalBytes(h.validatorsHash, vhash) || !equalBytes(h.nextValidatorsHash, vhash))
+      bad('validators hash mismatch')
+    checkHeader?.(h, { height: this.head.height, hash: this.head.hash })
+    const txs: DecodedTx[] = []
+    for (const bytes of block.txs) {
+      let d: DecodedTx
+      try {
+        d = decodeTxBytes(bytes)
+      } catch {
+        return bad('undecodable tx')
+      }
+      txs.push(d)
+    }
+    const unchecked = txs.filter((d) => !this.verified.has(d.hashHex))
+    const oks = await Promise.all(
+      unchecked.map((d) =>
+        this.pool.verify({
+          scheme: d.tx.body.sender.scheme,
+          publicKey: d.tx.body.sender.bytes,
+          msg: txSignBytesFromEncoded(d.bytes),
+          sig: d.tx.signature,
+        }),
+      ),
+    )
+    for (let i = 0; i < unchecked.length; i++) {
+      if (!oks[i]) bad(`tx ${unchecked[i].hashHex} has a bad signature`)
+      this.rememberVerified(unchecked[i].hashHex)
+    }
+    if (!equalBytes(h.prevHash, this.head.hash)) bad('head moved during validation')
+    const ctx = {
+      networkId: this.id,
+      height: h.height,
+      timeMs: h.timeMs,
+      proposer: h.proposer,
+      params: this.genesis.params,
+    }
+    const overlay = new Overlay(this.state)
+    let exec: ReturnType<App['executeBlock']>
+    try {
+      exec = this.app.executeBlock(overlay, txs, ctx, { mode: 'validate', verifySignatures: false })
+    } catch (e) {
+      if (isPulseError(e)) return bad(e.message)
+      throw e
+    }
+    const writes = overlay.sortedWrites()
+    const encodedResults = exec.results.map(encodeTxResult)
+    if (!equalBytes(h.resultsRoot, merkleRoot(encodedResults))) bad('resultsRoot mismatch')
+    if (!equalBytes(h.stateRoot, this.rootWith(writes))) bad('stateRoot mismatch')
+    return {
+      block,
+      hash: blockHash(h),
+      parentHash: this.head.hash,
+      included: exec.included,
+      results: exec.results,
+      encodedResults,
+      writes,
+      endEvents: exec.endEvents,
+    }
+  }
+
+  /** Commits a prepared block with its > 2/3 certificate: one fsynced batch, then the new head. */
+  commitPrepared(p: PreparedBlock, commit: Commit): Promise<CommittedBlock> {
+    return this.withLock(async () => {
+      if (!equalBytes(p.parentHash, this.head.hash))
+        throw new NetworkError('HEAD_MOVED', 'the head changed since this block was executed')
+      const height = p.block.header.height
+      try {
+        await this.store.commitBlock({
+          height,
+          hash: p.hash,
+          blockBytes: encodeBlock(p.block),
+          commitBytes: encodeCommit(commit),
+          txHashes: p.included.map((d) => d.hash),
+          results: p.encodedResults,
+          accounts: p.included.map((d) => touchedAccounts(this.app, d)),
+          stateChanges: p.writes.map(([k, v]) => [keyBytes(k), v]),
+        })
+      } catch (e) {
+        this.emit('fatal', e)
+        throw e
+      }
+      for (const [k, v] of p.writes) {
+        if (v === null) this.tree.delete(keyBytes(k))
+        else this.tree.set(keyBytes(k), v)
+      }
+      const header = p.block.header
+      this.head = { height, hash: p.hash, header, commit }
+      this.mempool.update(p.included, (acct) => getNonce(this.state, acct), height + 1n)
+      const committed: CommittedBlock = {
+        height,
+        hash: p.hash,
+        header,
+        txHashes: p.included.map((d) => d.hashHex),
+        results: p.results,
+      }
+      this.emit('block', committed, p.endEvents)
+      return committed
+    })
+  }
+
+  /** The certificate of the head block (what the next proposer puts in its block's lastCommit). */
+  get headCommit(): Commit {
+    return this.head.commit
   }
 
   /** Produces a block every `blockIntervalMs` while there are txs (and a heartbeat block every `heartbeatMs`). */

@@ -1,0 +1,468 @@
+/**
+ * The consensus shell of one validator on one network: it feeds the pure Tendermint engine
+ * (@pulsemesh/consensus) with messages, timeouts and the application's verdicts, and performs the
+ * actions it returns against a NetworkNode (build, validate by re-execution, commit with the
+ * certificate) and a ConsensusTransport (broadcast signed proposals and votes).
+ *
+ * Ordering rules this file exists to keep:
+ *  - every engine interaction runs on one promise chain (`enqueue`), so the engine never sees two
+ *    events at once and async work (validation, commit) feeds its answer back in order;
+ *  - SignState is persisted with fsync (SignStateFile.save) BEFORE the message is signed and sent;
+ *  - a block is committed only with the engine's > 2/3 precommit certificate, or (catch-up) with a
+ *    stored certificate that verifies against the validator set of that height.
+ */
+import { EventEmitter } from 'node:events'
+import { accountIdOf, validatorSetOf } from '@pulsemesh/app'
+import {
+  type ConsensusVerifier,
+  type DuplicateVoteEvidence,
+  type EngineAction,
+  type EngineEvent,
+  incrementProposerPriority,
+  medianTime,
+  TendermintEngine,
+  type TimeoutParams,
+  type ValidatorSet,
+  verifyCommit,
+} from '@pulsemesh/consensus'
+import {
+  type Block,
+  blockHash,
+  type Commit,
+  decodeBlock,
+  encodeBlock,
+  equalBytes,
+  type Proposal,
+  proposalSignBytes,
+  sign,
+  toHex,
+  verify,
+  type Vote,
+  voteSignBytes,
+} from '@pulsemesh/core'
+import {
+  NetworkError,
+  type NetworkNode,
+  type PreparedBlock,
+  type ValidatorKey,
+} from '../chain/network-node.ts'
+import { decodeBlockResponse, decodeMessage, encodeMessage } from './messages.ts'
+import type { SignStateFile } from './sign-state-file.ts'
+import type { ConsensusTransport } from './transport.ts'
+
+/**
+ * Vote extensions (ABCI++ ExtendVote / VerifyVoteExtension): application bytes attached to this
+ * validator's non-nil precommits and checked on everybody else's. Oracle prices and Proof of Emotion
+ * scores will implement it; both functions must be deterministic and must not throw.
+ */
+export interface VoteExtensionHook {
+  extend(height: bigint, round: number, blockHash: Uint8Array): Uint8Array
+  verify(vote: Vote): boolean
+}
+
+export interface ConsensusDriverOptions {
+  node: NetworkNode
+  key: ValidatorKey
+  transport: ConsensusTransport
+  signState: SignStateFile
+  timeouts?: Partial<TimeoutParams>
+  /** Pause after a commit before the next height starts (CometBFT timeout_commit). */
+  commitDelayMs?: number
+  voteExtensions?: VoteExtensionHook
+  /** Wall clock in ms (injected for tests). */
+  now?: () => bigint
+}
+
+export interface DriverStats {
+  committed: number
+  caughtUp: number
+  rejected: number
+  invalidBlocks: number
+}
+
+/** Bounded store of proposed blocks seen (current and buffered future heights). */
+const MAX_KEPT_BLOCKS = 64
+
+export class ConsensusDriver extends EventEmitter {
+  readonly node: NetworkNode
+  private readonly key: ValidatorKey
+  private readonly transport: ConsensusTransport
+  private readonly signState: SignStateFile
+  private readonly commitDelayMs: number
+  private readonly now: () => bigint
+  private readonly verifier: ConsensusVerifier
+  private readonly engine: TendermintEngine
+  private readonly baseSet: ValidatorSet
+  private setCache = new Map<bigint, ValidatorSet>()
+  private readonly blocks = new Map<string, { block: Block; bytes: Uint8Array }>()
+  private readonly prepared = new Map<string, PreparedBlock>()
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private queue: Promise<void> = Promise.resolve()
+  private stopped = false
+  private maxSeenHeight = 0n
+  private lastRequest = { height: -1n, at: 0 }
+  private lastServed = new Map<bigint, number>()
+  readonly evidence: DuplicateVoteEvidence[] = []
+  readonly stats: DriverStats = { committed: 0, caughtUp: 0, rejected: 0, invalidBlocks: 0 }
+
+  constructor(o: ConsensusDriverOptions) {
+    super()
+    this.node = o.node
+    this.key = o.key
+    this.transport = o.transport
+    this.signState = o.signState
+    this.commitDelayMs = o.commitDelayMs ?? o.node.genesis.params.blockIntervalMs
+    this.now = o.now ?? (() => BigInt(Date.now()))
+    const id = o.node.id
+    this.verifier = {
+      voteSignBytes: (v) => voteSignBytes(id, v),
+      proposalSignBytes: (p) => proposalSignBytes(id, p),
+      verify: (pk, msg, sig) => verify({ scheme: 'ed25519', bytes: pk }, msg, sig),
+    }
+    this.baseSet = validatorSetOf(o.node.genesis.validators)
+    const ext = o.voteExtensions
+    this.engine = new TendermintEngine({
+      verifier: this.verifier,
+      ownAddress: accountIdOf({ scheme: 'ed25519', bytes: o.key.publicKey }),
+      signState: this.signState.load(),
+      timeouts: o.timeouts,
+      extendVote: ext ? (h, r, b) => ext.extend(h, r, b) : undefined,
+      verifyVoteExtension: ext ? (v) => ext.verify(v) : undefined,
+    })
+  }
+
+  /** Starts consensus at head+1; resolves once the first height has started. */
+  start(): Promise<void> {
+    this.transport.onMessage((m) => {
+      void this.enqueue(() => this.onMessage(m))
+    })
+    return this.enqueue(() => this.startHeight())
+  }
+
+  /** Stops timers and the transport and waits for in-flight work (a commit finishes writing). */
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    this.transport.close()
+    await this.queue
+  }
+
+  get height(): bigint {
+    return this.engine.currentHeight
+  }
+  get round(): number {
+    return this.engine.currentRound
+  }
+
+  /** The validator set of `height` with CometBFT proposer priorities (static set until staking). */
+  validatorSetAt(height: bigint): ValidatorSet {
+    let s = this.setCache.get(height)
+    if (!s) {
+      s = height <= 1n ? this.baseSet : incrementProposerPriority(this.baseSet, Number(height - 1n))
+      if (this.setCache.size > 8) this.setCache.clear()
+      this.setCache.set(height, s)
+    }
+    return s
+  }
+
+  private enqueue(fn: () => Promise<void> | void): Promise<void> {
+    const run = this.queue.then(() => (this.stopped ? undefined : fn()))
+    this.queue = run.catch((e) => {
+      this.emit('error', e)
+    })
+    return this.queue
+  }
+
+  private timer(ms: number, fn: () => void): void {
+    if (this.stopped) return
+    const t = setTimeout(() => {
+      this.timers.delete(t)
+      fn()
+    }, ms)
+    this.timers.add(t)
+  }
+
+  /** BFT time of the block at head+1: genesis time for block 1, else the weighted median of the last commit. */
+  private blockTimeFor(lastCommit: Commit, height: bigint): bigint {
+    if (height === 1n) return this.node.genesis.genesisTimeMs
+    return medianTime(lastCommit, this.validatorSetAt(height - 1n))
+  }
+
+  private startHeight(): void {
+    const h = this.node.height + 1n
+    if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
+    for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
+    this.prepared.clear()
+    this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
+  }
+
+  /** Runs an event and everything it causes synchronously (own messages are fed back in order). */
+  private feed(first: EngineEvent): void {
+    const events: EngineEvent[] = [first]
+    while (events.length > 0) {
+      const actions = this.engine.handle(events.shift()!)
+      for (const a of actions) this.perform(a, events)
+    }
+  }
+
+  private perform(a: EngineAction, events: EngineEvent[]): void {
+    switch (a.type) {
+      case 'SignAndBroadcastProposal': {
+        this.signState.save(a.signState) // fsync BEFORE signing and sending
+        const proposal: Proposal = {
+          ...a.proposal,
+          signature: sign('ed25519', this.key.seed, this.verifier.proposalSignBytes(a.proposal)),
+        }
+        const b = this.blocks.get(toHex(a.proposal.blockHash))
+        // After a restart the block of a re-sent proposal may be gone: peers then time out this round.
+        if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
+        this.emit('signed', { proposal })
+        events.push({ type: 'ProposalReceived', proposal, nowMs: this.now() })
+        break
+      }
+      case 'SignAndBroadcastVote': {
+        this.signState.save(a.signState) // fsync BEFORE signing and sending
+        const vote: Vote = {
+          ...a.vote,
+          signature: sign('ed25519', this.key.seed, this.verifier.voteSignBytes(a.vote)),
+        }
+        this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
+        this.emit('signed', { vote })
+        events.push({ type: 'VoteReceived', vote, nowMs: this.now() })
+        break
+      }
+      case 'ScheduleTimeout':
+        this.timer(a.durationMs, () => {
+          void this.enqueue(() => {
+            this.regossip()
+            this.feed({
+              type: 'TimeoutFired',
+              height: a.height,
+              round: a.round,
+              step: a.step,
+              nowMs: this.now(),
+            })
+          })
+        })
+        break
+      case 'GetProposalBlock': {
+        const lastCommit = this.node.headCommit
+        const p = this.node.buildBlock({
+          proposer: this.key.publicKey,
+          timeMs: this.blockTimeFor(lastCommit, a.height),
+          lastCommit,
+        })
+        const key = toHex(p.hash)
+        this.prepared.set(key, p)
+        this.keepBlock(key, p.block)
+        events.push({
+          type: 'ProposalBlock',
+          height: a.height,
+          round: a.round,
+          blockHash: p.hash,
+          blockTimeMs: p.block.header.timeMs,
+          nowMs: this.now(),
+        })
+        break
+      }
+      case 'ValidateBlock':
+        void this.enqueue(() => this.validate(a.height, a.round, a.blockHash))
+        break
+      case 'Commit':
+        void this.enqueue(() => this.commit(a.height, a.blockHash, a.commit))
+        break
+      case 'RecordEvidence':
+        this.evidence.push(a.evidence)
+        this.emit('evidence', a.evidence)
+        break
+      case 'MessageRejected':
+        this.stats.rejected++
+        break
+    }
+  }
+
+  private keepBlock(key: string, block: Block, bytes?: Uint8Array): void {
+    if (this.blocks.size >= MAX_KEPT_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!)
+    this.blocks.set(key, { block, bytes: bytes ?? encodeBlock(block) })
+  }
+
+  /** Header rules only consensus knows: BFT time, the proposer of the round, the previous certificate. */
+  private headerCheck(block: Block, proposer: Uint8Array | null) {
+    return (h: Block['header'], head: { height: bigint; hash: Uint8Array }) => {
+      const bad = (why: string): never => {
+        throw new NetworkError('BLOCK_INVALID', why, { height: h.height.toString() })
+      }
+      if (proposer && !equalBytes(h.proposer, proposer)) bad('header.proposer is not the round proposer')
+      if (h.height === 1n) {
+        if (block.lastCommit.signatures.length !== 0) bad('block 1 must have an empty lastCommit')
+      } else {
+        try {
+          verifyCommit(block.lastCommit, this.validatorSetAt(head.height), this.verifier, {
+            height: head.height,
+            blockHash: head.hash,
+          })
+        } catch (e) {
+          bad(`lastCommit: ${(e as Error).message}`)
+        }
+      }
+      if (h.timeMs !== this.blockTimeFor(block.lastCommit, h.height)) bad('header time is not the BFT time')
+    }
+  }
+
+  private async validate(height: bigint, round: number, hash: Uint8Array): Promise<void> {
+    if (height !== this.engine.currentHeight) return
+    const key = toHex(hash)
+    const b = this.blocks.get(key)
+    let valid = false
+    let timeMs = 0n
+    if (b && this.node.height + 1n === height) {
+      const set = this.validatorSetAt(height)
+      const proposer = set.validators[this.engine.proposerOf(round)].publicKey
+      try {
+        const p = await this.node.validateBlock(b.block, this.headerCheck(b.block, proposer))
+        this.prepared.set(key, p)
+        valid = true
+        timeMs = b.block.header.timeMs
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e
+        this.stats.invalidBlocks++
+        this.emit('invalidBlock', { height, hash: key, reason: e.message })
+      }
+    }
+    if (this.stopped || height !== this.engine.currentHeight) return
+    this.feed({
+      type: 'BlockValidated',
+      height,
+      blockHash: hash,
+      valid,
+      blockTimeMs: timeMs,
+      nowMs: this.now(),
+    })
+  }
+
+  private async commit(height: bigint, hash: Uint8Array, commit: Commit): Promise<void> {
+    if (this.node.height + 1n !== height) return // already committed through catch-up
+    const p = this.prepared.get(toHex(hash))
+    if (!p) throw new NetworkError('BLOCK_INVALID', 'decided a block this node never executed', { height })
+    const done = await this.node.commitPrepared(p, commit)
+    this.stats.committed++
+    this.emit('commit', { height, hash, commit, block: done })
+    this.timer(this.commitDelayMs, () => {
+      void this.enqueue(() => this.startHeight())
+    })
+  }
+
+  /** Re-sends what this node holds for the current round (Tendermint assumes eventual delivery). */
+  private regossip(): void {
+    const msgs = this.engine.roundMessages(this.engine.currentRound)
+    for (const proposal of msgs.proposals) {
+      const b = this.blocks.get(toHex(proposal.blockHash))
+      if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
+    }
+    for (const vote of msgs.votes) this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
+    if (this.maxSeenHeight > this.node.height + 1n) this.requestCatchUp(true)
+  }
+
+  private noteHeight(h: bigint): void {
+    if (h > this.maxSeenHeight) this.maxSeenHeight = h
+    if (h > this.node.height + 1n) this.requestCatchUp(false)
+  }
+
+  private requestCatchUp(force: boolean): void {
+    const h = this.node.height + 1n
+    const now = Date.now()
+    if (!force && this.lastRequest.height === h && now - this.lastRequest.at < 250) return
+    this.lastRequest = { height: h, at: now }
+    this.transport.broadcast(encodeMessage({ type: 'blockRequest', height: h }))
+  }
+
+  private async onMessage(bytes: Uint8Array): Promise<void> {
+    let m: ReturnType<typeof decodeMessage>
+    try {
+      m = decodeMessage(bytes)
+    } catch {
+      this.stats.rejected++
+      return
+    }
+    switch (m.type) {
+      case 'proposal': {
+        let block: Block
+        try {
+          block = decodeBlock(m.blockBytes)
+        } catch {
+          this.stats.rejected++
+          return
+        }
+        if (
+          !equalBytes(blockHash(block.header), m.proposal.blockHash) ||
+          block.header.height !== m.proposal.height
+        ) {
+          this.stats.rejected++
+          return
+        }
+        this.noteHeight(m.proposal.height)
+        if (m.proposal.height < this.node.height + 1n) return
+        const key = toHex(m.proposal.blockHash)
+        if (!this.blocks.has(key)) this.keepBlock(key, block, m.blockBytes)
+        this.feed({ type: 'ProposalReceived', proposal: m.proposal, nowMs: this.now() })
+        return
+      }
+      case 'vote':
+        this.noteHeight(m.vote.height)
+        if (m.vote.height < this.node.height + 1n) return
+        this.feed({ type: 'VoteReceived', vote: m.vote, nowMs: this.now() })
+        return
+      case 'blockRequest': {
+        if (m.height > this.node.height || m.height < 1n) return
+        const now = Date.now()
+        if (now - (this.lastServed.get(m.height) ?? 0) < 200) return
+        if (this.lastServed.size > 256) this.lastServed.clear()
+        this.lastServed.set(m.height, now)
+        const blockBytes = await this.node.store.getBlock(m.height)
+        const commitBytes = await this.node.store.getCommit(m.height)
+        if (blockBytes && commitBytes)
+          this.transport.broadcast(encodeMessage({ type: 'blockResponse', blockBytes, commitBytes }))
+        return
+      }
+      case 'blockResponse':
+        await this.onBlockResponse(m)
+        return
+    }
+  }
+
+  /** Catch-up: a committed block from a peer, accepted only with a certificate of > 2/3 of its height's set. */
+  private async onBlockResponse(m: Extract<ReturnType<typeof decodeMessage>, { type: 'blockResponse' }>) {
+    let r: ReturnType<typeof decodeBlockResponse>
+    try {
+      r = decodeBlockResponse(m)
+    } catch {
+      this.stats.rejected++
+      return
+    }
+    const h = r.block.header.height
+    if (h !== this.node.height + 1n) return
+    const hash = blockHash(r.block.header)
+    try {
+      verifyCommit(r.commit, this.validatorSetAt(h), this.verifier, { height: h, blockHash: hash })
+    } catch {
+      this.stats.rejected++
+      return
+    }
+    let p: PreparedBlock
+    try {
+      p = await this.node.validateBlock(r.block, this.headerCheck(r.block, null))
+    } catch (e) {
+      if (!(e instanceof NetworkError)) throw e
+      this.stats.invalidBlocks++
+      this.emit('invalidBlock', { height: h, hash: toHex(hash), reason: e.message })
+      return
+    }
+    if (this.node.height + 1n !== h) return
+    const done = await this.node.commitPrepared(p, r.commit)
+    this.stats.caughtUp++
+    this.emit('commit', { height: h, hash, commit: r.commit, block: done, caughtUp: true })
+    this.startHeight()
+    if (this.maxSeenHeight > this.node.height + 1n) this.requestCatchUp(true)
+  }
+}
