@@ -18,7 +18,7 @@ import { commitFromVotes } from './commit.ts'
 import { ConsensusError } from './errors.ts'
 import { makeDuplicateVoteEvidence } from './evidence.ts'
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, timeoutMs } from './params.ts'
-import { cloneSignState, EMPTY_SIGN_STATE, guardProposal, guardVote } from './sign-state.ts'
+import { cloneSignState, EMPTY_SIGN_STATE, guardProposal, guardVote, lastSignedVote } from './sign-state.ts'
 import {
   type ConsensusVerifier,
   type EngineAction,
@@ -124,6 +124,7 @@ export class TendermintEngine {
   private lockedRound = -1
   private lockedHash: Uint8Array | null = null
   private lockedKey: string | null = null
+  private lockProof: Vote[] = []
   private validRound = -1
   private validHash: Uint8Array | null = null
   private rounds = new Map<number, RoundState>()
@@ -254,6 +255,7 @@ export class TendermintEngine {
     this.lockedRound = -1
     this.lockedHash = null
     this.lockedKey = null
+    this.lockProof = []
     this.validRound = -1
     this.validHash = null
     let startRound = 0
@@ -268,10 +270,14 @@ export class TendermintEngine {
         this.validRound = s.lockedRound
         this.validHash = s.lockedBlockHash
         this.validity.set(this.lockedKey, 'valid')
+        this.lockProof = s.lockProof ?? []
       }
     }
     this.step = 'propose'
+    if (s.height === e.height) this.resendSigned(out)
     this.startRound(startRound, out)
+    // The persisted proof-of-lock goes back into the vote sets (checked like any received vote).
+    for (const v of this.lockProof) this.onVote(v, { type: 'VoteReceived', vote: v, nowMs: this.nowMs }, out)
     const pending = this.buffer
     this.buffer = []
     for (const m of pending) {
@@ -338,6 +344,19 @@ export class TendermintEngine {
 
   // ---------------------------------------------------------------- signing (through the guard)
 
+  /**
+   * After a restart inside a height: broadcast again what we signed at it. Peers that crashed too may
+   * have lost these messages, and without them a round can lack the votes to ever time out.
+   */
+  private resendSigned(out: EngineAction[]): void {
+    const s = this.signState
+    const state = cloneSignState(s)
+    if (s.proposal?.height === this.height)
+      out.push({ type: 'SignAndBroadcastProposal', proposal: s.proposal, signState: state, resend: true })
+    for (const v of [lastSignedVote(s, 1), lastSignedVote(s, 2)])
+      if (v?.height === this.height) out.push({ type: 'SignAndBroadcastVote', vote: v, signState: state, resend: true })
+  }
+
   private propose(hash: Uint8Array, polRound: number, out: EngineAction[]): void {
     const p: UnsignedProposal = {
       height: this.height,
@@ -350,13 +369,14 @@ export class TendermintEngine {
     if (g.kind === 'refuse') return
     if (g.kind === 'sign')
       this.signState = {
+        ...this.signState,
         height: p.height,
         round: p.round,
         step: SignStep.Proposal,
         proposal: p,
-        vote: null,
         lockedRound: this.lockedRound,
         lockedBlockHash: this.lockedHash,
+        lockProof: this.lockProof,
       }
     out.push({
       type: 'SignAndBroadcastProposal',
@@ -391,13 +411,15 @@ export class TendermintEngine {
     if (g.kind === 'refuse') return
     if (g.kind === 'sign')
       this.signState = {
+        ...this.signState,
         height: v.height,
         round: v.round,
         step: type === VoteType.Prevote ? SignStep.Prevote : SignStep.Precommit,
-        proposal: null,
         vote: v,
+        [type === VoteType.Prevote ? 'prevote' : 'precommit']: v,
         lockedRound: this.lockedRound,
         lockedBlockHash: this.lockedHash,
+        lockProof: this.lockProof,
       }
     out.push({
       type: 'SignAndBroadcastVote',
@@ -649,6 +671,11 @@ export class TendermintEngine {
           this.lockedRound = this.round
           this.lockedHash = e.proposal.blockHash
           this.lockedKey = e.key
+          this.lockProof = []
+          for (const vs of rs.prevotes) {
+            const forV = vs?.find((x) => toHex(x.blockHash) === e.key)
+            if (forV) this.lockProof.push(forV)
+          }
           this.castVote(VoteType.Precommit, e.proposal.blockHash, out)
           this.step = 'precommit'
         }

@@ -22,6 +22,7 @@ export type ConsensusErrorCode =
   | 'EVIDENCE_WRONG_POWER'
   | 'EVIDENCE_INVALID_SIGNATURE'
   | 'ENGINE_BAD_EVENT'
+  | 'SIGN_STATE_CORRUPT'
 
 export class ConsensusError extends PulseError<ConsensusErrorCode> {
   constructor(code: ConsensusErrorCode, message: string, meta: Record<string, unknown> = {}) {

@@ -9,7 +9,15 @@ export { ConsensusError, type ConsensusErrorCode } from './errors.ts'
 export { makeDuplicateVoteEvidence, verifyDuplicateVoteEvidence } from './evidence.ts'
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, timeoutMs } from './params.ts'
 export { makeSignBytes } from './sign-bytes.ts'
-export { compareHrs, EMPTY_SIGN_STATE, guardProposal, guardVote } from './sign-state.ts'
+export {
+  compareHrs,
+  decodeSignState,
+  EMPTY_SIGN_STATE,
+  encodeSignState,
+  guardProposal,
+  guardVote,
+  lastSignedVote,
+} from './sign-state.ts'
 export * from './types.ts'
 export { checkProposalShape, checkVoteShape, isNilHash } from './validate.ts'
 export {

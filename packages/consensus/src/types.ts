@@ -27,8 +27,9 @@ export type SignStep = (typeof SignStep)[keyof typeof SignStep]
 /**
  * The double-sign guard's memory. The shell MUST write it durably (fsync) before it signs and sends the
  * message an action carries; after a restart it hands the last persisted record back to the engine.
- * It holds the whole unsigned message so a restart re-signs the identical bytes (Ed25519 and RFC 6979
- * ECDSA are deterministic, so the re-sent signature is the same one) instead of signing a conflict.
+ * (height, round, step) is the last thing signed. The latest signed message of each kind is kept whole
+ * so a restart re-signs identical bytes (Ed25519 and RFC 6979 ECDSA are deterministic: the same
+ * signature) instead of a conflict, and re-broadcasts them (peers may have lost them too).
  * The lock travels with it because losing the lock on restart would allow amnesia (prevoting a
  * different block after precommitting one) even without an explicit double sign.
  */
@@ -36,13 +37,26 @@ export interface SignState {
   height: bigint
   round: number
   step: SignStep
-  /** The last proposal signed, when step = Proposal. */
+  /** The latest proposal signed. */
   proposal: UnsignedProposal | null
-  /** The last vote signed, when step = Prevote or Precommit. */
+  /** The latest vote signed (of either type). */
   vote: UnsignedVote | null
+  /**
+   * The latest prevote and precommit signed (each may be from an earlier round than `round`), so a
+   * restart can re-send both. Optional: a record without them still guards correctly, it only re-sends less.
+   */
+  prevote?: UnsignedVote | null
+  precommit?: UnsignedVote | null
   /** Lock at `height` when this was signed (-1 / null = none). */
   lockedRound: number
   lockedBlockHash: Uint8Array | null
+  /**
+   * The > 2/3 prevotes (signed, one per validator) that justified the lock. Re-ingested on restart so
+   * the proof-of-lock survives even if every node that saw it crashed: without it, locked validators
+   * could refuse every other block while nobody can show the polka for theirs (a liveness hole).
+   * Optional for records written without it.
+   */
+  lockProof?: Vote[]
 }
 
 export type TimeoutStep = 'propose' | 'prevote' | 'precommit'
