@@ -312,6 +312,39 @@ describe('StateTree structure edge cases (injected key paths)', () => {
     assert.deepEqual(t.root(), refRoot(model, crafted)) // back to a single leaf at the root
   })
 
+  it('fromEntries builds deep chains exactly like incremental inserts', () => {
+    const paths = [
+      'ab'.repeat(31) + 'c0',
+      'ab'.repeat(31) + 'c1',
+      'ab'.repeat(30) + 'ffff',
+      'f'.repeat(64),
+      '0'.repeat(64),
+    ]
+    const es = paths.map((h, i) => [pk(h), Uint8Array.of(i)] as [Uint8Array, Uint8Array])
+    const inc = new StateTree({ hash: crafted })
+    for (const [k, v] of es) inc.set(k, v)
+    const built = StateTree.fromEntries([...es].reverse(), { hash: crafted })
+    built.checkInvariants()
+    assert.deepEqual(built.root(), inc.root())
+    const model = new Map(es.map(([k, v]) => [toHex(k), [k, v] as [Uint8Array, Uint8Array]]))
+    assert.deepEqual(built.root(), refRoot(model, crafted))
+    // Then it behaves like any tree: delete down to one key.
+    for (const [k] of es.slice(1)) built.delete(k)
+    built.checkInvariants()
+    assert.deepEqual(built.root(), refRoot(new Map([[toHex(es[0][0]), es[0]]]), crafted))
+    assert.throws(
+      () =>
+        StateTree.fromEntries(
+          [
+            [pk('ab'.repeat(32)), utf8('a')],
+            [pk('AB'.repeat(32)), utf8('b')],
+          ],
+          { hash: crafted },
+        ),
+      isCode('STATE_PATH_COLLISION'),
+    )
+  })
+
   it('refuses two keys with the same path without corrupting the tree', () => {
     const t = new StateTree({ hash: crafted })
     t.set(pk('ab'.repeat(32)), utf8('a'))

@@ -255,24 +255,28 @@ export class StateTree {
   }
 
   /**
-   * Build a tree from (key, value) pairs in any order (e.g. a LevelDB scan at startup): inserts
-   * without hashing anything but the key paths, then hashes every node once. Throws
-   * STATE_DUPLICATE_KEY, and the size errors of `set`.
+   * Build a tree from (key, value) pairs in any order (e.g. a LevelDB scan at startup): hashes the
+   * keys, builds the trie by partitioning the leaves nibble by nibble (a radix sort: no per-key walks
+   * from the root, no comparisons) and hashes every node once. Throws
+   * STATE_DUPLICATE_KEY, STATE_PATH_COLLISION, and the size errors of `set`.
    */
   static fromEntries(
     entries: Iterable<readonly [Uint8Array, Uint8Array]>,
     opts?: StateTreeOptions,
   ): StateTree {
     const t = new StateTree(opts)
+    const leaves: Leaf[] = []
     for (const [key, value] of entries) {
       checkKey(key)
       checkValue(value)
-      const k = keyString(key)
-      if (t.#leaves.has(k)) {
-        throw new PulseError('STATE_DUPLICATE_KEY', 'duplicate key in entries', { keyLength: key.length })
-      }
-      t.#insertNew(k, t.#pathOf(key), value.slice())
+      leaves.push(new Leaf(keyString(key), t.#pathOf(key), value.slice()))
     }
+    if (leaves.length > 0) {
+      t.#root = t.#build(leaves, new Array<Leaf>(leaves.length), 0, leaves.length, 0, new Int32Array(32 * 65))
+    }
+    for (const l of leaves) t.#leaves.set(l.k, l)
+    t.#version++
+    t.#rootDirty = true
     t.root()
     return t
   }
@@ -574,6 +578,48 @@ export class StateTree {
       }
     }
     this.#leaves.set(k, leaf)
+  }
+
+  /**
+   * The subtree at depth `d` over leaves[lo, hi) (all sharing d nibbles), unlinked: a lone leaf,
+   * else an internal node. Partitions the range by nibble d in place (counting sort through `tmp`);
+   * `scratch` holds 16 counts + 16 cursors per depth. Every new node starts dirty.
+   */
+  #build(leaves: Leaf[], tmp: Leaf[], lo: number, hi: number, d: number, scratch: Int32Array): Node {
+    if (hi - lo === 1) return leaves[lo]
+    if (d === STATE_MAX_DEPTH) {
+      // ≥ 2 leaves with the same 64-nibble path: the same key twice, or a SHA-256 collision.
+      if (leaves[lo].k === leaves[lo + 1].k) {
+        throw new PulseError('STATE_DUPLICATE_KEY', 'duplicate key in entries', {
+          keyLength: leaves[lo].k.length,
+        })
+      }
+      throw new PulseError('STATE_PATH_COLLISION', 'two keys have the same key path')
+    }
+    const cnt = d * 32
+    const cur = cnt + 16
+    scratch.fill(0, cnt, cnt + 16)
+    for (let i = lo; i < hi; i++) scratch[cnt + nib(leaves[i].p, d)]++
+    let bitmap = 0
+    for (let k = 0, at = lo; k < 16; k++) {
+      scratch[cur + k] = at
+      at += scratch[cnt + k]
+      if (scratch[cnt + k] > 0) bitmap |= 1 << k
+    }
+    for (let i = lo; i < hi; i++) tmp[scratch[cur + nib(leaves[i].p, d)]++] = leaves[i]
+    for (let i = lo; i < hi; i++) leaves[i] = tmp[i]
+    const kids: Node[] = []
+    for (let k = 0, at = lo; k < 16; k++) {
+      const n = scratch[cnt + k]
+      if (n === 0) continue
+      const c = this.#build(leaves, tmp, at, at + n, d + 1, scratch)
+      c.slot = k
+      kids.push(c)
+      at += n
+    }
+    const node = new Internal(bitmap, kids, this.#slab)
+    for (const c of kids) c.parent = node
+    return node
   }
 
   /** The subtree at depth `d` holding exactly the two leaves `a` (existing) and `b` (new); unlinked. */
