@@ -94,6 +94,44 @@ export class PulseClient {
     )
   }
 
+  /** Blocks newest first; pass the previous page's `nextCursor` to continue. */
+  blocks(network: string, page: PageOptions = {}) {
+    return this.request<BlockPage>('GET', `/v1/networks/${network}/blocks${pageQuery(page)}`)
+  }
+  blockByHash(network: string, hash: string) {
+    return this.request<Record<string, unknown>>('GET', `/v1/networks/${network}/blocks/by-hash/${hash}`)
+  }
+  /** The commit certificate of a block: check it with `verifyCertifiedHeader`. */
+  commit(network: string, height: bigint | 'latest') {
+    return this.request<CertifiedHeader>('GET', `/v1/networks/${network}/commits/${height}`)
+  }
+  /** A light-client checkpoint (certified header + the validator set that signed it). */
+  checkpoint(network: string, height: bigint | 'latest') {
+    return this.request<CertifiedHeader>('GET', `/v1/networks/${network}/proofs/checkpoint/${height}`)
+  }
+  validators(network: string) {
+    return this.request<ValidatorsResponse>('GET', `/v1/networks/${network}/validators`)
+  }
+  balances(network: string, address: string) {
+    return this.request<{ address: string; height: string; balances: Record<string, string> }>(
+      'GET',
+      `/v1/networks/${network}/accounts/${address}/balances`,
+    )
+  }
+  /** Txs touching an account, newest first; pass `nextCursor` to continue. */
+  accountTxs(network: string, address: string, page: PageOptions = {}) {
+    return this.request<TxPage>('GET', `/v1/networks/${network}/accounts/${address}/txs${pageQuery(page)}`)
+  }
+  mempool(network: string) {
+    return this.request<{ txs: number; bytes: number; limits: number }>(
+      'GET',
+      `/v1/networks/${network}/mempool`,
+    )
+  }
+  openapi() {
+    return this.request<Record<string, unknown>>('GET', '/v1/openapi.json')
+  }
+
   /** Polls until a tx is committed (or `timeoutMs` passes). */
   async waitForTx(network: string, hash: string, timeoutMs = 30_000, pollMs = 100): Promise<TxResponse> {
     const deadline = Date.now() + timeoutMs
@@ -115,6 +153,7 @@ export interface NetworkStatus {
   networkId: string
   height: string
   headHash: string
+  stateRoot: string
   params: {
     addressPrefix: string
     feeAsset: string
@@ -137,4 +176,39 @@ export interface AccountResponse {
   nextNonce: string
   balances: Record<string, string>
   height: string
+}
+
+export interface PageOptions {
+  limit?: number
+  cursor?: string | null
+}
+function pageQuery(p: PageOptions): string {
+  const q = new URLSearchParams()
+  if (p.limit !== undefined) q.set('limit', String(p.limit))
+  if (p.cursor) q.set('cursor', p.cursor)
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
+export interface BlockPage {
+  blocks: { height: string; hash: string; time: string; txCount: number }[]
+  nextCursor: string | null
+}
+export interface TxPage {
+  txs: { hash: string; height: string; index: number }[]
+  nextCursor: string | null
+}
+export interface CertifiedHeader {
+  height: string
+  hash: string
+  header: string
+  commit: string
+  headerJson: Record<string, unknown>
+  commitJson: Record<string, unknown>
+  validators: { name?: string; publicKey: string; power: string }[]
+}
+export interface ValidatorsResponse {
+  height: string
+  validatorsHash: string
+  totalPower: string
+  validators: { name?: string; publicKey: string; power: string }[]
 }
