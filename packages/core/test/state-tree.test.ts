@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { Buffer } from 'node:buffer'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { compareBytes, concatBytes, toHex, utf8 } from '../src/bytes.ts'
@@ -162,6 +163,21 @@ describe('StateTree basics', () => {
       () => new StateTree({ hash: 5 as unknown as () => Uint8Array }),
       isCode('STATE_INVALID_ARGUMENT'),
     )
+  })
+
+  it('copies Node Buffers instead of sharing them (Buffer#slice is a view)', () => {
+    const t = new StateTree()
+    const v = Buffer.from('value-1')
+    t.set(Buffer.from('k'), v)
+    const root = t.root()
+    t.set(Buffer.from('k'), Buffer.from('value-2')) // same length: overwritten in place
+    v.fill(0)
+    assert.deepEqual(t.get(utf8('k')), utf8('value-2'))
+    t.set(utf8('k'), utf8('value-1'))
+    assert.deepEqual(t.root(), root)
+    const built = StateTree.fromEntries([[Buffer.from('k'), v]])
+    v.fill(1)
+    assert.deepEqual(built.get(utf8('k')), new Uint8Array(7))
   })
 
   it('distinguishes an empty value from absence, and the empty key is a key', () => {

@@ -227,6 +227,7 @@ export function encodeStateProof(proof: StateProof): Uint8Array {
 }
 
 /** Inverse of encodeStateProof. Throws DecodeError (DECODE_TOO_LARGE / DECODE_ERROR / DECODE_NON_CANONICAL). */
+/** Copies out of `bytes` (plain Uint8Arrays even from a Buffer: never views of the input). */
 export function decodeStateProof(bytes: Uint8Array): StateProof {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError('DECODE_ERROR', 'state proof must be bytes')
   if (bytes.length > STATE_PROOF_MAX_BYTES) {
@@ -263,14 +264,14 @@ export function decodeStateProof(bytes: Uint8Array): StateProof {
     o += 3
     need(o, 32 * count)
     const siblings: Uint8Array[] = []
-    for (let j = 0; j < count; j++) siblings.push(bytes.slice(o + 32 * j, o + 32 * j + 32))
+    for (let j = 0; j < count; j++) siblings.push(new Uint8Array(bytes.subarray(o + 32 * j, o + 32 * j + 32)))
     o += 32 * count
     levels.push({ bitmap, siblings })
   }
   let otherLeaf: StateProofLeaf | null = null
   if ((flags & FLAG_OTHER_LEAF) !== 0) {
     need(o, 33)
-    const keyPath = bytes.slice(o, o + 32)
+    const keyPath = new Uint8Array(bytes.subarray(o, o + 32))
     const len = bytes[o + 32]
     const inline = (flags & FLAG_INLINE) !== 0
     if (inline ? len > STATE_INLINE_VALUE_MAX_BYTES : len !== 32) {
@@ -278,7 +279,7 @@ export function decodeStateProof(bytes: Uint8Array): StateProof {
     }
     o += 33
     need(o, len)
-    otherLeaf = { keyPath, inline, data: bytes.slice(o, o + len) }
+    otherLeaf = { keyPath, inline, data: new Uint8Array(bytes.subarray(o, o + len)) }
     o += len
   }
   if (o !== bytes.length) {

@@ -202,6 +202,14 @@ function checkValue(value: Uint8Array): void {
   }
 }
 
+/**
+ * An owned, plain copy. Not `value.slice()`: on a Node Buffer (what LevelDB hands out) slice() is a
+ * view of the caller's memory, which the tree would then share and overwrite in place.
+ */
+function copyBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b)
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
@@ -269,7 +277,7 @@ export class StateTree {
     for (const [key, value] of entries) {
       checkKey(key)
       checkValue(value)
-      leaves.push(new Leaf(keyString(key), t.#pathOf(key), value.slice()))
+      leaves.push(new Leaf(keyString(key), t.#pathOf(key), copyBytes(value)))
     }
     if (leaves.length > 0) {
       t.#root = t.#build(leaves, new Array<Leaf>(leaves.length), 0, leaves.length, 0, new Int32Array(32 * 65))
@@ -312,12 +320,12 @@ export class StateTree {
         this.#update(leaf, leaf.value)
       } else {
         this.#journalWrite(k, leaf.p, leaf.value)
-        this.#update(leaf, value.slice())
+        this.#update(leaf, copyBytes(value))
       }
     } else {
       const p = this.#pathOf(key)
       this.#journalWrite(k, p, null)
-      this.#insertNew(k, p, value.slice())
+      this.#insertNew(k, p, copyBytes(value))
     }
   }
 

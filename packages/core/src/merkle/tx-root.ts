@@ -93,7 +93,7 @@ export function merkleProof(leaves: readonly Uint8Array[], index: number): Merkl
   while (level.length > 1) {
     const sib = i ^ 1
     // A node without a right neighbour is carried up: no sibling at this level.
-    if (sib < level.length) siblings.push(level[sib].slice())
+    if (sib < level.length) siblings.push(new Uint8Array(level[sib]))
     level = parentLevel(level)
     i = Math.floor(i / 2)
   }
@@ -196,6 +196,6 @@ export function decodeMerkleProof(bytes: Uint8Array): MerkleProof {
     )
   }
   const siblings: Uint8Array[] = []
-  for (let i = 0; i < count; i++) siblings.push(bytes.slice(9 + 32 * i, 41 + 32 * i))
+  for (let i = 0; i < count; i++) siblings.push(new Uint8Array(bytes.subarray(9 + 32 * i, 41 + 32 * i)))
   return { index, total, siblings }
 }
