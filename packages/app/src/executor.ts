@@ -58,18 +58,43 @@ export class BlockInvalidError extends PulseError<'BLOCK_INVALID'> {
   }
 }
 
+/** A change of one validator's voting power (0 = removed), keyed by its consensus key. */
+export interface ValidatorUpdate {
+  publicKey: Uint8Array
+  power: bigint
+}
+
+/** What consensus tells the application at the start of a block (ABCI BeginBlock / FinalizeBlock). */
+export interface BeginBlockInfo {
+  /** Each validator of the previous block's set and whether its precommit is in this block's lastCommit. */
+  lastCommitVotes: { consensusKey: Uint8Array; signed: boolean }[]
+  /** Verified duplicate-vote evidence included in this block. */
+  misbehaviour: { consensusKey: Uint8Array; height: bigint; kind: 'duplicate-vote' }[]
+}
+
+/** Optional hooks of modules that take part in consensus (staking). */
+export interface ConsensusHooks {
+  beginBlock?(store: KVStore, ctx: BlockContext, info: BeginBlockInfo, emit: (e: ChainEvent) => void): void
+  /** Called after every endBlock; the changes apply to the set that signs from height H+2. */
+  validatorUpdates?(store: KVStore, ctx: BlockContext): ValidatorUpdate[]
+}
+
 export interface ExecuteOptions {
   /** 'build': skip invalid txs (proposer); 'validate': any invalid tx rejects the block. */
   mode: 'build' | 'validate'
   verifySignatures: boolean
+  /** Consensus information for modules' beginBlock hooks (none: an empty one). */
+  beginBlock?: BeginBlockInfo
 }
 export interface BlockExecution {
   included: DecodedTx[]
   results: TxResult[]
   /** Txs skipped while building, with why (the mempool evicts them). */
   rejected: { tx: DecodedTx; error: TxError }[]
-  /** Events of the block's end (module endBlock hooks). */
+  /** Events of the block's end (module endBlock hooks; beginBlock events come first). */
   endEvents: ChainEvent[]
+  /** Validator-set changes returned by modules at the end of this block (effective at H+2). */
+  validatorUpdates: ValidatorUpdate[]
 }
 
 export class App {
@@ -188,7 +213,16 @@ export class App {
 
   /** Executes txs in order into `store` (a block overlay), then the modules' end-of-block hooks. */
   executeBlock(store: KVStore, txs: DecodedTx[], ctx: BlockContext, opts: ExecuteOptions): BlockExecution {
-    const out: BlockExecution = { included: [], results: [], rejected: [], endEvents: [] }
+    const out: BlockExecution = {
+      included: [],
+      results: [],
+      rejected: [],
+      endEvents: [],
+      validatorUpdates: [],
+    }
+    const info = opts.beginBlock ?? { lastCommitVotes: [], misbehaviour: [] }
+    for (const m of this.modules as (AppModule & ConsensusHooks)[])
+      m.beginBlock?.(store, ctx, info, (e) => out.endEvents.push(e))
     for (const d of txs) {
       try {
         out.results.push(this.applyTx(store, d, ctx, opts.verifySignatures))
@@ -205,6 +239,10 @@ export class App {
       }
     }
     for (const m of this.modules) m.endBlock?.(store, ctx, (e) => out.endEvents.push(e))
+    for (const m of this.modules as (AppModule & ConsensusHooks)[]) {
+      const u = m.validatorUpdates?.(store, ctx)
+      if (u) out.validatorUpdates.push(...u)
+    }
     return out
   }
 
