@@ -102,6 +102,38 @@ describe('state proofs', () => {
     )
   })
 
+  it('proofs stay valid on incrementally edited trees (deletes, reverts, reused node slots)', () => {
+    const op = fc.record({
+      del: fc.boolean(),
+      k: fc.integer({ min: 0, max: 60 }),
+      v: fc.uint8Array({ maxLength: 70 }),
+    })
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.array(op, { maxLength: 20 }), (ops, undone) => {
+        const t = new StateTree()
+        const apply = (o: { del: boolean; k: number; v: Uint8Array }) => {
+          if (o.del) t.delete(utf8(`acct/${o.k}`))
+          else t.set(utf8(`acct/${o.k}`), o.v)
+        }
+        ops.forEach((o, i) => {
+          apply(o)
+          if (i % 7 === 0) t.root()
+        })
+        const s = t.snapshot()
+        for (const o of undone) apply(o)
+        t.root()
+        t.revert(s)
+        const root = t.root()
+        for (let i = 0; i <= 60; i++) {
+          const k = utf8(`acct/${i}`)
+          const v = t.get(k) ?? null
+          assert.equal(verifyStateProof(root, k, v, t.prove(k)), true)
+        }
+      }),
+      { numRuns: 60 },
+    )
+  })
+
   it('edge shapes: empty tree, single-leaf root, stale root', () => {
     const t = new StateTree()
     const k = utf8('only')
