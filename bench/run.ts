@@ -24,11 +24,14 @@ if (unknown.length > 0) {
 mkdirSync(join(here, 'results'), { recursive: true })
 const machine = { cpus: os.availableParallelism(), cpuModel: os.cpus()[0]?.model, node: process.version }
 const out: Record<string, unknown> = { machine }
+const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)
 for (const suite of suites) {
-  const mod = (await import(join(here, `${suite}.bench.ts`))) as { run: () => Promise<Record<string, unknown>> }
+  const mod = (await import(join(here, `${suite}.bench.ts`))) as {
+    run: () => Promise<Record<string, unknown>>
+  }
   const startedAt = new Date().toISOString()
   const result = { suite, startedAt, machine, ...(await mod.run()) }
-  writeFileSync(join(here, 'results', `${suite}.json`), JSON.stringify(result, null, 2) + '\n')
+  writeFileSync(join(here, 'results', `${suite}.json`), json(result) + '\n')
   out[suite] = result
 }
-console.log(JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2))
+console.log(json(out))
