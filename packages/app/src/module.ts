@@ -13,6 +13,8 @@ export interface BlockContext {
   /** Consensus key of the block's proposer. */
   proposer: Uint8Array
   params: ChainParams
+  /** Header hash of block height − 1 (the emotion module's nonce ring); absent where unknown. */
+  prevHash?: Uint8Array
 }
 
 export interface TxContext extends BlockContext {
