@@ -3,12 +3,15 @@
  * Config lives in <home>/config.json; genesis files in <home>/genesis/<network>.json; keys in
  * <home>/keys (see keys/keystore.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { App, bankModule, type Genesis, genesisToJson, parseGenesis } from '@pulsemesh/app'
 import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
+import type { AuthConfig } from './api/auth.ts'
+import type { RateLimitConfig } from './api/rate-limit.ts'
 import { buildApi } from './api/server.ts'
+import type { StreamOptions } from './api/streams.ts'
 import { NetworkNode } from './chain/network-node.ts'
 import { installNodeCrypto } from './crypto/node-backend.ts'
 import { VerifyPool } from './crypto/verify-pool.ts'
@@ -18,7 +21,15 @@ import { ChainStore } from './storage/chain-store.ts'
 export interface HostConfig {
   api: { host: string; port: number }
   networks: { genesis: string; validatorKey?: string; produce?: boolean }[]
+  /** JWT/API-key auth (see packages/node/README.md "HTTP API"); absent = open dev node. */
+  auth?: AuthConfig
+  /** Token bucket per caller; default 600 burst, 100/s; false = off. */
+  rateLimit?: RateLimitConfig | false
+  /** WebSocket stream limits; false = no /v1/ws. */
+  streams?: Omit<StreamOptions, 'metrics'> | false
 }
+
+const DEFAULT_RATE_LIMIT: RateLimitConfig = { capacity: 600, refillPerSecond: 100 }
 
 export interface RunningHost {
   url: string
@@ -77,7 +88,22 @@ export async function startHost(
     await store.close()
     throw e
   }
-  const api = buildApi({ networks })
+  const dataDir = join(home, 'data')
+  const api = buildApi({
+    networks,
+    auth: cfg.auth,
+    rateLimit: cfg.rateLimit ?? DEFAULT_RATE_LIMIT,
+    streams: cfg.streams,
+    readiness: async () => {
+      let storageWritable = true
+      try {
+        accessSync(dataDir, constants.W_OK)
+      } catch {
+        storageWritable = false
+      }
+      return { storageWritable }
+    },
+  })
   const port = opts.port ?? cfg.api.port
   await api.listen({ host: cfg.api.host, port })
   const addr = api.server.address()

@@ -44,6 +44,10 @@ export class RateLimiter {
     return { ok, limit: capacity, remaining: Math.floor(b.tokens), resetSeconds }
   }
 
+  get refillPerSecond(): number {
+    return this.c.refillPerSecond
+  }
+
   get size(): number {
     return this.buckets.size
   }

@@ -16,7 +16,7 @@ import {
   PulseError,
   toHex,
 } from '@pulsemesh/core'
-import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify'
 import type { NetworkNode } from '../chain/network-node.ts'
 import { type AuthConfig, Authenticator, type Principal, type Role } from './auth.ts'
 import { ApiMetrics } from './metrics.ts'
@@ -44,6 +44,8 @@ export interface ApiOptions {
   readiness?: () => Promise<Record<string, boolean>>
   /** Connected peers (for /readyz and metrics); the single-validator node has none. */
   peers?: () => number
+  /** Idle socket timeout (slow clients are cut off); default 30 s. */
+  connectionTimeoutMs?: number
   /** WebSocket streams at /v1/ws; false = off. */
   streams?: StreamOptions | false
 }
@@ -86,7 +88,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     bodyLimit: o.bodyLimitBytes ?? 256 * 1024,
     // Slow clients (slowloris) cannot hold a connection open forever.
     requestTimeout: 30_000,
-    connectionTimeout: 30_000,
+    connectionTimeout: o.connectionTimeoutMs ?? 30_000,
     keepAliveTimeout: 5_000,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   })
@@ -150,14 +152,20 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const metrics =
     o.metrics === false ? undefined : (o.metrics ?? new ApiMetrics(o.networks, { peers: o.peers }))
 
-  const limit = (req: FastifyRequest, key: string) => {
+  /** Takes a token for `key`, sets the RateLimit headers, throws RATE_LIMITED when empty. */
+  const limit = (reply: FastifyReply, key: string) => {
     if (!limiter) return
     const t = limiter.take(key)
-    req.raw.rateLimit = t
-    if (!t.ok)
+    reply.header('ratelimit-limit', t.limit)
+    reply.header('ratelimit-remaining', t.remaining)
+    reply.header('ratelimit-reset', t.resetSeconds)
+    reply.header('ratelimit-policy', `${t.limit};w=${Math.ceil(t.limit / limiter.refillPerSecond)}`)
+    if (!t.ok) {
+      reply.header('retry-after', t.resetSeconds)
       throw new PulseError('RATE_LIMITED', `too many requests; retry in ${t.resetSeconds} s`, {
         retryAfterSeconds: t.resetSeconds,
       })
+    }
   }
   app.addHook('onRequest', async (req, reply) => {
     const cfg = req.routeOptions.config
@@ -167,14 +175,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       if (auth && hasCredential) req.principal = await auth.authenticate(req.headers)
     } finally {
       // Unauthenticated (or failed) callers are limited by IP, so forged-token floods are limited too.
-      limit(req, req.principal ? `p:${req.principal.subject}` : `ip:${req.ip}`)
-      const t = req.raw.rateLimit
-      if (t) {
-        reply.header('ratelimit-limit', t.limit)
-        reply.header('ratelimit-remaining', t.remaining)
-        reply.header('ratelimit-reset', t.resetSeconds)
-        if (!t.ok) reply.header('retry-after', t.resetSeconds)
-      }
+      limit(reply, req.principal ? `p:${req.principal.subject}` : `ip:${req.ip}`)
     }
     if (auth) auth.authorize(req.principal, cfg?.doc?.role as Role | undefined)
   })
@@ -632,10 +633,4 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   void accountIdOf
   return app
-}
-
-declare module 'node:http' {
-  interface IncomingMessage {
-    rateLimit?: import('./rate-limit.ts').Take
-  }
 }
