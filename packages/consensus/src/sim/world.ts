@@ -471,6 +471,7 @@ class World {
       n.proposalsSeen.set(`${p.height}/${p.round}/${toHex(p.blockHash)}`, p)
       if (p.height < n.height && !msg.proof) this.sendProof(n, from, p.height)
       this.feed(n, { type: 'ProposalReceived', proposal: p, nowMs: this.localNow(n) })
+      if (n.byz === 'equivocate' && from !== to && n.engine) this.echoVotes(n, p)
     } else if (msg.kind === 'vote') {
       const v = msg.vote
       this.trace(
@@ -702,11 +703,17 @@ class World {
         const p: Proposal = { ...a.proposal, signature: n.signer.sign(this.verifier.proposalSignBytes(a.proposal)) }
         this.send(n.id, n.id, { kind: 'proposal', proposal: p })
         if (n.byz === 'equivocate') {
-          // A second, fresh block (polRound -1) to a random part of the network.
+          // Split the network: the round's outsiders get a fresh block (polRound -1), the rest the real one.
+          const plan = this.attackPlan(n, p.height, p.round)
           const t = this.blockTimeFor(n, a.proposal.height)
           const u = { ...a.proposal, polRound: -1, blockHash: this.newBlock(a.proposal.height, true, t) }
+          plan.altBlock = u.blockHash
           const p2: Proposal = { ...u, signature: n.signer.sign(this.verifier.proposalSignBytes(u)) }
-          for (const to of peers) this.send(n.id, to, { kind: 'proposal', proposal: this.rng.chance(500) ? p : p2 })
+          for (const to of peers) {
+            const out = plan.outsiders.has(to)
+            this.send(n.id, to, { kind: 'proposal', proposal: out ? p2 : p })
+            if (this.rng.chance(100)) this.send(n.id, to, { kind: 'proposal', proposal: out ? p : p2 })
+          }
         } else {
           for (const to of peers) this.send(n.id, to, { kind: 'proposal', proposal: p })
           if (n.byz === 'garbage') this.sendGarbage(n, peers, p)
@@ -718,18 +725,30 @@ class World {
         this.send(n.id, n.id, { kind: 'vote', vote: v })
         if (n.byz === 'withhold') return
         if (n.byz === 'equivocate') {
-          // The real vote to a random subset, a conflicting one (nil or another block seen) to the rest.
-          const others = [...n.proposalsSeen.entries()]
-            .filter(([k]) => k.startsWith(`${v.height}/`))
-            .map(([, p]) => p.blockHash)
+          // Prevotes: the real one to insiders, the alternative to outsiders. Precommits: the real one
+          // to a single victim only, nil to everyone else: the pattern that forks an engine without
+          // the lock rule (one node commits, the others move on to another block).
+          const plan = this.attackPlan(n, v.height, v.round)
+          const seen = [...n.proposalsSeen.entries()]
+            .filter(([k]) => k.startsWith(`${v.height}/${v.round}/`))
+            .map(([, x]) => x.blockHash)
             .filter((h) => toHex(h) !== toHex(v.blockHash))
-          const alt = !isNilHash(v.blockHash) && this.rng.chance(500) ? new Uint8Array(32) : others.length > 0 ? this.rng.pick(others) : new Uint8Array(32)
-          const u = { ...a.vote, blockHash: alt, extension: isNilHash(alt) || a.vote.type === VoteType.Prevote ? new Uint8Array(0) : concat8(n.id, v.height, alt) }
+          const altHash =
+            v.type === VoteType.Prevote
+              ? (plan.altBlock ?? (seen.length > 0 ? this.rng.pick(seen) : new Uint8Array(32)))
+              : new Uint8Array(32)
+          const u = {
+            ...a.vote,
+            blockHash: altHash,
+            extension:
+              isNilHash(altHash) || a.vote.type === VoteType.Prevote ? new Uint8Array(0) : concat8(n.id, v.height, altHash),
+          }
           const v2: Vote = { ...u, signature: n.signer.sign(this.verifier.voteSignBytes(u)) }
           for (const to of peers) {
-            const pick = this.rng.int(3)
-            if (pick !== 1) this.send(n.id, to, { kind: 'vote', vote: v })
-            if (pick !== 0) this.send(n.id, to, { kind: 'vote', vote: v2 })
+            const real = v.type === VoteType.Prevote ? !plan.outsiders.has(to) : to === plan.victim
+            this.send(n.id, to, { kind: 'vote', vote: real ? v : v2 })
+            // Occasionally both, so equivocation evidence is produced and checked.
+            if (this.rng.chance(100)) this.send(n.id, to, { kind: 'vote', vote: real ? v2 : v })
           }
           return
         }
@@ -766,6 +785,54 @@ class World {
       default:
         return this.act(n, a)
     }
+  }
+
+  private plans = new Map<string, { outsiders: Set<number>; victim: number; altBlock: Uint8Array | null }>()
+  private echoed = new Set<string>()
+
+  /**
+   * The equivocator also prevotes and precommits any later-round proposal at its current or just-decided
+   * height (it signs whatever helps a second decision). Harmless to a correct engine, whose locked
+   * validators refuse such blocks; fatal to one without the lock rule.
+   */
+  private echoVotes(n: SimNode, p: Proposal): void {
+    if (p.round === 0 || p.height < n.height - 1n || p.height > n.height) return
+    const key = `${n.id}/${p.height}/${p.round}`
+    if (this.echoed.has(key)) return
+    this.echoed.add(key)
+    const set = this.valsetFor(n, p.height)
+    const idx = set.validators.findIndex((x) => toHex(x.address) === toHex(n.address))
+    if (idx < 0) return
+    for (const type of [VoteType.Prevote, VoteType.Precommit] as const) {
+      const u = {
+        type,
+        height: p.height,
+        round: p.round,
+        blockHash: p.blockHash,
+        timestampMs: this.localNow(n),
+        validatorIndex: idx,
+        extension: type === VoteType.Precommit ? concat8(n.id, p.height, p.blockHash) : new Uint8Array(0),
+      }
+      const vote: Vote = { ...u, signature: n.signer.sign(this.verifier.voteSignBytes(u)) }
+      this.broadcastOthers(n, { kind: 'vote', vote })
+    }
+  }
+
+  /** The equivocator's per-(height, round) split: some honest outsiders and one precommit victim. */
+  private attackPlan(n: SimNode, h: bigint, r: number) {
+    const key = `${n.id}/${h}/${r}`
+    let plan = this.plans.get(key)
+    if (!plan) {
+      const honest = this.honest.filter((i) => i !== n.id)
+      const outsiders = new Set<number>()
+      const k = Math.max(1, Math.floor(honest.length / 3))
+      while (outsiders.size < k) outsiders.add(this.rng.pick(honest))
+      const insiders = honest.filter((i) => !outsiders.has(i))
+      const victim = insiders.length > 0 ? this.rng.pick(insiders) : this.rng.pick(honest)
+      plan = { outsiders, victim, altBlock: null }
+      this.plans.set(key, plan)
+    }
+    return plan
   }
 
   /** Malformed and forged messages: every one must be rejected without effect. */
