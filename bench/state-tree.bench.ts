@@ -219,12 +219,15 @@ function benchTree(size: number, kind: 'backend' | 'hashInto', cost: HashCost, w
       sum += n
       if (n > max) max = n
     }
-    for (const [k, v, p] of ps.slice(0, 500)) verifyStateProof(root, k, v, p) // JIT warm-up
-    t0 = cpuMs()
-    let ok = 0
-    for (const [k, v, p] of ps) if (verifyStateProof(root, k, v, p)) ok++
-    const verifyMs = cpuMs() - t0
-    if (ok !== sample) throw new Error(`bench: ${sample - ok} proofs failed to verify`)
+    // Best of 3 passes: a major GC of the 1M-key heap landing in one pass would dominate it.
+    let verifyMs = Number.POSITIVE_INFINITY
+    for (let pass = 0; pass < 3; pass++) {
+      t0 = cpuMs()
+      let ok = 0
+      for (const [k, v, p] of ps) if (verifyStateProof(root, k, v, p)) ok++
+      verifyMs = Math.min(verifyMs, cpuMs() - t0)
+      if (ok !== sample) throw new Error(`bench: ${sample - ok} proofs failed to verify`)
+    }
     proofs = {
       sampled: sample,
       absentShare: 0.25,
