@@ -47,14 +47,20 @@ export function commitFromVotes(height: bigint, round: number, blockHash: Uint8A
 }
 
 function checkCommitShape(commit: Commit): void {
-  if (typeof commit !== 'object' || commit === null) throw new ConsensusError('COMMIT_MALFORMED', 'not an object')
+  if (typeof commit !== 'object' || commit === null)
+    throw new ConsensusError('COMMIT_MALFORMED', 'not an object')
   if (typeof commit.height !== 'bigint' || commit.height < 1n || commit.height > MAX_HEIGHT)
     throw new ConsensusError('COMMIT_MALFORMED', 'height out of range')
   if (!Number.isSafeInteger(commit.round) || commit.round < 0 || commit.round > 0x7fffffff)
     throw new ConsensusError('COMMIT_MALFORMED', 'round out of range')
-  if (!(commit.blockHash instanceof Uint8Array) || commit.blockHash.length !== HASH_BYTES || isNilHash(commit.blockHash))
+  if (
+    !(commit.blockHash instanceof Uint8Array) ||
+    commit.blockHash.length !== HASH_BYTES ||
+    isNilHash(commit.blockHash)
+  )
     throw new ConsensusError('COMMIT_MALFORMED', 'blockHash must be a non-nil 32-byte hash')
-  if (!Array.isArray(commit.signatures)) throw new ConsensusError('COMMIT_MALFORMED', 'signatures must be an array')
+  if (!Array.isArray(commit.signatures))
+    throw new ConsensusError('COMMIT_MALFORMED', 'signatures must be an array')
   for (let i = 0; i < commit.signatures.length; i++) {
     const why = checkCommitSigShape(commit.signatures[i], MAX_EXTENSION_BYTES)
     if (why) throw new ConsensusError('COMMIT_MALFORMED', `signature ${i}: ${why}`, { index: i })
@@ -79,7 +85,9 @@ export function verifyCommit(
       want: expect.height,
     })
   if (expect.blockHash && !equalBytes(expect.blockHash, commit.blockHash))
-    throw new ConsensusError('COMMIT_WRONG_BLOCK', 'commit is for another block', { got: toHex(commit.blockHash) })
+    throw new ConsensusError('COMMIT_WRONG_BLOCK', 'commit is for another block', {
+      got: toHex(commit.blockHash),
+    })
   if (commit.signatures.length > validatorSet.validators.length)
     throw new ConsensusError('COMMIT_MALFORMED', 'more signatures than validators')
   const seen = new Uint8Array(validatorSet.validators.length)
@@ -87,22 +95,31 @@ export function verifyCommit(
   for (let i = 0; i < commit.signatures.length; i++) {
     const s = commit.signatures[i]
     const v = validatorSet.validators[s.validatorIndex]
-    if (!v) throw new ConsensusError('COMMIT_UNKNOWN_VALIDATOR', 'unknown validator index', { index: s.validatorIndex })
+    if (!v)
+      throw new ConsensusError('COMMIT_UNKNOWN_VALIDATOR', 'unknown validator index', {
+        index: s.validatorIndex,
+      })
     if (seen[s.validatorIndex])
       throw new ConsensusError('COMMIT_DUPLICATE_SIGNATURE', 'two signatures from one validator', {
         index: s.validatorIndex,
       })
     seen[s.validatorIndex] = 1
     if (!verifier.verify(v.publicKey, verifier.voteSignBytes(commitSigToVote(commit, i)), s.signature))
-      throw new ConsensusError('COMMIT_INVALID_SIGNATURE', 'invalid precommit signature', { index: s.validatorIndex })
+      throw new ConsensusError('COMMIT_INVALID_SIGNATURE', 'invalid precommit signature', {
+        index: s.validatorIndex,
+      })
     signed += v.votingPower
   }
   const total = validatorSet.totalVotingPower
   if (!hasTwoThirds(signed, total))
-    throw new ConsensusError('COMMIT_INSUFFICIENT_POWER', 'commit has not more than 2/3 of the voting power', {
-      signed,
-      total,
-    })
+    throw new ConsensusError(
+      'COMMIT_INSUFFICIENT_POWER',
+      'commit has not more than 2/3 of the voting power',
+      {
+        signed,
+        total,
+      },
+    )
   return { signedPower: signed, totalPower: total }
 }
 
@@ -128,7 +145,10 @@ export function verifyCommitTrusting(
   for (let i = 0; i < commit.signatures.length; i++) {
     const s = commit.signatures[i]
     const sv = signerSet.validators[s.validatorIndex]
-    if (!sv) throw new ConsensusError('COMMIT_UNKNOWN_VALIDATOR', 'unknown validator index', { index: s.validatorIndex })
+    if (!sv)
+      throw new ConsensusError('COMMIT_UNKNOWN_VALIDATOR', 'unknown validator index', {
+        index: s.validatorIndex,
+      })
     if (seen[s.validatorIndex])
       throw new ConsensusError('COMMIT_DUPLICATE_SIGNATURE', 'two signatures from one validator', {
         index: s.validatorIndex,
@@ -139,7 +159,9 @@ export function verifyCommitTrusting(
     const tv = trustedSet.validators[ti]
     if (!equalBytes(tv.publicKey, sv.publicKey)) continue
     if (!verifier.verify(tv.publicKey, verifier.voteSignBytes(commitSigToVote(commit, i)), s.signature))
-      throw new ConsensusError('COMMIT_INVALID_SIGNATURE', 'invalid precommit signature', { index: s.validatorIndex })
+      throw new ConsensusError('COMMIT_INVALID_SIGNATURE', 'invalid precommit signature', {
+        index: s.validatorIndex,
+      })
     tallied += tv.votingPower
   }
   const total = trustedSet.totalVotingPower

@@ -217,7 +217,8 @@ export class TendermintEngine {
           const key = toHex(event.blockHash)
           if (this.validity.get(key) === 'pending') {
             this.validity.set(key, event.valid ? 'valid' : 'invalid')
-            if (event.valid && typeof event.blockTimeMs === 'bigint') this.blockTimes.set(key, event.blockTimeMs)
+            if (event.valid && typeof event.blockTimeMs === 'bigint')
+              this.blockTimes.set(key, event.blockTimeMs)
           }
           this.evaluate(out)
         }
@@ -226,7 +227,9 @@ export class TendermintEngine {
         this.onProposalBlock(event.height, event.round, event.blockHash, event.blockTimeMs, out)
         break
       default:
-        throw new ConsensusError('ENGINE_BAD_EVENT', 'unknown event type', { type: (event as { type?: unknown })?.type })
+        throw new ConsensusError('ENGINE_BAD_EVENT', 'unknown event type', {
+          type: (event as { type?: unknown })?.type,
+        })
     }
     return out
   }
@@ -304,7 +307,13 @@ export class TendermintEngine {
     }
   }
 
-  private onProposalBlock(height: bigint, round: number, hash: Uint8Array, timeMs: bigint, out: EngineAction[]): void {
+  private onProposalBlock(
+    height: bigint,
+    round: number,
+    hash: Uint8Array,
+    timeMs: bigint,
+    out: EngineAction[],
+  ): void {
     if (height !== this.height || round !== this.round || this.awaitingBlockRound !== round) return
     if (this.step !== 'propose' || !(hash instanceof Uint8Array) || hash.length !== HASH_BYTES) return
     this.awaitingBlockRound = -1
@@ -354,7 +363,8 @@ export class TendermintEngine {
     if (s.proposal?.height === this.height)
       out.push({ type: 'SignAndBroadcastProposal', proposal: s.proposal, signState: state, resend: true })
     for (const v of [lastSignedVote(s, 1), lastSignedVote(s, 2)])
-      if (v?.height === this.height) out.push({ type: 'SignAndBroadcastVote', vote: v, signState: state, resend: true })
+      if (v?.height === this.height)
+        out.push({ type: 'SignAndBroadcastVote', vote: v, signState: state, resend: true })
   }
 
   private propose(hash: Uint8Array, polRound: number, out: EngineAction[]): void {
@@ -507,7 +517,11 @@ export class TendermintEngine {
     const pub = this.valset!.validators[proposer].publicKey
     if (!this.verifier.verify(pub, this.verifier.proposalSignBytes(p), p.signature)) {
       // A valid signature from someone else is a wrong proposer; otherwise a bad signature.
-      out.push({ type: 'MessageRejected', code: 'MSG_BAD_SIGNATURE', detail: 'proposal not signed by the proposer' })
+      out.push({
+        type: 'MessageRejected',
+        code: 'MSG_BAD_SIGNATURE',
+        detail: 'proposal not signed by the proposer',
+      })
       return
     }
     const rs = this.roundState(p.round)
@@ -635,7 +649,8 @@ export class TendermintEngine {
   private applyRules(out: EngineAction[]): boolean {
     // Line 55: f+1 messages from a higher round: skip to the highest such round.
     let skipTo = -1
-    for (const [r, s] of this.rounds) if (r > this.round && r > skipTo && hasOneThird(s.sentPower, this.total)) skipTo = r
+    for (const [r, s] of this.rounds)
+      if (r > this.round && r > skipTo && hasOneThird(s.sentPower, this.total)) skipTo = r
     if (skipTo >= 0) {
       this.startRound(skipTo, out)
       return true

@@ -21,7 +21,11 @@ const unsigned = (v: Vote) => ({
 })
 
 /** Evidence from two conflicting votes, in canonical order. */
-export function makeDuplicateVoteEvidence(a: Vote, b: Vote, validatorSet: ValidatorSet): DuplicateVoteEvidence {
+export function makeDuplicateVoteEvidence(
+  a: Vote,
+  b: Vote,
+  validatorSet: ValidatorSet,
+): DuplicateVoteEvidence {
   const [voteA, voteB] = compareBytes(a.blockHash, b.blockHash) < 0 ? [a, b] : [b, a]
   return {
     voteA,
@@ -47,11 +51,17 @@ export function verifyDuplicateVoteEvidence(
     if (why) throw new ConsensusError('EVIDENCE_MALFORMED', `${name}: ${why}`)
   }
   const { voteA: a, voteB: b } = ev
-  if (a.type !== b.type || a.height !== b.height || a.round !== b.round || a.validatorIndex !== b.validatorIndex)
+  if (
+    a.type !== b.type ||
+    a.height !== b.height ||
+    a.round !== b.round ||
+    a.validatorIndex !== b.validatorIndex
+  )
     throw new ConsensusError('EVIDENCE_NOT_CONFLICTING', 'votes differ in type, height, round or validator')
   const order = compareBytes(a.blockHash, b.blockHash)
   if (order === 0) throw new ConsensusError('EVIDENCE_NOT_CONFLICTING', 'votes are for the same block')
-  if (order > 0) throw new ConsensusError('EVIDENCE_MALFORMED', 'votes not in canonical order (voteA < voteB)')
+  if (order > 0)
+    throw new ConsensusError('EVIDENCE_MALFORMED', 'votes not in canonical order (voteA < voteB)')
   const val = validatorSet.validators[a.validatorIndex]
   if (!val) throw new ConsensusError('EVIDENCE_UNKNOWN_VALIDATOR', 'validator index not in the set')
   if (ev.validatorPower !== val.votingPower || ev.totalVotingPower !== validatorSet.totalVotingPower)

@@ -3,7 +3,13 @@
  * commit certificates, evidence and BFT time. The deterministic simulator lives in ./sim.
  */
 export { medianTime, weightedMedian } from './bft-time.ts'
-export { type CommitTally, commitFromVotes, commitSigToVote, verifyCommit, verifyCommitTrusting } from './commit.ts'
+export {
+  type CommitTally,
+  commitFromVotes,
+  commitSigToVote,
+  verifyCommit,
+  verifyCommitTrusting,
+} from './commit.ts'
 export { type EngineOptions, type EngineSnapshot, type EngineStep, TendermintEngine } from './engine.ts'
 export { ConsensusError, type ConsensusErrorCode } from './errors.ts'
 export { makeDuplicateVoteEvidence, verifyDuplicateVoteEvidence } from './evidence.ts'

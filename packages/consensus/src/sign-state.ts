@@ -5,7 +5,6 @@
  */
 import { fromHex, toHex } from '@pulsemesh/core/bytes.ts'
 import { ConsensusError } from './errors.ts'
-import type { Vote } from '@pulsemesh/core/types.ts'
 import { SignStep, type SignState, type UnsignedProposal, type UnsignedVote } from './types.ts'
 
 export const EMPTY_SIGN_STATE: SignState = Object.freeze({
@@ -29,7 +28,10 @@ export function compareHrs(s: SignState, height: bigint, round: number, step: Si
   return 0
 }
 
-export type GuardResult<M> = { kind: 'sign'; message: M } | { kind: 'resend'; message: M } | { kind: 'refuse' }
+export type GuardResult<M> =
+  | { kind: 'sign'; message: M }
+  | { kind: 'resend'; message: M }
+  | { kind: 'refuse' }
 
 /**
  * Decide what to do with a proposal the engine wants signed: sign only at a later (height, round, step);
@@ -38,7 +40,9 @@ export type GuardResult<M> = { kind: 'sign'; message: M } | { kind: 'resend'; me
 export function guardProposal(s: SignState, p: UnsignedProposal): GuardResult<UnsignedProposal> {
   if (s.proposal && s.proposal.height === p.height && s.proposal.round === p.round)
     return { kind: 'resend', message: s.proposal }
-  return compareHrs(s, p.height, p.round, SignStep.Proposal) > 0 ? { kind: 'sign', message: p } : { kind: 'refuse' }
+  return compareHrs(s, p.height, p.round, SignStep.Proposal) > 0
+    ? { kind: 'sign', message: p }
+    : { kind: 'refuse' }
 }
 
 /** The latest signed vote of a type (from the per-type field, or the last vote for older records). */
@@ -131,7 +135,8 @@ export function decodeSignState(text: string): SignState {
   if (typeof j !== 'object' || j === null || j.v !== 1) return fail('unknown version')
   const int = (x: unknown, f: string, min: number): number =>
     typeof x === 'number' && Number.isSafeInteger(x) && x >= min ? x : fail(f)
-  const big = (x: unknown, f: string): bigint => (typeof x === 'string' && /^\d{1,20}$/.test(x) ? BigInt(x) : fail(f))
+  const big = (x: unknown, f: string): bigint =>
+    typeof x === 'string' && /^\d{1,20}$/.test(x) ? BigInt(x) : fail(f)
   const hex = (x: unknown, f: string, len?: number): Uint8Array => {
     if (typeof x !== 'string' || !/^([0-9a-f]{2})*$/.test(x)) return fail(f)
     const b = fromHex(x)
@@ -173,11 +178,14 @@ export function decodeSignState(text: string): SignState {
     precommit: vote(j.precommit, 'precommit'),
     lockedRound: int(j.lockedRound, 'lockedRound', -1),
     lockedBlockHash: j.lockedBlockHash === null ? null : hex(j.lockedBlockHash, 'lockedBlockHash', 32),
-    lockProof: (Array.isArray(j.lockProof) ? j.lockProof : j.lockProof === undefined ? [] : fail('lockProof')).map(
-      (x: Record<string, unknown>, i: number) => ({
-        ...(vote(x, `lockProof.${i}`) ?? fail(`lockProof.${i}`)),
-        signature: hex(x?.signature, `lockProof.${i}.signature`),
-      }),
-    ),
+    lockProof: (Array.isArray(j.lockProof)
+      ? j.lockProof
+      : j.lockProof === undefined
+        ? []
+        : fail('lockProof')
+    ).map((x: Record<string, unknown>, i: number) => ({
+      ...(vote(x, `lockProof.${i}`) ?? fail(`lockProof.${i}`)),
+      signature: hex(x?.signature, `lockProof.${i}.signature`),
+    })),
   }
 }

@@ -76,9 +76,23 @@ export type EngineEvent =
    * Answer to ValidateBlock: the application's verdict on a proposed block, and (if valid) the block's
    * BFT time (header time = medianTime of its last commit). Our precommit for it is stamped later.
    */
-  | { type: 'BlockValidated'; height: bigint; blockHash: Uint8Array; valid: boolean; blockTimeMs: bigint; nowMs: bigint }
+  | {
+      type: 'BlockValidated'
+      height: bigint
+      blockHash: Uint8Array
+      valid: boolean
+      blockTimeMs: bigint
+      nowMs: bigint
+    }
   /** Answer to GetProposalBlock: the shell built (and stored) a block; it is valid by construction. */
-  | { type: 'ProposalBlock'; height: bigint; round: number; blockHash: Uint8Array; blockTimeMs: bigint; nowMs: bigint }
+  | {
+      type: 'ProposalBlock'
+      height: bigint
+      round: number
+      blockHash: Uint8Array
+      blockTimeMs: bigint
+      nowMs: bigint
+    }
 
 export interface DuplicateVoteEvidence {
   /** The two votes, ordered so voteA.blockHash < voteB.blockHash (canonical, byte order). */

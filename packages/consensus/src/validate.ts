@@ -25,7 +25,8 @@ export function checkVoteShape(v: unknown, limits: EngineLimits): string | null 
   if (typeof v !== 'object' || v === null) return 'vote is not an object'
   const x = v as Record<string, unknown>
   if (x.type !== 1 && x.type !== 2) return 'vote type must be 1 (prevote) or 2 (precommit)'
-  if (typeof x.height !== 'bigint' || x.height < 1n || x.height > MAX_HEIGHT) return 'vote height out of range'
+  if (typeof x.height !== 'bigint' || x.height < 1n || x.height > MAX_HEIGHT)
+    return 'vote height out of range'
   if (!Number.isSafeInteger(x.round) || (x.round as number) < 0 || (x.round as number) > limits.maxRound)
     return 'vote round out of range'
   if (!isBytes(x.blockHash) || x.blockHash.length !== HASH_BYTES) return 'vote blockHash must be 32 bytes'
@@ -43,10 +44,15 @@ export function checkVoteShape(v: unknown, limits: EngineLimits): string | null 
 export function checkProposalShape(p: unknown, limits: EngineLimits): string | null {
   if (typeof p !== 'object' || p === null) return 'proposal is not an object'
   const x = p as Record<string, unknown>
-  if (typeof x.height !== 'bigint' || x.height < 1n || x.height > MAX_HEIGHT) return 'proposal height out of range'
+  if (typeof x.height !== 'bigint' || x.height < 1n || x.height > MAX_HEIGHT)
+    return 'proposal height out of range'
   if (!Number.isSafeInteger(x.round) || (x.round as number) < 0 || (x.round as number) > limits.maxRound)
     return 'proposal round out of range'
-  if (!Number.isSafeInteger(x.polRound) || (x.polRound as number) < -1 || (x.polRound as number) >= (x.round as number))
+  if (
+    !Number.isSafeInteger(x.polRound) ||
+    (x.polRound as number) < -1 ||
+    (x.polRound as number) >= (x.round as number)
+  )
     return 'proposal polRound must be in [-1, round)'
   if (!isBytes(x.blockHash) || x.blockHash.length !== HASH_BYTES || isNilHash(x.blockHash))
     return 'proposal blockHash must be a non-nil 32-byte hash'

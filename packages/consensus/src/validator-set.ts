@@ -169,9 +169,13 @@ export function applyValidatorChanges(
       })
     prev = c.address
     if (typeof c.votingPower !== 'bigint' || c.votingPower < 0n || c.votingPower > MAX_TOTAL_VOTING_POWER)
-      throw new ConsensusError('VALSET_BAD_POWER', 'voting power must be a bigint in [0, MAX_TOTAL_VOTING_POWER]', {
-        address: toHex(c.address),
-      })
+      throw new ConsensusError(
+        'VALSET_BAD_POWER',
+        'voting power must be a bigint in [0, MAX_TOTAL_VOTING_POWER]',
+        {
+          address: toHex(c.address),
+        },
+      )
     if (c.votingPower === 0n) {
       if (!allowRemovals)
         throw new ConsensusError('VALSET_BAD_POWER', 'a new set cannot contain zero-power validators', {
@@ -183,7 +187,12 @@ export function applyValidatorChanges(
         })
       removals.push(toHex(c.address))
     } else {
-      updates.push({ address: c.address, publicKey: c.publicKey, votingPower: c.votingPower, proposerPriority: 0n })
+      updates.push({
+        address: c.address,
+        publicKey: c.publicKey,
+        votingPower: c.votingPower,
+        proposerPriority: 0n,
+      })
     }
   }
   const isNew = (u: MutVal) => !byAddr.has(toHex(u.address))
@@ -226,7 +235,10 @@ export function createValidatorSet(validators: readonly Omit<ValidatorChange, ne
  * The set for the next height (CometBFT state.updateState): apply the changes the application
  * returned, then one increment so round 0 has a fresh proposer.
  */
-export function advanceValidatorSet(set: ValidatorSet, changes: readonly ValidatorChange[] = []): ValidatorSet {
+export function advanceValidatorSet(
+  set: ValidatorSet,
+  changes: readonly ValidatorChange[] = [],
+): ValidatorSet {
   return incrementProposerPriority(changes.length > 0 ? applyValidatorChanges(set, changes) : set, 1)
 }
 

@@ -35,17 +35,30 @@ test('verifyCommit rejects bad commits with stable codes', () => {
   assert.equal(v(commitOf(h, [0, 1])), 'COMMIT_INSUFFICIENT_POWER', 'exactly 2/3 is not enough... 2/4 here')
   assert.equal(v(good, 2n), 'COMMIT_WRONG_HEIGHT')
   assert.equal(v(good, 1n, hash(0xbb)), 'COMMIT_WRONG_BLOCK')
-  assert.equal(v({ ...good, signatures: [...good.signatures, ...good.signatures] }), 'COMMIT_MALFORMED', 'more than n')
+  assert.equal(
+    v({ ...good, signatures: [...good.signatures, ...good.signatures] }),
+    'COMMIT_MALFORMED',
+    'more than n',
+  )
   assert.equal(
     v({ ...good, signatures: [good.signatures[0], good.signatures[0], good.signatures[1]] }),
     'COMMIT_DUPLICATE_SIGNATURE',
   )
-  assert.equal(v({ ...good, signatures: [{ ...good.signatures[0], validatorIndex: 7 }] }), 'COMMIT_UNKNOWN_VALIDATOR')
+  assert.equal(
+    v({ ...good, signatures: [{ ...good.signatures[0], validatorIndex: 7 }] }),
+    'COMMIT_UNKNOWN_VALIDATOR',
+  )
   const forged = { ...good.signatures[2], signature: good.signatures[2].signature.map((b) => b ^ 0xff) }
-  assert.equal(v({ ...good, signatures: [good.signatures[0], good.signatures[1], forged] }), 'COMMIT_INVALID_SIGNATURE')
+  assert.equal(
+    v({ ...good, signatures: [good.signatures[0], good.signatures[1], forged] }),
+    'COMMIT_INVALID_SIGNATURE',
+  )
   // A signature moved to another index (another validator's key) does not verify.
   assert.equal(
-    v({ ...good, signatures: [good.signatures[0], good.signatures[1], { ...good.signatures[2], validatorIndex: 3 }] }),
+    v({
+      ...good,
+      signatures: [good.signatures[0], good.signatures[1], { ...good.signatures[2], validatorIndex: 3 }],
+    }),
     'COMMIT_INVALID_SIGNATURE',
   )
   // Signed for round 0, presented as round 1.
@@ -62,35 +75,68 @@ test('quorum is strictly more than 2/3 of the power, by power not by count', () 
   const big = h.set.validators.findIndex((x) => x.votingPower === 3n)
   const small = [0, 1, 2, 3].filter((i) => i !== big)
   // 3 + 1 = 4 of 6: exactly 2/3 -> rejected; 3 + 1 + 1 = 5 of 6 -> accepted; 1+1+1 = 3 -> rejected.
-  assert.equal(codeOf(() => verifyCommit(commitOf(h, [big, small[0]]), h.set, h.verifier, { height: 1n })), 'COMMIT_INSUFFICIENT_POWER')
-  assert.equal(codeOf(() => verifyCommit(commitOf(h, [big, small[0], small[1]]), h.set, h.verifier, { height: 1n })), 'NO_ERROR')
-  assert.equal(codeOf(() => verifyCommit(commitOf(h, small), h.set, h.verifier, { height: 1n })), 'COMMIT_INSUFFICIENT_POWER')
+  assert.equal(
+    codeOf(() => verifyCommit(commitOf(h, [big, small[0]]), h.set, h.verifier, { height: 1n })),
+    'COMMIT_INSUFFICIENT_POWER',
+  )
+  assert.equal(
+    codeOf(() => verifyCommit(commitOf(h, [big, small[0], small[1]]), h.set, h.verifier, { height: 1n })),
+    'NO_ERROR',
+  )
+  assert.equal(
+    codeOf(() => verifyCommit(commitOf(h, small), h.set, h.verifier, { height: 1n })),
+    'COMMIT_INSUFFICIENT_POWER',
+  )
 })
 
 test('verifyCommitTrusting: more than 1/3 of the trusted set must have signed', () => {
   const h = makeHarness([1n, 1n, 1n, 1n, 1n, 1n])
   const commit = commitOf(h, [0, 1, 2, 3, 4])
   // Trusted set = validators 0..2 of the new set (by address) plus 3 strangers.
-  const strangers = [7, 8, 9].map((b) => ({ address: Uint8Array.of(100 + b), publicKey: new Uint8Array(32).fill(b), votingPower: 1n }))
+  const strangers = [7, 8, 9].map((b) => ({
+    address: Uint8Array.of(100 + b),
+    publicKey: new Uint8Array(32).fill(b),
+    votingPower: 1n,
+  }))
   const trustedOf = (idxs: number[]) =>
     createValidatorSet([...idxs.map((i) => ({ ...h.set.validators[i] })), ...strangers])
-  assert.equal(codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0, 1, 2]), h.verifier)), 'NO_ERROR')
+  assert.equal(
+    codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0, 1, 2]), h.verifier)),
+    'NO_ERROR',
+  )
   // 2 of 5 trusted power > 1/3; 1 of 4 is not.
-  assert.equal(codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0, 1]), h.verifier)), 'NO_ERROR')
-  assert.equal(codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0]), h.verifier)), 'COMMIT_INSUFFICIENT_POWER')
+  assert.equal(
+    codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0, 1]), h.verifier)),
+    'NO_ERROR',
+  )
+  assert.equal(
+    codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0]), h.verifier)),
+    'COMMIT_INSUFFICIENT_POWER',
+  )
   // Same address with a different key in the trusted set does not count.
   const rotated = createValidatorSet([
     { ...h.set.validators[0], publicKey: new Uint8Array(32).fill(42) },
     { ...h.set.validators[1], publicKey: new Uint8Array(32).fill(43) },
     ...strangers,
   ])
-  assert.equal(codeOf(() => verifyCommitTrusting(commit, h.set, rotated, h.verifier)), 'COMMIT_INSUFFICIENT_POWER')
   assert.equal(
-    codeOf(() => verifyCommitTrusting(commit, h.set, trustedOf([0, 1]), h.verifier, { numerator: 1n, denominator: 4n })),
+    codeOf(() => verifyCommitTrusting(commit, h.set, rotated, h.verifier)),
+    'COMMIT_INSUFFICIENT_POWER',
+  )
+  assert.equal(
+    codeOf(() =>
+      verifyCommitTrusting(commit, h.set, trustedOf([0, 1]), h.verifier, { numerator: 1n, denominator: 4n }),
+    ),
     'COMMIT_BAD_TRUST_LEVEL',
   )
-  const forged = { ...commit, signatures: commit.signatures.map((s, i) => (i === 0 ? { ...s, signature: new Uint8Array(32) } : s)) }
-  assert.equal(codeOf(() => verifyCommitTrusting(forged, h.set, trustedOf([0, 1]), h.verifier)), 'COMMIT_INVALID_SIGNATURE')
+  const forged = {
+    ...commit,
+    signatures: commit.signatures.map((s, i) => (i === 0 ? { ...s, signature: new Uint8Array(32) } : s)),
+  }
+  assert.equal(
+    codeOf(() => verifyCommitTrusting(forged, h.set, trustedOf([0, 1]), h.verifier)),
+    'COMMIT_INVALID_SIGNATURE',
+  )
 })
 
 test('BFT time is the power-weighted median of precommit times (CometBFT WeightedMedian)', () => {
@@ -106,6 +152,9 @@ test('BFT time is the power-weighted median of precommit times (CometBFT Weighte
   const h = makeHarness([5n, 1n, 1n, 1n])
   const big = h.set.validators.findIndex((x) => x.votingPower === 5n)
   const commit = commitOf(h, [0, 1, 2, 3])
-  commit.signatures = commit.signatures.map((s) => ({ ...s, timestampMs: s.validatorIndex === big ? 777n : 1n }))
+  commit.signatures = commit.signatures.map((s) => ({
+    ...s,
+    timestampMs: s.validatorIndex === big ? 777n : 1n,
+  }))
   assert.equal(medianTime(commit, h.set), 777n)
 })

@@ -38,12 +38,18 @@ function lockedOnAThenRound1(h: Harness, opts = {}) {
   const e = h.engine(ME, opts)
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   assert.deepEqual(
     votesOf(acts).map((v) => [v.type, equalBytes(v.blockHash, A)]),
     [[Precommit, true]],
   )
-  feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 0, NIL))))
+  feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 0, NIL))),
+  )
   e.handle(timeout(0, 'precommit'))
   assert.equal(e.snapshot().round, 1)
   assert.equal(e.snapshot().lockedRound, 0)
@@ -58,7 +64,14 @@ test('lines 11-21: the proposer asks for a block then signs a proposal; others o
   assert.deepEqual(ofType(acts, 'GetProposalBlock'), [{ type: 'GetProposalBlock', height: 1n, round: 0 }])
   assert.equal(ofType(acts, 'ScheduleTimeout')[0].step, 'propose')
   assert.equal(ofType(acts, 'ScheduleTimeout')[0].durationMs, 100)
-  const acts2 = e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, blockTimeMs: 0n, nowMs: 1500n })
+  const acts2 = e.handle({
+    type: 'ProposalBlock',
+    height: 1n,
+    round: 0,
+    blockHash: A,
+    blockTimeMs: 0n,
+    nowMs: 1500n,
+  })
   const [sp] = ofType(acts2, 'SignAndBroadcastProposal')
   assert.ok(equalBytes(sp.proposal.blockHash, A))
   assert.equal(sp.proposal.polRound, -1)
@@ -108,9 +121,15 @@ test('line 28: a proposal with polRound vr and a polka at vr >= lockedRound is p
   const e = lockedOnAThenRound1(h)
   // Round 1: no proposal; the others prevote B (a polka for B at round 1) and precommit nil.
   e.handle(timeout(1, 'propose'))
-  feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 1, B))))
+  feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 1, B))),
+  )
   e.handle(timeout(1, 'prevote'))
-  feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 1, NIL))))
+  feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 1, NIL))),
+  )
   e.handle(timeout(1, 'precommit'))
   assert.equal(e.snapshot().round, 2)
   const p2 = proposerIndexForRound(h.set, 2)
@@ -122,7 +141,10 @@ test('line 28: a proposal with polRound vr and a polka at vr >= lockedRound is p
   const e2 = lockedOnAThenRound1(h2)
   e2.handle(timeout(1, 'propose'))
   e2.handle(timeout(1, 'prevote'))
-  feed(e2, [0, 1, 2].map((i) => recvVote(h2.vote(i, Precommit, 1, NIL))))
+  feed(
+    e2,
+    [0, 1, 2].map((i) => recvVote(h2.vote(i, Precommit, 1, NIL))),
+  )
   e2.handle(timeout(1, 'precommit'))
   const acts = feed(e2, [recvProposal(h2.proposal(2, B, 1, 1n, p2)), validated(B)])
   assert.equal(votesOf(acts).length, 0)
@@ -146,7 +168,10 @@ test('line 34: 2f+1 prevotes of any kind schedule timeoutPrevote once; line 44: 
   const e2 = h.engine(ME)
   e2.handle(start(h.set))
   e2.handle(timeout(0, 'propose'))
-  const acts3 = feed(e2, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, NIL))))
+  const acts3 = feed(
+    e2,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, NIL))),
+  )
   const pcs = votesOf(acts3)
   assert.equal(pcs.length, 1)
   assert.equal(pcs[0].type, Precommit)
@@ -159,7 +184,10 @@ test('line 36: a polka for v while prevoting locks v and precommits it; while pr
   const e = h.engine(ME)
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   const [pc] = votesOf(acts)
   assert.equal(pc.type, Precommit)
   assert.ok(equalBytes(pc.blockHash, A))
@@ -175,7 +203,10 @@ test('line 36: a polka for v while prevoting locks v and precommits it; while pr
   const e2 = h.engine(ME)
   e2.handle(start(h.set))
   feed(e2, [recvProposal(h.proposal(0, A)), validated(A)])
-  feed(e2, [0, 1].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  feed(
+    e2,
+    [0, 1].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   feed(e2, [recvVote(h.vote(2, Prevote, 0, NIL))])
   e2.handle(timeout(0, 'prevote'))
   assert.equal(e2.snapshot().step, 'precommit')
@@ -215,7 +246,10 @@ test('line 49: proposal + 2f+1 precommits for v decide v in any round, with a ve
   // Round 2 messages while at round 0: decide without having been in round 2.
   const p2 = proposerIndexForRound(h.set, 2)
   feed(e, [recvProposal(h.proposal(2, A, -1, 1n, p2)), validated(A)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 2, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 2, A))),
+  )
   const [c] = ofType(acts, 'Commit')
   assert.equal(c.round, 2)
   assert.ok(equalBytes(c.blockHash, A))
@@ -232,7 +266,10 @@ test('line 49 waits for validity: an invalid block with 2f+1 precommits is never
   const e = h.engine(ME)
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A))])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 0, A))),
+  )
   assert.equal(ofType(acts, 'Commit').length, 0)
   assert.equal(ofType(e.handle(validated(A, false)), 'Commit').length, 0)
 })
@@ -273,9 +310,15 @@ test('the proposer of a later round re-proposes its valid value with polRound = 
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A)])
   const others = [0, 1, 2, 3].filter((i) => i !== p1)
-  feed(e, others.map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  feed(
+    e,
+    others.map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   assert.equal(e.snapshot().validRound, 0)
-  feed(e, others.map((i) => recvVote(h.vote(i, Precommit, 0, NIL))))
+  feed(
+    e,
+    others.map((i) => recvVote(h.vote(i, Precommit, 0, NIL))),
+  )
   const acts = e.handle(timeout(0, 'precommit'))
   const [sp] = ofType(acts, 'SignAndBroadcastProposal')
   assert.equal(sp.proposal.round, 1)
@@ -315,16 +358,34 @@ test('conflicting votes yield DuplicateVoteEvidence once; it verifies; each vote
     }
   }
   const bad = { ...ev.evidence, voteB: { ...ev.evidence.voteB, signature: new Uint8Array(32) } }
-  assert.equal(codeOf(() => verifyDuplicateVoteEvidence(bad, h.set, h.verifier)), 'EVIDENCE_INVALID_SIGNATURE')
+  assert.equal(
+    codeOf(() => verifyDuplicateVoteEvidence(bad, h.set, h.verifier)),
+    'EVIDENCE_INVALID_SIGNATURE',
+  )
   const same = { ...ev.evidence, voteB: ev.evidence.voteA }
-  assert.equal(codeOf(() => verifyDuplicateVoteEvidence(same, h.set, h.verifier)), 'EVIDENCE_NOT_CONFLICTING')
+  assert.equal(
+    codeOf(() => verifyDuplicateVoteEvidence(same, h.set, h.verifier)),
+    'EVIDENCE_NOT_CONFLICTING',
+  )
   const swapped = { ...ev.evidence, voteA: ev.evidence.voteB, voteB: ev.evidence.voteA }
-  assert.equal(codeOf(() => verifyDuplicateVoteEvidence(swapped, h.set, h.verifier)), 'EVIDENCE_MALFORMED')
+  assert.equal(
+    codeOf(() => verifyDuplicateVoteEvidence(swapped, h.set, h.verifier)),
+    'EVIDENCE_MALFORMED',
+  )
   const otherRound = { ...ev.evidence, voteB: h.vote(1, Prevote, 1, B) }
-  assert.equal(codeOf(() => verifyDuplicateVoteEvidence(otherRound, h.set, h.verifier)), 'EVIDENCE_NOT_CONFLICTING')
+  assert.equal(
+    codeOf(() => verifyDuplicateVoteEvidence(otherRound, h.set, h.verifier)),
+    'EVIDENCE_NOT_CONFLICTING',
+  )
   const power = { ...ev.evidence, validatorPower: 5n }
-  assert.equal(codeOf(() => verifyDuplicateVoteEvidence(power, h.set, h.verifier)), 'EVIDENCE_WRONG_POWER')
-  assert.equal(codeOf(() => verifyDuplicateVoteEvidence(null as never, h.set, h.verifier)), 'EVIDENCE_MALFORMED')
+  assert.equal(
+    codeOf(() => verifyDuplicateVoteEvidence(power, h.set, h.verifier)),
+    'EVIDENCE_WRONG_POWER',
+  )
+  assert.equal(
+    codeOf(() => verifyDuplicateVoteEvidence(null as never, h.set, h.verifier)),
+    'EVIDENCE_MALFORMED',
+  )
 })
 
 test('malformed, unknown-validator, badly signed and wrong-proposer messages are rejected; state untouched', () => {
@@ -353,19 +414,21 @@ test('malformed, unknown-validator, badly signed and wrong-proposer messages are
     assert.deepEqual(
       acts.map((a) => (a.type === 'MessageRejected' ? a.code : a.type)),
       [code],
-      JSON.stringify(vote, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? x.length : x)),
+      JSON.stringify(vote, (_k, x) =>
+        typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? x.length : x,
+      ),
     )
   }
   const wrongProposer = h.proposal(0, A, -1, 1n, 2)
-  assert.equal(
-    (e.handle(recvProposal(wrongProposer))[0] as { code: string }).code,
-    'MSG_BAD_SIGNATURE',
-  )
+  assert.equal((e.handle(recvProposal(wrongProposer))[0] as { code: string }).code, 'MSG_BAD_SIGNATURE')
   const polBad = { ...h.proposal(0, A), polRound: 0 }
   assert.equal((e.handle(recvProposal(polBad))[0] as { code: string }).code, 'MSG_MALFORMED')
   const nilProposal = h.proposal(0, NIL)
   assert.equal((e.handle(recvProposal(nilProposal))[0] as { code: string }).code, 'MSG_MALFORMED')
-  assert.equal(JSON.stringify(e.snapshot(), (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)), before)
+  assert.equal(
+    JSON.stringify(e.snapshot(), (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)),
+    before,
+  )
   // And the engine still works.
   feed(e, [recvProposal(h.proposal(0, A))])
   assert.equal(votesOf(e.handle(validated(A))).length, 1)
@@ -388,7 +451,10 @@ test('future rounds per validator and proposals per round are bounded', () => {
   const third = e.handle(recvProposal(h.proposal(0, hash(3), -1, 1n, p)))
   assert.equal((third[0] as { code: string }).code, 'MSG_TOO_MANY_PROPOSALS')
   // ... unless a correct validator backs it (> 1/3 of the power voted for it).
-  feed(e, [1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, hash(4)))))
+  feed(
+    e,
+    [1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, hash(4)))),
+  )
   const backed = e.handle(recvProposal(h.proposal(0, hash(4), -1, 1n, p)))
   assert.deepEqual(
     backed.map((a) => a.type),
@@ -401,7 +467,10 @@ test('restart: the SignState guard re-sends the signed vote instead of a conflic
   const e = h.engine(ME)
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   const precommit = ofType(acts, 'SignAndBroadcastVote').at(-1)!
   assert.equal(precommit.vote.type, Precommit)
   const persisted = precommit.signState
@@ -439,7 +508,10 @@ test('restart: the SignState guard re-sends the signed vote instead of a conflic
   // Signing is deterministic, so the re-sent signature is byte-identical.
   assert.deepEqual(signAction(h, ME, again[0]), signAction(h, ME, precommit))
   // In round 1, a fresh proposal B is refused by the restored lock.
-  feed(r, [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 0, NIL))))
+  feed(
+    r,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Precommit, 0, NIL))),
+  )
   r.handle(timeout(0, 'precommit'))
   const p1 = proposerIndexForRound(h.set, 1)
   feed(r, [recvProposal(h.proposal(1, B, -1, 1n, p1))])
@@ -452,7 +524,10 @@ test('SignState JSON codec round-trips and rejects corrupt records with SIGN_STA
   const e = h.engine(ME)
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   const s = ofType(acts, 'SignAndBroadcastVote').at(-1)!.signState
   assert.deepEqual(decodeSignState(encodeSignState(s)), s)
   assert.deepEqual(decodeSignState(encodeSignState(EMPTY_SIGN_STATE)), { ...EMPTY_SIGN_STATE })
@@ -475,10 +550,16 @@ test('restart: a proposer that already proposed re-sends the same proposal, neve
   const p = h.set.proposerIndex
   const e = h.engine(p)
   e.handle(start(h.set))
-  const [sp] = ofType(e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, blockTimeMs: 0n, nowMs: 1000n }), 'SignAndBroadcastProposal')
+  const [sp] = ofType(
+    e.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: A, blockTimeMs: 0n, nowMs: 1000n }),
+    'SignAndBroadcastProposal',
+  )
   const r = h.engine(p, { signState: sp.signState })
   r.handle(start(h.set))
-  const [again] = ofType(r.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: B, blockTimeMs: 0n, nowMs: 9000n }), 'SignAndBroadcastProposal')
+  const [again] = ofType(
+    r.handle({ type: 'ProposalBlock', height: 1n, round: 0, blockHash: B, blockTimeMs: 0n, nowMs: 9000n }),
+    'SignAndBroadcastProposal',
+  )
   assert.equal(again.resend, true)
   assert.ok(equalBytes(again.proposal.blockHash, A))
   assert.equal(again.proposal.timestampMs, sp.proposal.timestampMs)
@@ -493,13 +574,19 @@ test('vote extensions: carried by non-nil precommits into the commit; rejected e
   })
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   const [pc] = votesOf(acts)
   assert.deepEqual(pc.extension, Uint8Array.of(0xee, ME, 0xaa))
   // A precommit whose extension the application rejects is not counted.
   const rej = e.handle(recvVote(h.vote(0, Precommit, 0, A, 1n, Uint8Array.of(1))))
   assert.equal((rej[0] as { code: string }).code, 'MSG_BAD_EXTENSION')
-  const acts2 = feed(e, [1, 2, 0].map((i) => recvVote(h.vote(i, Precommit, 0, A, 1n, ext(i)))))
+  const acts2 = feed(
+    e,
+    [1, 2, 0].map((i) => recvVote(h.vote(i, Precommit, 0, A, 1n, ext(i)))),
+  )
   const [c] = ofType(acts2, 'Commit')
   assert.deepEqual(
     c.commit.signatures.map((s) => [...s.extension]),
@@ -539,7 +626,10 @@ test('a precommit for a block is stamped after the block time (BFT time strictly
   const e = h.engine(ME)
   e.handle(start(h.set))
   feed(e, [recvProposal(h.proposal(0, A)), validated(A, true, 1n, 50_000n)])
-  const acts = feed(e, [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))))
+  const acts = feed(
+    e,
+    [0, 1, 2].map((i) => recvVote(h.vote(i, Prevote, 0, A))),
+  )
   const [pc] = votesOf(acts)
   assert.equal(pc.type, Precommit)
   assert.equal(pc.timestampMs, 50_001n)

@@ -1,5 +1,5 @@
 /** Test harness: a 4-validator set (power 1 each) with fake keys and helpers to forge honest messages. */
-import { type Proposal, type Vote, VoteType } from '@pulsemesh/core/types.ts'
+import type { Proposal, Vote, VoteType } from '@pulsemesh/core/types.ts'
 import { TendermintEngine, type EngineOptions } from '../src/engine.ts'
 import { makeSignBytes } from '../src/sign-bytes.ts'
 import { FakeKeyRegistry, type Signer } from '../src/sim/fake-crypto.ts'
@@ -16,8 +16,21 @@ export interface Harness {
   /** signer for validator index i of `set` */
   signerAt(i: number): Signer
   verifier: ReturnType<FakeKeyRegistry['verifier']>
-  vote(i: number, type: VoteType, round: number, blockHash: Uint8Array, height?: bigint, extension?: Uint8Array): Vote
-  proposal(round: number, blockHash: Uint8Array, polRound?: number, height?: bigint, signerIndex?: number): Proposal
+  vote(
+    i: number,
+    type: VoteType,
+    round: number,
+    blockHash: Uint8Array,
+    height?: bigint,
+    extension?: Uint8Array,
+  ): Vote
+  proposal(
+    round: number,
+    blockHash: Uint8Array,
+    polRound?: number,
+    height?: bigint,
+    signerIndex?: number,
+  ): Proposal
   engine(ownIndex: number, opts?: Partial<EngineOptions>): TendermintEngine
 }
 
@@ -37,7 +50,15 @@ export function makeHarness(powers: bigint[] = [1n, 1n, 1n, 1n]): Harness {
     signerAt,
     verifier,
     vote(i, type, round, blockHash, height = 1n, extension = new Uint8Array(0)) {
-      const u: UnsignedVote = { type, height, round, blockHash, timestampMs: 1000n, validatorIndex: i, extension }
+      const u: UnsignedVote = {
+        type,
+        height,
+        round,
+        blockHash,
+        timestampMs: 1000n,
+        validatorIndex: i,
+        extension,
+      }
       return { ...u, signature: signerAt(i).sign(sb.voteSignBytes(u)) }
     },
     proposal(round, blockHash, polRound = -1, height = 1n, signerIndex) {
@@ -76,8 +97,17 @@ export const start = (set: ValidatorSet, height = 1n): EngineEvent => ({
   nowMs: 1000n,
 })
 export const recvVote = (vote: Vote): EngineEvent => ({ type: 'VoteReceived', vote, nowMs: 1000n })
-export const recvProposal = (proposal: Proposal): EngineEvent => ({ type: 'ProposalReceived', proposal, nowMs: 1000n })
-export const validated = (blockHash: Uint8Array, valid = true, height = 1n, blockTimeMs = 0n): EngineEvent => ({
+export const recvProposal = (proposal: Proposal): EngineEvent => ({
+  type: 'ProposalReceived',
+  proposal,
+  nowMs: 1000n,
+})
+export const validated = (
+  blockHash: Uint8Array,
+  valid = true,
+  height = 1n,
+  blockTimeMs = 0n,
+): EngineEvent => ({
   type: 'BlockValidated',
   height,
   blockHash,
@@ -96,6 +126,10 @@ export function feed(e: TendermintEngine, events: EngineEvent[]): EngineAction[]
 }
 
 /** Sign an engine's vote action as the shell would and return the signed vote. */
-export function signAction(h: Harness, ownIndex: number, a: Extract<EngineAction, { type: 'SignAndBroadcastVote' }>): Vote {
+export function signAction(
+  h: Harness,
+  ownIndex: number,
+  a: Extract<EngineAction, { type: 'SignAndBroadcastVote' }>,
+): Vote {
   return { ...a.vote, signature: h.signerAt(ownIndex).sign(h.verifier.voteSignBytes(a.vote)) }
 }

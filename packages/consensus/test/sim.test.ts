@@ -16,7 +16,9 @@ test(`${CI_SEEDS} seeds across ${MIXES.length} fault mixes keep every invariant`
   const started = performance.now()
   const sum = runMany({ firstSeed: 1, seeds: CI_SEEDS })
   const ms = Math.round(performance.now() - started)
-  const failures = sum.failures.map((f) => `seed ${f.seed} ${f.kinds.join(',')}: ${f.detail}\n  replay: ${f.replay}`)
+  const failures = sum.failures.map(
+    (f) => `seed ${f.seed} ${f.kinds.join(',')}: ${f.detail}\n  replay: ${f.replay}`,
+  )
   assert.deepEqual(failures, [], failures.join('\n'))
   assert.equal(sum.passed, CI_SEEDS)
   // Every mix ran, faults really happened, and byzantine behaviour was really exercised.
@@ -33,7 +35,9 @@ test('seeded bug: without the lock rule, byzantine equivocation breaks agreement
   const base = { validators: 4, heights: 40, faults: ['byz-equivocate', 'partition'] as const }
   let caught: number | null = null
   for (let seed = 1; seed <= 20 && caught === null; seed++) {
-    const r = runSimulation(makeScenario({ seed, ...base, faults: [...base.faults], testOnlyDisableLockRule: true }))
+    const r = runSimulation(
+      makeScenario({ seed, ...base, faults: [...base.faults], testOnlyDisableLockRule: true }),
+    )
     if (r.violations.some((v) => v.kind === 'agreement')) caught = seed
   }
   assert.ok(caught !== null, 'the agreement check must catch the missing lock rule')

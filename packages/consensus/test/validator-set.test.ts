@@ -116,7 +116,12 @@ test('priorities after n increments with powers 10, 1, 1', () => {
   const vp = [10n, 1n, 1n]
   const total = 12n
   const base = validatorSetFromParts(
-    vp.map((p, i) => ({ address: Uint8Array.of(i), publicKey: new Uint8Array(32), votingPower: p, proposerPriority: 0n })),
+    vp.map((p, i) => ({
+      address: Uint8Array.of(i),
+      publicKey: new Uint8Array(32),
+      votingPower: p,
+      proposerPriority: 0n,
+    })),
   )
   const [vp0, vp1, vp2] = vp
   const cases: [number, bigint[], number][] = [
@@ -150,7 +155,9 @@ test('a new validator starts at -1.125 * total, then the set is centred', () => 
   ])
   const next = applyValidatorChanges(set, [v('p3', 8n)])
   // -(12 + 12 >> 3) = -13; centred by floor(-13 / 3) = -5.
-  const byName = Object.fromEntries(next.validators.map((x) => [new TextDecoder().decode(x.address), x.proposerPriority]))
+  const byName = Object.fromEntries(
+    next.validators.map((x) => [new TextDecoder().decode(x.address), x.proposerPriority]),
+  )
   assert.deepEqual(byName, { p1: 5n, p2: 5n, p3: -8n })
   // Sorted by power descending.
   assert.deepEqual(
@@ -165,7 +172,8 @@ test('sets are sorted by power then address; round r proposer = r increments', (
     set.validators.map((x) => new TextDecoder().decode(x.address)),
     ['b', 'a', 'c'],
   )
-  for (let r = 1; r < 6; r++) assert.equal(proposerIndexForRound(set, r), incrementProposerPriority(set, r).proposerIndex)
+  for (let r = 1; r < 6; r++)
+    assert.equal(proposerIndexForRound(set, r), incrementProposerPriority(set, r).proposerIndex)
   const next = advanceValidatorSet(set)
   assert.equal(next.proposerIndex, incrementProposerPriority(set, 1).proposerIndex)
 })
@@ -181,18 +189,42 @@ test('bad validator changes throw typed errors and leave the input set unchanged
     }
     return 'NO_ERROR'
   }
-  assert.equal(codeOf(() => createValidatorSet([])), 'VALSET_EMPTY')
-  assert.equal(codeOf(() => createValidatorSet([v('a', 1n), v('a', 2n)])), 'VALSET_DUPLICATE_ADDRESS')
-  assert.equal(codeOf(() => createValidatorSet([v('a', 0n)])), 'VALSET_BAD_POWER')
-  assert.equal(codeOf(() => createValidatorSet([v('a', -1n)])), 'VALSET_BAD_POWER')
+  assert.equal(
+    codeOf(() => createValidatorSet([])),
+    'VALSET_EMPTY',
+  )
+  assert.equal(
+    codeOf(() => createValidatorSet([v('a', 1n), v('a', 2n)])),
+    'VALSET_DUPLICATE_ADDRESS',
+  )
+  assert.equal(
+    codeOf(() => createValidatorSet([v('a', 0n)])),
+    'VALSET_BAD_POWER',
+  )
+  assert.equal(
+    codeOf(() => createValidatorSet([v('a', -1n)])),
+    'VALSET_BAD_POWER',
+  )
   assert.equal(
     codeOf(() => createValidatorSet([v('a', MAX_TOTAL_VOTING_POWER), v('b', 1n)])),
     'VALSET_POWER_OVERFLOW',
   )
-  assert.equal(codeOf(() => applyValidatorChanges(set, [v('zz', 0n)])), 'VALSET_UNKNOWN_REMOVAL')
-  assert.equal(codeOf(() => applyValidatorChanges(set, [v('a', 0n), v('b', 0n)])), 'VALSET_EMPTY')
-  assert.equal(codeOf(() => incrementProposerPriority(set, 0)), 'VALSET_BAD_TIMES')
-  assert.equal(JSON.stringify(set, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)), before)
+  assert.equal(
+    codeOf(() => applyValidatorChanges(set, [v('zz', 0n)])),
+    'VALSET_UNKNOWN_REMOVAL',
+  )
+  assert.equal(
+    codeOf(() => applyValidatorChanges(set, [v('a', 0n), v('b', 0n)])),
+    'VALSET_EMPTY',
+  )
+  assert.equal(
+    codeOf(() => incrementProposerPriority(set, 0)),
+    'VALSET_BAD_TIMES',
+  )
+  assert.equal(
+    JSON.stringify(set, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)),
+    before,
+  )
   // Removal works.
   assert.equal(applyValidatorChanges(set, [v('a', 0n)]).validators.length, 1)
 })

@@ -76,9 +76,13 @@ if (values.seed !== undefined) {
   }
   if (values.json) console.log(JSON.stringify(out, null, 2))
   else {
-    console.log(`seed ${seed}: ${r.ok ? 'OK' : 'FAILED'} (${s.validators} validators, ${s.heights} heights, faults ${s.faults.join(',')}, ${ms} ms)`)
+    console.log(
+      `seed ${seed}: ${r.ok ? 'OK' : 'FAILED'} (${s.validators} validators, ${s.heights} heights, faults ${s.faults.join(',')}, ${ms} ms)`,
+    )
     for (const v of r.violations) console.log(`  ${v.kind} at ${v.timeMs} ms: ${v.detail}`)
-    console.log(`  commits ${r.stats.commits}, max round ${r.stats.maxRound}, delivered ${r.stats.delivered}, dropped ${r.stats.dropped}, evidence ${r.stats.evidence}, restarts ${r.stats.restarts}`)
+    console.log(
+      `  commits ${r.stats.commits}, max round ${r.stats.maxRound}, delivered ${r.stats.delivered}, dropped ${r.stats.dropped}, evidence ${r.stats.evidence}, restarts ${r.stats.restarts}`,
+    )
     if (traceFile) console.log(`  trace: ${traceFile}`)
     if (!r.ok) console.log(`  replay: ${replayCommand(s)}`)
   }
@@ -88,25 +92,33 @@ if (values.seed !== undefined) {
 const seeds = int(values.seeds, 'seeds') ?? 100
 const firstSeed = int(values['first-seed'], 'first-seed') ?? 1
 const started = performance.now()
-const summary = runMany({ firstSeed, seeds, validators, heights, faults, testOnlyDisableLockRule: bug }, (r) => {
-  if (!r.ok) {
-    // Replay the failing seed with tracing on (the run is deterministic) and keep the trace.
-    const file = `sim-trace-${r.seed}.log`
-    writeTrace(file, runSimulation(r.scenario, { trace: true }).trace!)
-    if (!values.json) {
-      console.log(`seed ${r.seed} FAILED: ${r.violations.map((v) => `${v.kind}: ${v.detail}`).join('; ')}`)
-      console.log(`  replay: ${r.replay}`)
-      console.log(`  trace:  ${file}`)
+const summary = runMany(
+  { firstSeed, seeds, validators, heights, faults, testOnlyDisableLockRule: bug },
+  (r) => {
+    if (!r.ok) {
+      // Replay the failing seed with tracing on (the run is deterministic) and keep the trace.
+      const file = `sim-trace-${r.seed}.log`
+      writeTrace(file, runSimulation(r.scenario, { trace: true }).trace!)
+      if (!values.json) {
+        console.log(`seed ${r.seed} FAILED: ${r.violations.map((v) => `${v.kind}: ${v.detail}`).join('; ')}`)
+        console.log(`  replay: ${r.replay}`)
+        console.log(`  trace:  ${file}`)
+      }
     }
-  }
-})
+  },
+)
 const wallMs = Math.round(performance.now() - started)
 if (values.json) console.log(JSON.stringify({ ...summary, wallMs }, null, 2))
 else {
   console.log(`${summary.passed}/${summary.seeds} seeds passed in ${wallMs} ms (${summary.failed} failed)`)
-  for (const [mix, m] of Object.entries(summary.byMix)) console.log(`  ${mix.padEnd(28)} ${m.seeds - m.failed}/${m.seeds}`)
+  for (const [mix, m] of Object.entries(summary.byMix))
+    console.log(`  ${mix.padEnd(28)} ${m.seeds - m.failed}/${m.seeds}`)
   const t = summary.totals
-  console.log(`  commits ${t.commits}, events ${t.events}, delivered ${t.delivered}, dropped ${t.dropped}, evidence ${t.evidence}, restarts ${t.restarts}, max round ${t.maxRound}`)
-  console.log(`  rejected ${JSON.stringify(t.rejected)}; worst time-after-GST / liveness bound = ${summary.worstLivenessRatio}`)
+  console.log(
+    `  commits ${t.commits}, events ${t.events}, delivered ${t.delivered}, dropped ${t.dropped}, evidence ${t.evidence}, restarts ${t.restarts}, max round ${t.maxRound}`,
+  )
+  console.log(
+    `  rejected ${JSON.stringify(t.rejected)}; worst time-after-GST / liveness bound = ${summary.worstLivenessRatio}`,
+  )
 }
 process.exit(summary.failed === 0 ? 0 : 1)

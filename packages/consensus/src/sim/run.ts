@@ -40,7 +40,16 @@ export function runMany(input: RunManyInput, onResult?: (r: SimResult) => void):
     failed: 0,
     failures: [],
     byMix: {},
-    totals: { commits: 0, events: 0, delivered: 0, dropped: 0, evidence: 0, restarts: 0, maxRound: 0, rejected: {} },
+    totals: {
+      commits: 0,
+      events: 0,
+      delivered: 0,
+      dropped: 0,
+      evidence: 0,
+      restarts: 0,
+      maxRound: 0,
+      rejected: {},
+    },
     worstLivenessRatio: 0,
   }
   for (let i = 0; i < input.seeds; i++) {

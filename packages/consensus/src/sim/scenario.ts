@@ -76,7 +76,8 @@ export interface ScenarioInput {
 export function parseFaults(s: string): Fault[] {
   const out = s.split(',').map((x) => x.trim())
   for (const f of out)
-    if (!(FAULTS as readonly string[]).includes(f)) throw new Error(`unknown fault "${f}"; known: ${FAULTS.join(', ')}`)
+    if (!(FAULTS as readonly string[]).includes(f))
+      throw new Error(`unknown fault "${f}"; known: ${FAULTS.join(', ')}`)
   return out as Fault[]
 }
 
@@ -93,7 +94,8 @@ export function makeScenario(input: ScenarioInput): Scenario {
     if (faults.includes(`byz-${b}`)) behaviours.push(b)
   const byzantine: Scenario['byzantine'] = []
   if (faults.includes('chaos')) {
-    for (let i = 0; i < f; i++) byzantine.push({ node: 0, behaviour: rng.pick(['equivocate', 'invalid', 'withhold', 'garbage']) })
+    for (let i = 0; i < f; i++)
+      byzantine.push({ node: 0, behaviour: rng.pick(['equivocate', 'invalid', 'withhold', 'garbage']) })
   } else if (behaviours.length > 0) {
     for (let i = 0; i < f; i++) byzantine.push({ node: 0, behaviour: behaviours[i % behaviours.length] })
   }

@@ -208,7 +208,11 @@ class World {
     }
     this.honest = this.nodes.filter((n) => !n.byz).map((n) => n.id)
     this.genesis = createValidatorSet(
-      this.nodes.map((n) => ({ address: n.address, publicKey: n.signer.publicKey, votingPower: s.powers[n.id] })),
+      this.nodes.map((n) => ({
+        address: n.address,
+        publicKey: n.signer.publicKey,
+        votingPower: s.powers[n.id],
+      })),
     )
   }
 
@@ -298,20 +302,25 @@ class World {
   private step(ev: SimEvent): void {
     switch (ev.k) {
       case 'deliver':
-        return this.deliver(ev.to, ev.from, ev.msg)
+        this.deliver(ev.to, ev.from, ev.msg)
+        return
       case 'engine': {
         const n = this.nodes[ev.node]
         if (!n.engine || n.epoch !== ev.epoch) return
-        if (ev.ev.type === 'TimeoutFired') this.trace(`n${n.id} timeout ${ev.ev.step} h=${ev.ev.height} r=${ev.ev.round}`)
-        return this.feed(n, { ...ev.ev, nowMs: this.localNow(n) } as EngineEvent)
+        if (ev.ev.type === 'TimeoutFired')
+          this.trace(`n${n.id} timeout ${ev.ev.step} h=${ev.ev.height} r=${ev.ev.round}`)
+        this.feed(n, { ...ev.ev, nowMs: this.localNow(n) } as EngineEvent)
+        return
       }
       case 'start': {
         const n = this.nodes[ev.node]
         if (!n.engine || n.epoch !== ev.epoch) return
-        return this.startHeight(n, ev.height)
+        this.startHeight(n, ev.height)
+        return
       }
       case 'gossip':
-        return this.gossip(ev.node, ev.epoch)
+        this.gossip(ev.node, ev.epoch)
+        return
       case 'crash': {
         const n = this.nodes[ev.node]
         if (!n.engine || this.afterGst) return
@@ -336,7 +345,8 @@ class World {
         this.trace('HEAL')
         return
       case 'gst':
-        return this.onGst()
+        this.onGst()
+        return
     }
   }
 
@@ -388,12 +398,18 @@ class World {
     })
     if (n.height > 0n) {
       this.stats.restarts++
-      this.trace(`n${n.id} RESTART at height ${n.disk.chain.length + 1} signState h=${n.disk.signState?.height} r=${n.disk.signState?.round} step=${n.disk.signState?.step}`)
+      this.trace(
+        `n${n.id} RESTART at height ${n.disk.chain.length + 1} signState h=${n.disk.signState?.height} r=${n.disk.signState?.round} step=${n.disk.signState?.step}`,
+      )
     }
     n.proposalsSeen = new Map()
     n.proofSent = new Map()
     this.startHeight(n, BigInt(n.disk.chain.length + 1))
-    this.q.push(this.now + this.rng.range(1, this.s.gossipIntervalMs), { k: 'gossip', node: n.id, epoch: n.epoch })
+    this.q.push(this.now + this.rng.range(1, this.s.gossipIntervalMs), {
+      k: 'gossip',
+      node: n.id,
+      epoch: n.epoch,
+    })
   }
 
   private crash(n: SimNode): void {
@@ -422,8 +438,14 @@ class World {
     n.height = height
     n.ownProposal = null
     n.ownVotes = []
-    for (const k of n.proposalsSeen.keys()) if (BigInt(k.slice(0, k.indexOf('/'))) < height) n.proposalsSeen.delete(k)
-    this.feed(n, { type: 'StartHeight', height, validatorSet: this.valsetFor(n, height), nowMs: this.localNow(n) })
+    for (const k of n.proposalsSeen.keys())
+      if (BigInt(k.slice(0, k.indexOf('/'))) < height) n.proposalsSeen.delete(k)
+    this.feed(n, {
+      type: 'StartHeight',
+      height,
+      validatorSet: this.valsetFor(n, height),
+      nowMs: this.localNow(n),
+    })
   }
 
   // ------------------------------------------------------------------ network
@@ -467,7 +489,9 @@ class World {
     this.currentSender = from
     if (msg.kind === 'proposal') {
       const p = msg.proposal
-      this.trace(`n${to}<-n${from} proposal h=${p.height} r=${p.round} pol=${p.polRound} ${short(p.blockHash)}`)
+      this.trace(
+        `n${to}<-n${from} proposal h=${p.height} r=${p.round} pol=${p.polRound} ${short(p.blockHash)}`,
+      )
       n.proposalsSeen.set(`${p.height}/${p.round}/${toHex(p.blockHash)}`, p)
       if (p.height < n.height && !msg.proof) this.sendProof(n, from, p.height)
       this.feed(n, { type: 'ProposalReceived', proposal: p, nowMs: this.localNow(n) })
@@ -515,7 +539,9 @@ class World {
       // Relay what we hold for the rounds that matter (current, previous, our valid/locked round):
       // the gossip property the algorithm's liveness rests on. Own messages are always included.
       const snap = n.engine.snapshot()
-      const rounds = new Set([snap.round, snap.round - 1, snap.validRound, snap.lockedRound].filter((r) => r >= 0))
+      const rounds = new Set(
+        [snap.round, snap.round - 1, snap.validRound, snap.lockedRound].filter((r) => r >= 0),
+      )
       const sent = new Set<Vote | Proposal>()
       for (const r of [...rounds].sort((a, b) => a - b)) {
         const m = n.engine.roundMessages(r)
@@ -525,8 +551,10 @@ class World {
         }
         for (const v of m.votes) this.broadcastOthers(n, { kind: 'vote', vote: v })
       }
-      if (n.ownProposal && !sent.has(n.ownProposal)) this.broadcastOthers(n, { kind: 'proposal', proposal: n.ownProposal })
-      for (const v of n.ownVotes.slice(-4)) if (!rounds.has(v.round)) this.broadcastOthers(n, { kind: 'vote', vote: v })
+      if (n.ownProposal && !sent.has(n.ownProposal))
+        this.broadcastOthers(n, { kind: 'proposal', proposal: n.ownProposal })
+      for (const v of n.ownVotes.slice(-4))
+        if (!rounds.has(v.round)) this.broadcastOthers(n, { kind: 'vote', vote: v })
     }
     this.q.push(this.now + this.s.gossipIntervalMs, { k: 'gossip', node: id, epoch })
   }
@@ -553,7 +581,10 @@ class World {
     switch (a.type) {
       case 'SignAndBroadcastProposal': {
         if (!this.persist(n, a.signState)) return
-        const p: Proposal = { ...a.proposal, signature: n.signer.sign(this.verifier.proposalSignBytes(a.proposal)) }
+        const p: Proposal = {
+          ...a.proposal,
+          signature: n.signer.sign(this.verifier.proposalSignBytes(a.proposal)),
+        }
         this.checkHonestSign(n, p.height, p.round, 'proposal', p.blockHash)
         n.ownProposal = p
         this.broadcast(n.id, { kind: 'proposal', proposal: p })
@@ -562,7 +593,13 @@ class World {
       case 'SignAndBroadcastVote': {
         if (!this.persist(n, a.signState)) return
         const v: Vote = { ...a.vote, signature: n.signer.sign(this.verifier.voteSignBytes(a.vote)) }
-        this.checkHonestSign(n, v.height, v.round, v.type === VoteType.Prevote ? 'prevote' : 'precommit', v.blockHash)
+        this.checkHonestSign(
+          n,
+          v.height,
+          v.round,
+          v.type === VoteType.Prevote ? 'prevote' : 'precommit',
+          v.blockHash,
+        )
         n.ownVotes.push(v)
         this.broadcast(n.id, { kind: 'vote', vote: v })
         return
@@ -588,25 +625,37 @@ class World {
       }
       case 'ValidateBlock': {
         const b = this.blocks.get(toHex(a.blockHash))
-        const valid = b !== undefined && b.valid && b.height === a.height
+        const valid = b?.valid === true && b.height === a.height
         this.q.push(this.now + this.rng.range(1, 10), {
           k: 'engine',
           node: n.id,
           epoch: n.epoch,
-          ev: { type: 'BlockValidated', height: a.height, blockHash: a.blockHash, valid, blockTimeMs: b?.timeMs ?? 0n },
+          ev: {
+            type: 'BlockValidated',
+            height: a.height,
+            blockHash: a.blockHash,
+            valid,
+            blockTimeMs: b?.timeMs ?? 0n,
+          },
         })
         return
       }
       case 'Commit':
-        return this.onCommit(n, a)
+        this.onCommit(n, a)
+        return
       case 'RecordEvidence':
-        return this.onEvidence(n, a.evidence)
+        this.onEvidence(n, a.evidence)
+        return
       case 'MessageRejected': {
         this.stats.rejected[a.code] = (this.stats.rejected[a.code] ?? 0) + 1
         const sender = this.currentSender >= 0 ? this.nodes[this.currentSender] : null
-        const structural = a.code === 'MSG_MALFORMED' || a.code === 'MSG_BAD_SIGNATURE' || a.code === 'MSG_UNKNOWN_VALIDATOR'
+        const structural =
+          a.code === 'MSG_MALFORMED' || a.code === 'MSG_BAD_SIGNATURE' || a.code === 'MSG_UNKNOWN_VALIDATOR'
         if (sender && !sender.byz && structural)
-          this.violate('honest-rejected', `n${n.id} rejected a message from honest n${sender.id}: ${a.code} ${a.detail}`)
+          this.violate(
+            'honest-rejected',
+            `n${n.id} rejected a message from honest n${sender.id}: ${a.code} ${a.detail}`,
+          )
         return
       }
     }
@@ -616,7 +665,9 @@ class World {
   private persist(n: SimNode, s: SignState): boolean {
     n.disk.signState = s
     if (n.crashAfterPersist && !this.afterGst) {
-      this.trace(`n${n.id} persisted SignState h=${s.height} r=${s.round} step=${s.step}, crashing before sending`)
+      this.trace(
+        `n${n.id} persisted SignState h=${s.height} r=${s.round} step=${s.step}, crashing before sending`,
+      )
       this.crash(n)
       return false
     }
@@ -628,7 +679,10 @@ class World {
     const hex = toHex(hash)
     const prior = this.honestSigned.get(key)
     if (prior !== undefined && prior !== hex)
-      this.violate('double-sign', `honest n${n.id} signed ${step} h=${h} r=${r} for ${prior.slice(0, 8)} and ${hex.slice(0, 8)}`)
+      this.violate(
+        'double-sign',
+        `honest n${n.id} signed ${step} h=${h} r=${r} for ${prior.slice(0, 8)} and ${hex.slice(0, 8)}`,
+      )
     this.honestSigned.set(key, hex)
   }
 
@@ -656,17 +710,24 @@ class World {
         this.violate('commit-invalid', `n${n.id} h=${h}: ${(e as Error).message}`)
       }
       const b = this.blocks.get(hex)
-      if (!b || !b.valid || b.height !== h)
-        this.violate('validity', `n${n.id} committed ${b ? (b.valid ? 'a block of another height' : 'an invalid block') : 'an unknown block'} at h=${h}`)
+      if (b?.valid !== true || b.height !== h)
+        this.violate(
+          'validity',
+          `n${n.id} committed ${b ? (b.valid ? 'a block of another height' : 'an invalid block') : 'an unknown block'} at h=${h}`,
+        )
       const prevEntry = n.disk.chain[Number(h) - 2]
       if (b && prevEntry) {
         const t0 = this.blocks.get(toHex(prevEntry.blockHash))?.timeMs ?? 0n
-        if (h > 2n && b.timeMs <= t0) this.violate('bft-time', `n${n.id} block time of h${h} ${b.timeMs} <= ${t0} (h${h - 1n})`)
+        if (h > 2n && b.timeMs <= t0)
+          this.violate('bft-time', `n${n.id} block time of h${h} ${b.timeMs} <= ${t0} (h${h - 1n})`)
       }
       const prior = this.decided.get(h)
       if (prior === undefined) this.decided.set(h, hex)
       else if (prior !== hex)
-        this.violate('agreement', `n${n.id} committed ${hex.slice(0, 8)} at h=${h}, another honest node ${prior.slice(0, 8)}`)
+        this.violate(
+          'agreement',
+          `n${n.id} committed ${hex.slice(0, 8)} at h=${h}, another honest node ${prior.slice(0, 8)}`,
+        )
       this.stats.commits++
       if (Number(h) === this.s.heights) this.lastCommitAt = Math.max(this.lastCommitAt, this.now)
     }
@@ -688,9 +749,13 @@ class World {
     } catch (e) {
       this.violate('evidence', `n${n.id} produced evidence that does not verify: ${(e as Error).message}`)
     }
-    const offender = this.nodes.find((x) => toHex(x.address) === toHex(set.validators[ev.voteA.validatorIndex].address))
+    const offender = this.nodes.find(
+      (x) => toHex(x.address) === toHex(set.validators[ev.voteA.validatorIndex].address),
+    )
     if (offender && !offender.byz) this.violate('double-sign', `evidence against honest n${offender.id}`)
-    this.trace(`n${n.id} EVIDENCE against index ${ev.voteA.validatorIndex} h=${ev.voteA.height} r=${ev.voteA.round}`)
+    this.trace(
+      `n${n.id} EVIDENCE against index ${ev.voteA.validatorIndex} h=${ev.voteA.height} r=${ev.voteA.round}`,
+    )
   }
 
   // ------------------------------------------------------------------ byzantine validators
@@ -700,7 +765,10 @@ class World {
     const peers = this.nodes.filter((x) => x.id !== n.id).map((x) => x.id)
     switch (a.type) {
       case 'SignAndBroadcastProposal': {
-        const p: Proposal = { ...a.proposal, signature: n.signer.sign(this.verifier.proposalSignBytes(a.proposal)) }
+        const p: Proposal = {
+          ...a.proposal,
+          signature: n.signer.sign(this.verifier.proposalSignBytes(a.proposal)),
+        }
         this.send(n.id, n.id, { kind: 'proposal', proposal: p })
         if (n.byz === 'equivocate') {
           // Split the network: the round's outsiders get a fresh block (polRound -1), the rest the real one.
@@ -741,7 +809,9 @@ class World {
             ...a.vote,
             blockHash: altHash,
             extension:
-              isNilHash(altHash) || a.vote.type === VoteType.Prevote ? new Uint8Array(0) : concat8(n.id, v.height, altHash),
+              isNilHash(altHash) || a.vote.type === VoteType.Prevote
+                ? new Uint8Array(0)
+                : concat8(n.id, v.height, altHash),
           }
           const v2: Vote = { ...u, signature: n.signer.sign(this.verifier.voteSignBytes(u)) }
           for (const to of peers) {
@@ -769,21 +839,30 @@ class World {
       }
       case 'ValidateBlock': {
         const b = this.blocks.get(toHex(a.blockHash))
-        const valid = n.byz === 'invalid' || (b !== undefined && b.valid && b.height === a.height)
+        const valid = n.byz === 'invalid' || (b?.valid === true && b.height === a.height)
         this.q.push(this.now + 1, {
           k: 'engine',
           node: n.id,
           epoch: n.epoch,
-          ev: { type: 'BlockValidated', height: a.height, blockHash: a.blockHash, valid, blockTimeMs: b?.timeMs ?? 0n },
+          ev: {
+            type: 'BlockValidated',
+            height: a.height,
+            blockHash: a.blockHash,
+            valid,
+            blockTimeMs: b?.timeMs ?? 0n,
+          },
         })
         return
       }
       case 'Commit':
-        return this.onCommit(n, a)
+        this.onCommit(n, a)
+        return
       case 'RecordEvidence':
-        return this.onEvidence(n, a.evidence)
+        this.onEvidence(n, a.evidence)
+        return
       default:
-        return this.act(n, a)
+        this.act(n, a)
+        return
     }
   }
 
