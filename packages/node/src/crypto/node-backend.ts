@@ -132,10 +132,18 @@ function ed25519PrivateKey(seed: Uint8Array): KeyObject {
   })
 }
 
-export const nodeBackend: CryptoBackend = {
+export const nodeBackend: CryptoBackend & { sha256Into(data: Uint8Array, out: Uint8Array, offset: number): void } = {
   name: 'node:crypto',
   sha256(data) {
     return toPlainBytes(crypto.hash('sha256', data, 'buffer'))
+  },
+  /**
+   * Allocation-free form for the state tree: a latin1 string result lives on the V8 heap (no
+   * off-heap ArrayBuffer per call), one char per digest byte.
+   */
+  sha256Into(data, out, offset) {
+    const s = crypto.hash('sha256', data, 'binary')
+    for (let i = 0; i < 32; i++) out[offset + i] = s.charCodeAt(i)
   },
   ed25519PublicKey(seed) {
     const spki = crypto.createPublicKey(ed25519PrivateKey(seed)).export({ format: 'der', type: 'spki' })
