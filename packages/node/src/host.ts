@@ -12,6 +12,7 @@ import type { AuthConfig } from './api/auth.ts'
 import type { RateLimitConfig } from './api/rate-limit.ts'
 import { buildApi } from './api/server.ts'
 import type { StreamOptions } from './api/streams.ts'
+import type { WebhookOptions } from './api/webhooks.ts'
 import { NetworkNode } from './chain/network-node.ts'
 import { installNodeCrypto } from './crypto/node-backend.ts'
 import { VerifyPool } from './crypto/verify-pool.ts'
@@ -25,6 +26,8 @@ export interface HostConfig {
   auth?: AuthConfig
   /** Token bucket per caller; default 600 burst, 100/s; false = off. */
   rateLimit?: RateLimitConfig | false
+  /** Webhook delivery settings (retries, breaker, limits); false = no webhooks. */
+  webhooks?: Omit<WebhookOptions, 'db' | 'onFailure'> | false
   /** WebSocket stream limits; false = no /v1/ws. */
   streams?: Omit<StreamOptions, 'metrics'> | false
 }
@@ -94,6 +97,7 @@ export async function startHost(
     auth: cfg.auth,
     rateLimit: cfg.rateLimit ?? DEFAULT_RATE_LIMIT,
     streams: cfg.streams,
+    webhooks: cfg.webhooks === false ? undefined : { db: store.db, ...(cfg.webhooks ?? {}) },
     readiness: async () => {
       let storageWritable = true
       try {

@@ -1,5 +1,6 @@
 /** A typed HTTP client of a node's REST API. Uses the global fetch (Node ≥ 18, browsers). */
 import { PulseError } from '@pulsemesh/core'
+import { PulseStream } from './stream.ts'
 
 export class ApiError extends PulseError {
   readonly status: number
@@ -11,25 +12,35 @@ export class ApiError extends PulseError {
 
 export interface ClientOptions {
   baseUrl: string
-  /** Bearer token for routes that need a role. */
+  /** Bearer token (JWT) for routes that need a role. */
   token?: string
+  /** API key for services (sent as x-api-key). */
+  apiKey?: string
   fetch?: typeof fetch
 }
 
 export class PulseClient {
   readonly baseUrl: string
   private readonly token?: string
+  private readonly apiKey?: string
   private readonly f: typeof fetch
   constructor(o: ClientOptions) {
     this.baseUrl = o.baseUrl.replace(/\/+$/, '')
     this.token = o.token
+    this.apiKey = o.apiKey
     this.f = o.fetch ?? fetch
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' }
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extra }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (this.token) headers.authorization = `Bearer ${this.token}`
+    if (this.apiKey) headers['x-api-key'] = this.apiKey
     let res: Response
     try {
       res = await this.f(this.baseUrl + path, {
@@ -130,6 +141,38 @@ export class PulseClient {
   }
   openapi() {
     return this.request<Record<string, unknown>>('GET', '/v1/openapi.json')
+  }
+
+  /** Registers a webhook; keep the returned `secret` to verify deliveries with `verifyWebhook`. */
+  registerWebhook(
+    network: string,
+    w: { url: string; events: ('block' | 'tx' | 'event')[]; eventType?: string },
+    idempotencyKey: string = crypto.randomUUID(),
+  ) {
+    return this.request<{ id: string; url: string; events: string[]; secret: string; replayed: boolean }>(
+      'POST',
+      `/v1/networks/${network}/webhooks`,
+      w,
+      { 'idempotency-key': idempotencyKey },
+    )
+  }
+  webhooks(network: string) {
+    return this.request<{ webhooks: { id: string; url: string; events: string[] }[] }>(
+      'GET',
+      `/v1/networks/${network}/webhooks`,
+    )
+  }
+  deleteWebhook(network: string, id: string) {
+    return this.request<{ ok: boolean }>('DELETE', `/v1/networks/${network}/webhooks/${id}`)
+  }
+  webhookDeadLetters(network: string) {
+    return this.request<{
+      deadLetters: { id: string; endpointId: string; attempts: number; lastError?: string }[]
+    }>('GET', `/v1/networks/${network}/webhooks/dead-letters`)
+  }
+  /** A WebSocket stream of this node (call `connect()` first). */
+  stream() {
+    return new PulseStream(this.baseUrl)
   }
 
   /** Polls until a tx is committed (or `timeoutMs` passes). */

@@ -1,3 +1,5 @@
 export * from './client.ts'
 export * from './tx.ts'
 export * from './verify.ts'
+export * from './stream.ts'
+export * from './webhooks.ts'

@@ -71,7 +71,8 @@ export function verifyTxProof(r: TxProofResponse): { height: bigint; header: Hea
   const header = verifyCertifiedHeader(r.header, r.commit, r.validators)
   const proof = decodeMerkleProof(fromHex(r.proof))
   // An RFC 6962 root does not commit to the leaf count: pin it to the header's.
-  if (proof.total !== header.txCount) throw new ProofError('proof leaf count differs from the header tx count')
+  if (proof.total !== header.txCount)
+    throw new ProofError('proof leaf count differs from the header tx count')
   if (!verifyMerkleProof(header.txRoot, fromHex(r.tx), proof))
     throw new ProofError('tx is not under the header tx root')
   return { height: header.height, header }

@@ -18,6 +18,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  IDEMPOTENCY_CONFLICT: 409,
+  WEBHOOK_LIMIT: 409,
+  NOT_READY: 503,
 }
 
 export interface Problem {

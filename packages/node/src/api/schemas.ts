@@ -63,7 +63,46 @@ export const SubmitTxJson = T.Object(
   { description: 'or send the raw bytes as application/octet-stream' },
 )
 
+export const WebhookBody = T.Object(
+  {
+    url: T.String({ minLength: 8, maxLength: 2048, description: 'http(s) URL receiving POSTs' }),
+    events: T.Array(T.Union([T.Literal('block'), T.Literal('tx'), T.Literal('event')]), {
+      minItems: 1,
+      maxItems: 3,
+      uniqueItems: true,
+    }),
+    eventType: T.Optional(
+      T.String({ minLength: 1, maxLength: 64, description: 'only chain events of this type' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export const IdempotencyHeaders = T.Object({
+  'idempotency-key': T.String({
+    minLength: 1,
+    maxLength: 128,
+    description: 'replays with the same key return the same registration',
+  }),
+})
+export const WebhookParams = T.Object({
+  id: NetParams.properties.id,
+  wid: T.String({ pattern: '^ep_[0-9a-f]{24}$' }),
+})
+const WebhookJson = Obj({ id: T.String(), network: T.String(), url: T.String(), events: T.Array(T.String()) })
+
 export const R = {
+  webhook: Obj({
+    id: T.String(),
+    url: T.String(),
+    events: T.Array(T.String()),
+    secret: T.String(),
+    replayed: T.Boolean(),
+  }),
+  webhooks: Obj({ webhooks: T.Array(WebhookJson) }),
+  deadLetters: Obj({
+    deadLetters: T.Array(Obj({ id: T.String(), endpointId: T.String(), attempts: T.Integer() })),
+  }),
+  ok: Obj({ ok: T.Boolean() }),
   networks: Obj({ networks: T.Array(Obj({ id: T.String(), height: U64, validators: T.Integer() })) }),
   status: Obj({
     networkId: T.String(),

@@ -16,7 +16,12 @@ import {
   PulseError,
   toHex,
 } from '@pulsemesh/core'
-import Fastify, { type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify'
 import type { NetworkNode } from '../chain/network-node.ts'
 import { type AuthConfig, Authenticator, type Principal, type Role } from './auth.ts'
 import { ApiMetrics } from './metrics.ts'
@@ -25,6 +30,7 @@ import { problemFor } from './problem.ts'
 import { type RateLimitConfig, RateLimiter } from './rate-limit.ts'
 import * as S from './schemas.ts'
 import { type StreamOptions, registerStreams } from './streams.ts'
+import { type WebhookOptions, WebhookService } from './webhooks.ts'
 import { blockView, commitView, headerView, jsonValue, resultView, txView } from './views.ts'
 
 export interface ApiOptions {
@@ -46,6 +52,8 @@ export interface ApiOptions {
   peers?: () => number
   /** Idle socket timeout (slow clients are cut off); default 30 s. */
   connectionTimeoutMs?: number
+  /** Webhooks (persisted in this LevelDB); absent = no webhook routes. */
+  webhooks?: WebhookOptions
   /** WebSocket streams at /v1/ws; false = off. */
   streams?: StreamOptions | false
 }
@@ -628,6 +636,90 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       return { txs: n.mempool.size, bytes: n.mempool.sizeBytes, limits: n.mempool.limits.txsMax }
     },
   )
+
+  if (o.webhooks) {
+    let hooks: WebhookService | undefined
+    const wh = o.webhooks
+    app.addHook('onReady', async () => {
+      hooks = await WebhookService.open(
+        { onFailure: (network) => metrics?.webhookFailures.inc({ network }), ...wh },
+        o.networks,
+      )
+    })
+    app.addHook('onClose', async () => hooks?.close())
+    const svc = (): WebhookService => {
+      if (hooks === undefined) throw new PulseError('NOT_READY', 'webhooks are starting')
+      return hooks
+    }
+    const owner = (req: FastifyRequest) => req.principal?.subject ?? 'anonymous'
+    app.post<{
+      Params: { id: string }
+      Body: { url: string; events: ('block' | 'tx' | 'event')[]; eventType?: string }
+    }>(
+      '/v1/networks/:id/webhooks',
+      {
+        config: doc(
+          'register a webhook (Standard Webhooks signatures; secret returned here only)',
+          ['webhooks'],
+          'trader',
+        ),
+        schema: {
+          params: S.NetParams,
+          headers: S.IdempotencyHeaders,
+          body: S.WebhookBody,
+          response: resp(S.R.webhook, 201),
+        },
+      },
+      async (req, reply) => {
+        const n = net(req.params.id)
+        const r = await svc().register(owner(req), n.id, String(req.headers['idempotency-key']), req.body)
+        const e = r.endpoint
+        return reply
+          .status(r.replayed ? 200 : 201)
+          .send({ id: e.id, url: e.url, events: e.events, secret: e.secret, replayed: r.replayed })
+      },
+    )
+    app.get<{ Params: { id: string } }>(
+      '/v1/networks/:id/webhooks',
+      {
+        config: doc('your webhooks on this network', ['webhooks'], 'trader'),
+        schema: { params: S.NetParams, response: resp(S.R.webhooks) },
+      },
+      async (req) => ({
+        webhooks: svc()
+          .list(owner(req), net(req.params.id).id)
+          .map((e) => ({
+            id: e.id,
+            network: e.network,
+            url: e.url,
+            events: e.events,
+            eventType: e.eventType,
+          })),
+      }),
+    )
+    app.delete<{ Params: { id: string; wid: string } }>(
+      '/v1/networks/:id/webhooks/:wid',
+      {
+        config: doc('remove a webhook', ['webhooks'], 'trader'),
+        schema: { params: S.WebhookParams, response: resp(S.R.ok) },
+      },
+      async (req) => {
+        await svc().remove(owner(req), req.params.wid)
+        return { ok: true }
+      },
+    )
+    app.get<{ Params: { id: string } }>(
+      '/v1/networks/:id/webhooks/dead-letters',
+      {
+        config: doc('deliveries that exhausted their retries', ['webhooks'], 'trader'),
+        schema: { params: S.NetParams, response: resp(S.R.deadLetters) },
+      },
+      async (req) => {
+        net(req.params.id)
+        return { deadLetters: await svc().deadLetters(owner(req)) }
+      },
+    )
+  }
 
   if (o.streams !== false) registerStreams(app, o.networks, { ...(o.streams ?? {}), metrics })
 
