@@ -32,7 +32,7 @@ interface Scheme {
   verify(pk: Uint8Array, m: Uint8Array, s: Uint8Array): boolean
 }
 
-function fakeScheme(n: number): Scheme {
+export function fakeScheme(n: number): Scheme {
   const reg = new FakeKeyRegistry()
   const rng = new Prng(n)
   return {
@@ -90,7 +90,7 @@ function setup(scheme: Scheme) {
 }
 
 /** Zero-delay run: FIFO delivery, no timer ever needed without faults. */
-function runZeroDelay(scheme: Scheme, heights: number) {
+export function runZeroDelay(scheme: Scheme, heights: number) {
   const { n, set, engines } = setup(scheme)
   const queue: [number, EngineEvent][] = []
   let head = 0
