@@ -230,8 +230,12 @@ export class WebhookService {
         })
       if (e.events.includes('tx'))
         for (const [i, h] of b.txHashes.entries())
-          add(e, 'tx.committed', { network, height: b.height.toString(), hash: h, ok: b.results[i]?.error === '' })
-        )
+          add(e, 'tx.committed', {
+            network,
+            height: b.height.toString(),
+            hash: h,
+            ok: b.results[i]?.error === '',
+          })
       if (e.events.includes('event')) {
         const all = b.results.flatMap((r, i) => r.events.map((ev) => ({ tx: b.txHashes[i], event: ev })))
         for (const ev of endEvents) all.push({ tx: '', event: ev })
