@@ -4,6 +4,16 @@ export * from './executor.ts'
 export * from './genesis.ts'
 export type * from './module.ts'
 export * from './modules/bank/index.ts'
+export * as exchange from './modules/exchange/index.ts'
+export {
+  createExchangeModule,
+  EXCHANGE_KIND,
+  EXCHANGE_PREFIX,
+  ExchangeError,
+  exchangeModule,
+  type ExchangeModuleOptions,
+} from './modules/exchange/index.ts'
 export * from './modules/staking/index.ts'
+export * from './modules/emotion/index.ts'
 export * from './state/kv.ts'
 export * from './validators.ts'
