@@ -299,7 +299,9 @@ export class TendermintEngine {
     this.awaitingBlockRound = -1
     this.scheduleTimeout('propose', round, out)
     if (this.ownIndex >= 0 && this.proposerOf(round) === this.ownIndex) {
-      if (this.validHash) this.propose(this.validHash, this.validRound, out)
+      // Line 15: re-propose the valid value (polRound must be an earlier round: after a restart the
+      // restored valid round can equal the resume round, and then a fresh block is needed instead).
+      if (this.validHash && this.validRound < round) this.propose(this.validHash, this.validRound, out)
       else {
         this.awaitingBlockRound = round
         out.push({ type: 'GetProposalBlock', height: this.height, round })

@@ -640,3 +640,50 @@ test('a precommit for a block is stamped after the block time (BFT time strictly
   const [nilPc] = votesOf(e2.handle(timeout(0, 'prevote')))
   assert.equal(nilPc.timestampMs, 2000n)
 })
+
+test('restart as proposer of the round it locked in: asks for a block, and the guard refuses to propose', () => {
+  const h = makeHarness()
+  const r = [0, 1, 2, 3, 4, 5, 6, 7].find((x) => proposerIndexForRound(h.set, x) === ME)!
+  const precommit = {
+    type: Precommit,
+    height: 1n,
+    round: r,
+    blockHash: A,
+    timestampMs: 5n,
+    validatorIndex: ME,
+    extension: new Uint8Array(0),
+  }
+  const e = h.engine(ME, {
+    signState: {
+      ...EMPTY_SIGN_STATE,
+      height: 1n,
+      round: r,
+      step: SignStep.Precommit,
+      vote: precommit,
+      precommit,
+      lockedRound: r,
+      lockedBlockHash: A,
+    },
+  })
+  const acts = e.handle(start(h.set))
+  assert.equal(e.snapshot().round, r)
+  assert.deepEqual(
+    ofType(acts, 'SignAndBroadcastVote').map((a) => [a.vote.round, a.resend]),
+    [[r, true]],
+  )
+  assert.equal(ofType(acts, 'SignAndBroadcastProposal').length, 0, 'no proposal with polRound = round')
+  assert.equal(ofType(acts, 'GetProposalBlock').length, 1)
+  const acts2 = e.handle({
+    type: 'ProposalBlock',
+    height: 1n,
+    round: r,
+    blockHash: B,
+    blockTimeMs: 0n,
+    nowMs: 1000n,
+  })
+  assert.equal(
+    ofType(acts2, 'SignAndBroadcastProposal').length,
+    0,
+    'already signed a later step in this round',
+  )
+})
