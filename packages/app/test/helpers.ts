@@ -82,6 +82,7 @@ export const ctx = (height = 1n) => ({
   height,
   timeMs: 1_700_000_001_000n,
   proposer: validator.publicKey.bytes,
+  prevHash: new Uint8Array(32),
   params: makeGenesis([]).params,
 })
 

@@ -260,7 +260,7 @@ export class NetworkNode extends EventEmitter {
     const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
     const now = this.now()
     const timeMs = now > prevTime ? now : prevTime + 1n
-    const ctx = { networkId: this.id, height, timeMs, proposer: key.publicKey, params: p }
+    const ctx = { networkId: this.id, height, timeMs, proposer: key.publicKey, prevHash: this.head.hash, params: p }
 
     const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
     const overlay = new Overlay(this.state)
@@ -359,7 +359,7 @@ export class NetworkNode extends EventEmitter {
   }): PreparedBlock {
     const p = this.genesis.params
     const height = this.head.height + 1n
-    const ctx = { networkId: this.id, height, timeMs: o.timeMs, proposer: o.proposer, params: p }
+    const ctx = { networkId: this.id, height, timeMs: o.timeMs, proposer: o.proposer, prevHash: this.head.hash, params: p }
     const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
     const overlay = new Overlay(this.state)
     const exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
@@ -471,6 +471,7 @@ export class NetworkNode extends EventEmitter {
       height: h.height,
       timeMs: h.timeMs,
       proposer: h.proposer,
+      prevHash: h.prevHash,
       params: this.genesis.params,
     }
     const overlay = new Overlay(this.state)

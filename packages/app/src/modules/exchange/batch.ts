@@ -1,0 +1,553 @@
+/**
+ * The end-of-block batch: every order tx of the block was only queued (and its funds locked) when
+ * it executed; here the whole batch is matched and settled in one deterministic pass.
+ *
+ * Ordering the proposer cannot steer: entries are sorted by sha256(txHash ‖ prevHash) — the
+ * proposer chooses which txs enter the block, not where they land in the batch — and within a
+ * market cancels/replaces go before new orders (makers can always pull quotes first).
+ *
+ * Settlement is driven by the engine's events: a fill moves base from ESCROW to the buyer and
+ * quote from ESCROW to the seller; after each command every touched order's lock is trimmed to
+ * what its resting size still needs (price × lots for a buy, lots × lotSize for a sell) and the
+ * excess refunded. So ESCROW always holds exactly Σ locked over live orders (the tests check it).
+ */
+import { type ChainEvent, compareBytes, concatBytes, equalBytes, fromHex, sha256 } from '@pulsemesh/core'
+import {
+  type AuctionOrder,
+  clearBatch,
+  type EngineEvent,
+  OrderBook,
+  quoteExactIn,
+  quoteExactOut,
+  routeMarketOrder,
+  type Side,
+} from '@pulsemesh/exchange'
+import { transfer } from '../bank/ledger.ts'
+import type { KVStore } from '../../state/kv.ts'
+import type { BlockContext } from '../../module.ts'
+import {
+  deleteOrder,
+  drainPending,
+  ESCROW,
+  getOrder,
+  getTop,
+  KEYS,
+  lockOf,
+  type Market,
+  type OrderRecord,
+  type PendingEntry,
+  poolAccount,
+  putJson,
+  putOrder,
+  putTop,
+  requireMarket,
+} from './state.ts'
+import { getPool, putPool } from './pools.ts'
+import { getOraclePrice } from './oracle.ts'
+
+/** Depth levels the router looks at for a market order. */
+const ROUTE_LEVELS = 1000
+
+// --- book persistence ---------------------------------------------------------------------------
+
+/** Stored book: resting orders in priority (bids best-first then asks, FIFO per level) with their lots. */
+type BookBlob = { bids: [string, string, string, string][]; asks: [string, string, string, string][] }
+
+/**
+ * Books rebuilt from state, reused while the stored bytes are the ones we wrote last: a hit skips
+ * the rebuild, a miss (another fork, a discarded block, a restart) rebuilds from state, which gives
+ * the same engine state — so caching can never change a result.
+ */
+const cache = new Map<string, { bytes: Uint8Array; book: OrderBook }>()
+
+export function newBook(m: Market): OrderBook {
+  return new OrderBook({ tickSize: m.tickSize, lotSize: 1n, maxPrice: m.maxPrice, maxSize: m.maxLots })
+}
+
+/** The market's book as stored (read-only use: callers that mutate must `takeBook`). */
+export function loadBook(store: KVStore, m: Market): OrderBook {
+  const raw = store.get(KEYS.book(m.id))
+  if (raw === undefined) return newBook(m)
+  const hit = cache.get(cacheKey(m))
+  if (hit !== undefined && equalBytes(hit.bytes, raw)) return hit.book
+  const blob = JSON.parse(new TextDecoder().decode(raw)) as BookBlob
+  const book = newBook(m)
+  for (const [id, , , lots] of [...blob.bids, ...blob.asks]) {
+    const r = getOrder(store, BigInt(id))!
+    // uncrossed by construction, so these only rest; type/stp restore the engine's flags exactly
+    book.execute({
+      kind: 'place',
+      id: r.id,
+      owner: r.owner,
+      side: r.side,
+      type: r.type === 'post-only' ? 'post-only' : 'limit',
+      price: r.price,
+      size: BigInt(lots),
+      stp: r.stp,
+    })
+  }
+  cache.set(cacheKey(m), { bytes: raw, book })
+  return book
+}
+
+/** Same id, same config: markets of different chains in one process never share a book. */
+function cacheKey(m: Market): string {
+  return `${m.id}|${m.tickSize}|${m.lotSize}|${m.maxPrice}|${m.maxLots}|${m.mode}`
+}
+
+/** Loads the book for mutation: the cache entry is dropped until `saveBook` records the new bytes. */
+function takeBook(store: KVStore, m: Market): OrderBook {
+  const book = loadBook(store, m)
+  cache.delete(cacheKey(m))
+  return book
+}
+
+function saveBook(store: KVStore, m: Market, book: OrderBook, lastPrice: bigint | null): void {
+  const snap = book.snapshot()
+  // owner and price ride along so equal bytes mean an equal book, whatever store they came from
+  const side = (levels: typeof snap.bids): [string, string, string, string][] =>
+    levels.flatMap((l) =>
+      l.orders.map(
+        (o) =>
+          [o.id.toString(), o.owner, l.price.toString(), o.size.toString()] as [
+            string,
+            string,
+            string,
+            string,
+          ],
+      ),
+    )
+  const blob: BookBlob = { bids: side(snap.bids), asks: side(snap.asks) }
+  if (blob.bids.length === 0 && blob.asks.length === 0) store.delete(KEYS.book(m.id))
+  else {
+    putJson(store, KEYS.book(m.id), blob as unknown as Parameters<typeof putJson>[2])
+    cache.set(cacheKey(m), { bytes: store.get(KEYS.book(m.id))!, book })
+  }
+  const prev = getTop(store, m.id)
+  putTop(store, m.id, {
+    bestBid: book.bestBid() ?? null,
+    bestAsk: book.bestAsk() ?? null,
+    lastPrice: lastPrice ?? prev.lastPrice,
+  })
+}
+
+/** Drops cached books (tests that want to exercise the rebuild path). */
+export function clearBookCache(): void {
+  cache.clear()
+}
+
+// --- settlement -----------------------------------------------------------------------------------
+
+/** Order records touched by one market's batch, written back once at the end. */
+class Records {
+  private readonly map = new Map<bigint, OrderRecord | null>()
+  private readonly store: KVStore
+  constructor(store: KVStore) {
+    this.store = store
+  }
+  get(id: bigint): OrderRecord | undefined {
+    if (!this.map.has(id)) this.map.set(id, getOrder(this.store, id) ?? null)
+    return this.map.get(id) ?? undefined
+  }
+  set(r: OrderRecord): void {
+    this.map.set(r.id, r)
+  }
+  remove(id: bigint): void {
+    this.map.set(id, null)
+  }
+  flush(): void {
+    for (const [id, r] of this.map) {
+      if (r === null) deleteOrder(this.store, id)
+      else putOrder(this.store, r)
+    }
+    this.map.clear()
+  }
+}
+
+class MarketBatch {
+  readonly store: KVStore
+  readonly m: Market
+  readonly book: OrderBook
+  readonly recs: Records
+  readonly emit: (e: ChainEvent) => void
+  lastPrice: bigint | null = null
+  constructor(store: KVStore, m: Market, book: OrderBook, emit: (e: ChainEvent) => void) {
+    this.store = store
+    this.m = m
+    this.book = book
+    this.recs = new Records(store)
+    this.emit = emit
+  }
+
+  pay(ownerHex: string, asset: string, amount: bigint): void {
+    if (amount > 0n) transfer(this.store, ESCROW, fromHex(ownerHex), asset, amount)
+  }
+
+  /** Settles one fill of `lots` at `price` between a buy and a sell record. */
+  fill(buy: OrderRecord, sell: OrderRecord, price: bigint, lots: bigint): void {
+    const quote = price * lots
+    const base = lots * this.m.lotSize
+    this.pay(buy.owner, this.m.base, base)
+    this.pay(sell.owner, this.m.quote, quote)
+    buy.locked -= quote
+    sell.locked -= base
+    if (buy.locked < 0n || sell.locked < 0n) throw new Error(`exchange: escrow underflow in ${this.m.id}`)
+    this.lastPrice = price
+    this.emit({
+      type: 'exchange_fill',
+      attributes: [
+        { key: 'market', value: this.m.id },
+        { key: 'buy_order', value: buy.id.toString() },
+        { key: 'sell_order', value: sell.id.toString() },
+        { key: 'price', value: price.toString() },
+        { key: 'lots', value: lots.toString() },
+      ],
+    })
+  }
+
+  /** Trims each touched order's lock to what its resting size needs; gone orders are deleted. */
+  trim(ids: Iterable<bigint>): void {
+    for (const id of ids) {
+      const r = this.recs.get(id)
+      if (r === undefined || r.pending) continue
+      const resting = this.book.order(id)?.size ?? 0n
+      const [asset, need] = lockOf(this.m, r.side, r.price, resting)
+      if (r.locked < need) throw new Error(`exchange: order ${id} under-locked`)
+      this.pay(r.owner, asset, r.locked - need)
+      r.locked = need
+      if (resting === 0n) this.recs.remove(id)
+      else this.recs.set(r)
+    }
+  }
+
+  /** Applies engine events: fills settle, every order they touch is trimmed. */
+  settle(events: EngineEvent[], self: bigint): void {
+    const touched = new Set<bigint>([self])
+    for (const e of events) {
+      if (e.type === 'fill') {
+        const maker = this.recs.get(e.makerId)!
+        const taker = this.recs.get(e.takerId)!
+        if (e.takerSide === 'buy') this.fill(taker, maker, e.price, e.size)
+        else this.fill(maker, taker, e.price, e.size)
+        touched.add(e.makerId)
+      } else if (e.type === 'cancelled') touched.add(e.orderId)
+      else if (e.type === 'rejected') this.rejected(e.orderId, e.code)
+    }
+    this.trim([...touched].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
+  }
+
+  rejected(id: bigint, code: string): void {
+    this.emit({
+      type: 'exchange_order_rejected',
+      attributes: [
+        { key: 'market', value: this.m.id },
+        { key: 'order', value: id.toString() },
+        { key: 'code', value: code },
+      ],
+    })
+  }
+
+  cancel(e: Extract<PendingEntry, { op: 'cancel' }>): void {
+    const id = BigInt(e.id)
+    const r = this.recs.get(id)
+    if (r === undefined || r.pending) {
+      this.rejected(id, 'UNKNOWN_ORDER')
+      return
+    }
+    this.settle(this.book.execute({ kind: 'cancel', id, owner: e.owner }), id)
+  }
+
+  replace(e: Extract<PendingEntry, { op: 'replace' }>): void {
+    const id = BigInt(e.id)
+    const extra = BigInt(e.extra)
+    const r = this.recs.get(id)
+    if (r === undefined || r.pending || this.book.order(id) === undefined) {
+      // the order is gone (filled or cancelled earlier in the batch): give the new lock back
+      this.pay(e.owner, e.asset, extra)
+      this.rejected(id, 'UNKNOWN_ORDER')
+      return
+    }
+    r.locked += extra
+    const events = this.book.execute({
+      kind: 'replace',
+      id,
+      owner: e.owner,
+      price: BigInt(e.price),
+      size: BigInt(e.lots),
+    })
+    if (events[0]?.type !== 'rejected') r.price = BigInt(e.price)
+    this.recs.set(r)
+    this.settle(events, id)
+  }
+
+  place(e: Extract<PendingEntry, { op: 'place' }>): void {
+    const r = this.recs.get(BigInt(e.id))!
+    r.pending = false
+    this.recs.set(r)
+    if (r.type === 'market') {
+      this.market(r)
+      return
+    }
+    this.settle(
+      this.book.execute({
+        kind: 'place',
+        id: r.id,
+        owner: r.owner,
+        side: r.side,
+        type: r.type,
+        price: r.price,
+        size: r.lots,
+        stp: r.stp,
+      }),
+      r.id,
+    )
+  }
+
+  /** A market order: split between book and pool by the router, within its worst price. */
+  market(r: OrderRecord): void {
+    const cap = r.price
+    // pending: the book leg's trim must leave the lock alone until the pool leg has run
+    r.pending = true
+    const pool = getPool(this.store, this.m.id)
+    let bookLots = r.lots
+    let poolLots = 0n
+    if (pool !== undefined && pool.totalShares > 0n) {
+      const depth = this.book.depth(ROUTE_LEVELS)
+      const levels = (r.side === 'buy' ? depth.asks : depth.bids).filter(
+        (l) => cap === 0n || (r.side === 'buy' ? l.price <= cap : l.price >= cap),
+      )
+      const route = routeMarketOrder(r.side, r.lots, levels, pool, this.m.lotSize)
+      bookLots = route.bookLots
+      poolLots = route.poolLots
+    }
+    if (bookLots > 0n) {
+      this.settle(
+        this.book.execute({
+          kind: 'place',
+          id: r.id,
+          owner: r.owner,
+          side: r.side,
+          type: cap === 0n ? 'market' : 'ioc',
+          price: cap === 0n ? undefined : cap,
+          size: bookLots,
+          stp: r.stp,
+        }),
+        r.id,
+      )
+    }
+    if (poolLots > 0n && pool !== undefined) this.poolLeg(r, poolLots)
+    r.pending = false
+    this.recs.set(r)
+    this.trim([r.id])
+  }
+
+  private poolLeg(r: OrderRecord, lots: bigint): void {
+    const pool = getPool(this.store, this.m.id)!
+    const acct = poolAccount(this.m.id)
+    const baseAmt = lots * this.m.lotSize
+    const owner = fromHex(r.owner)
+    if (r.side === 'buy') {
+      const quoteIn = quoteExactOut(pool, 'buy-base', baseAmt)
+      if (quoteIn > r.price * lots || quoteIn > r.locked) {
+        this.rejected(r.id, 'POOL_PRICE_BEYOND_LIMIT')
+        return
+      }
+      transfer(this.store, ESCROW, acct, this.m.quote, quoteIn)
+      transfer(this.store, acct, owner, this.m.base, baseAmt)
+      r.locked -= quoteIn
+      putPool(this.store, this.m.id, {
+        ...pool,
+        reserveBase: pool.reserveBase - baseAmt,
+        reserveQuote: pool.reserveQuote + quoteIn,
+      })
+      this.poolEvent(r, lots, quoteIn)
+    } else {
+      const quoteOut = quoteExactIn(pool, 'sell-base', baseAmt)
+      if (quoteOut === 0n || quoteOut < r.price * lots || baseAmt > r.locked) {
+        this.rejected(r.id, 'POOL_PRICE_BEYOND_LIMIT')
+        return
+      }
+      transfer(this.store, ESCROW, acct, this.m.base, baseAmt)
+      transfer(this.store, acct, owner, this.m.quote, quoteOut)
+      r.locked -= baseAmt
+      putPool(this.store, this.m.id, {
+        ...pool,
+        reserveBase: pool.reserveBase + baseAmt,
+        reserveQuote: pool.reserveQuote - quoteOut,
+      })
+      this.poolEvent(r, lots, quoteOut)
+    }
+  }
+
+  private poolEvent(r: OrderRecord, lots: bigint, quote: bigint): void {
+    this.lastPrice = quote / lots
+    this.emit({
+      type: 'exchange_pool_fill',
+      attributes: [
+        { key: 'market', value: this.m.id },
+        { key: 'order', value: r.id.toString() },
+        { key: 'side', value: r.side },
+        { key: 'lots', value: lots.toString() },
+        { key: 'quote', value: quote.toString() },
+      ],
+    })
+  }
+}
+
+/** Batch position of an entry: sha256(txHash ‖ prevHash), then the tx hash (never equal). */
+function sortKey(e: PendingEntry, prevHash: Uint8Array): Uint8Array {
+  return sha256(concatBytes(fromHex(e.txHash), prevHash))
+}
+
+function orderBatch(entries: PendingEntry[], prevHash: Uint8Array): PendingEntry[] {
+  const keyed = entries.map((e) => ({ e, k: sortKey(e, prevHash), first: e.op === 'place' ? 1 : 0 }))
+  keyed.sort((a, b) => a.first - b.first || compareBytes(a.k, b.k) || (a.e.txHash < b.e.txHash ? -1 : 1))
+  return keyed.map((x) => x.e)
+}
+
+/** The module's endBlock part for orders: drains the queue and runs one batch per market. */
+export function processBatch(store: KVStore, ctx: BlockContext, emit: (e: ChainEvent) => void): void {
+  const entries = drainPending(store)
+  if (entries.length === 0) return
+  const prevHash = ctx.prevHash ?? new Uint8Array(32)
+  const byMarket = new Map<string, PendingEntry[]>()
+  for (const e of entries) {
+    const list = byMarket.get(e.market)
+    if (list === undefined) byMarket.set(e.market, [e])
+    else list.push(e)
+  }
+  for (const id of [...byMarket.keys()].sort()) {
+    const m = requireMarket(store, id)
+    const batch = orderBatch(byMarket.get(id)!, prevHash)
+    if (m.mode === 'auction') runAuction(store, m, batch, ctx, emit)
+    else runContinuous(store, m, batch, emit)
+  }
+}
+
+function runContinuous(
+  store: KVStore,
+  m: Market,
+  batch: PendingEntry[],
+  emit: (e: ChainEvent) => void,
+): void {
+  const mb = new MarketBatch(store, m, takeBook(store, m), emit)
+  for (const e of batch) {
+    if (e.op === 'cancel') mb.cancel(e)
+    else if (e.op === 'replace') mb.replace(e)
+    else mb.place(e)
+  }
+  mb.recs.flush()
+  saveBook(store, m, mb.book, mb.lastPrice)
+}
+
+/**
+ * Frequent batch auction: cancels apply to the book first; then the resting orders (in their
+ * time priority) and the batch's new orders (in batch order) clear at one price via clearBatch;
+ * what is left of limit orders rests in a rebuilt book. Replaces re-enter at the back.
+ */
+function runAuction(
+  store: KVStore,
+  m: Market,
+  batch: PendingEntry[],
+  ctx: BlockContext,
+  emit: (e: ChainEvent) => void,
+): void {
+  const old = takeBook(store, m)
+  const mb = new MarketBatch(store, m, old, emit)
+  const fresh: OrderRecord[] = []
+  for (const e of batch) {
+    if (e.op === 'cancel') mb.cancel(e)
+    else if (e.op === 'replace') {
+      const id = BigInt(e.id)
+      const r = mb.recs.get(id)
+      if (
+        r === undefined ||
+        r.pending ||
+        old.execute({ kind: 'cancel', id, owner: e.owner })[0]?.type === 'rejected'
+      ) {
+        mb.pay(e.owner, e.asset, BigInt(e.extra))
+        mb.rejected(id, r !== undefined && r.owner !== e.owner ? 'NOT_ORDER_OWNER' : 'UNKNOWN_ORDER')
+        continue
+      }
+      r.locked += BigInt(e.extra)
+      r.price = BigInt(e.price)
+      r.lots = BigInt(e.lots)
+      r.pending = true // in the auction now, trimmed after the rebuild
+      mb.recs.set(r)
+      fresh.push(r)
+    } else {
+      const r = mb.recs.get(BigInt(e.id))!
+      fresh.push(r)
+    }
+  }
+  // participants: resting orders in priority, then the batch's orders in batch order
+  const snap = old.snapshot()
+  const resting: { r: OrderRecord; lots: bigint }[] = []
+  for (const l of [...snap.bids, ...snap.asks])
+    for (const o of l.orders) resting.push({ r: mb.recs.get(o.id)!, lots: o.size })
+  const parts = [...resting, ...fresh.map((r) => ({ r, lots: r.lots }))]
+  const auctionOrders: AuctionOrder[] = parts.map(({ r, lots }) => ({
+    id: r.id,
+    side: r.side as Side,
+    price: r.price === 0n ? undefined : r.price,
+    size: lots,
+  }))
+  const ref = getOraclePrice(store, m.id, ctx.timeMs)?.price ?? getTop(store, m.id).lastPrice ?? undefined
+  const res = clearBatch(auctionOrders, { referencePrice: ref })
+  const filled = new Map<bigint, bigint>()
+  if (res.price !== null) {
+    const buys = res.fills.filter((f) => f.side === 'buy')
+    const sells = res.fills.filter((f) => f.side === 'sell')
+    // pair buys and sells in batch order; everyone trades at res.price, so pairing is bookkeeping
+    let si = 0
+    let sellLeft = sells[0]?.size ?? 0n
+    for (const b of buys) {
+      let need = b.size
+      while (need > 0n) {
+        const s = sells[si]!
+        const lots = need < sellLeft ? need : sellLeft
+        mb.fill(mb.recs.get(b.id)!, mb.recs.get(s.id)!, res.price, lots)
+        need -= lots
+        sellLeft -= lots
+        if (sellLeft === 0n) sellLeft = sells[++si]?.size ?? 0n
+      }
+    }
+    for (const f of res.fills) filled.set(f.id, f.size)
+    emit({
+      type: 'exchange_auction',
+      attributes: [
+        { key: 'market', value: m.id },
+        { key: 'price', value: res.price.toString() },
+        { key: 'volume', value: res.volume.toString() },
+      ],
+    })
+  }
+  // rebuild: what is left of limit orders rests, in the same priority
+  const book = newBook(m)
+  const next = new MarketBatch(store, m, book, emit)
+  next.lastPrice = mb.lastPrice
+  mb.recs.flush()
+  for (const { r: r0, lots } of parts) {
+    const r = next.recs.get(r0.id)!
+    r.pending = false
+    next.recs.set(r)
+    const left = lots - (filled.get(r.id) ?? 0n)
+    if (left > 0n && (r.type === 'limit' || r.type === 'post-only')) {
+      next.settle(
+        book.execute({
+          kind: 'place',
+          id: r.id,
+          owner: r.owner,
+          side: r.side,
+          type: 'limit',
+          price: r.price,
+          size: left,
+          stp: r.stp,
+        }),
+        r.id,
+      )
+    } else next.trim([r.id])
+  }
+  next.recs.flush()
+  saveBook(store, m, book, next.lastPrice)
+}

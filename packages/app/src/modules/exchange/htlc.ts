@@ -1,0 +1,84 @@
+/**
+ * HTLC atomic swaps: lock funds under sha256(preimage) until a timeout height; the recipient's side
+ * claims with the preimage (revealed in the tx and its event, so the counterparty can claim on the
+ * other network), or after the timeout the sender's side refunds. Anyone may submit claim/refund:
+ * the funds only ever go to the recipient (claim) or back to the sender (refund).
+ */
+import { constantTimeEqual, fromHex, sha256 } from '@pulsemesh/core'
+import type { KVStore } from '../../state/kv.ts'
+import { requireAsset, transfer } from '../bank/ledger.ts'
+import { ExchangeError, getJson, HTLC_ESCROW, KEYS, putJson } from './state.ts'
+
+export interface Htlc {
+  id: string
+  sender: string
+  recipient: string
+  asset: string
+  amount: bigint
+  hashlock: string
+  /** Last height at which a claim is accepted; refunds from the next height on. */
+  timeoutHeight: bigint
+}
+
+export function getHtlc(store: KVStore, id: string): Htlc | undefined {
+  const r = getJson<Record<string, string>>(store, KEYS.swap(id))
+  if (r === undefined) return undefined
+  return {
+    id,
+    sender: r.sender!,
+    recipient: r.recipient!,
+    asset: r.asset!,
+    amount: BigInt(r.amount!),
+    hashlock: r.hashlock!,
+    timeoutHeight: BigInt(r.timeoutHeight!),
+  }
+}
+function requireHtlc(store: KVStore, id: string): Htlc {
+  const h = getHtlc(store, id)
+  if (h === undefined) throw new ExchangeError('UNKNOWN_SWAP', `no open swap ${id}`, { swap: id })
+  return h
+}
+
+export function htlcLock(store: KVStore, height: bigint, h: Htlc): void {
+  if (h.amount <= 0n) throw new ExchangeError('INVALID_SWAP', 'amount must be positive')
+  if (h.timeoutHeight <= height)
+    throw new ExchangeError('INVALID_SWAP', `timeout height ${h.timeoutHeight} is not after ${height}`)
+  requireAsset(store, h.asset)
+  transfer(store, fromHex(h.sender), HTLC_ESCROW, h.asset, h.amount)
+  putJson(store, KEYS.swap(h.id), {
+    sender: h.sender,
+    recipient: h.recipient,
+    asset: h.asset,
+    amount: h.amount.toString(),
+    hashlock: h.hashlock,
+    timeoutHeight: h.timeoutHeight.toString(),
+  })
+}
+
+export function htlcClaim(store: KVStore, height: bigint, id: string, preimage: Uint8Array): Htlc {
+  const h = requireHtlc(store, id)
+  if (height > h.timeoutHeight)
+    throw new ExchangeError('SWAP_EXPIRED', `swap ${id} expired at height ${h.timeoutHeight}`, {
+      timeoutHeight: h.timeoutHeight.toString(),
+    })
+  if (!constantTimeEqual(sha256(preimage), fromHex(h.hashlock)))
+    throw new ExchangeError('WRONG_PREIMAGE', 'sha256(preimage) does not match the hash lock')
+  transfer(store, HTLC_ESCROW, fromHex(h.recipient), h.asset, h.amount)
+  store.delete(KEYS.swap(id))
+  return h
+}
+
+export function htlcRefund(store: KVStore, height: bigint, id: string): Htlc {
+  const h = requireHtlc(store, id)
+  if (height <= h.timeoutHeight)
+    throw new ExchangeError(
+      'SWAP_NOT_EXPIRED',
+      `swap ${id} can be refunded after height ${h.timeoutHeight}`,
+      {
+        timeoutHeight: h.timeoutHeight.toString(),
+      },
+    )
+  transfer(store, HTLC_ESCROW, fromHex(h.sender), h.asset, h.amount)
+  store.delete(KEYS.swap(id))
+  return h
+}

@@ -1,0 +1,163 @@
+/**
+ * Validator price oracle. Validators submit signed prices by tx (the tx signature is the report's
+ * signature); at the end of every block with new reports the module aggregates them with
+ * `aggregatePrice` (stake-weighted median, staleness, quorum > 2/3, deviation guard) and stores the
+ * price. A refused aggregation keeps the previous price and emits why.
+ *
+ * Who may report, with what weight: `oracleValidators(store)`, which reads the set the module
+ * stored at genesis. It is the one function to swap when staking drives the set (its active set
+ * and powers), e.g. via `createExchangeModule({ oracleValidators })`.
+ */
+import { type ChainEvent, isPulseError, toHex } from '@pulsemesh/core'
+import { aggregatePrice } from '@pulsemesh/exchange'
+import { accountIdOf } from '../../accounts.ts'
+import type { Genesis } from '../../genesis.ts'
+import type { KVStore } from '../../state/kv.ts'
+import { getJson, KEYS, putJson } from './state.ts'
+
+export interface OracleValidator {
+  /** Hex 20-byte account id: the account that signs the validator's oracle txs. */
+  account: string
+  power: bigint
+}
+export type OracleValidatorSource = (store: KVStore) => OracleValidator[]
+
+export interface OracleConfig {
+  /** Reports older than this (ms of block time) are stale. */
+  maxAgeMs: bigint
+  /** Largest accepted move of the median per update, and the outlier threshold. */
+  maxDeviationBps: bigint
+}
+export const DEFAULT_ORACLE_CONFIG: OracleConfig = { maxAgeMs: 60_000n, maxDeviationBps: 2_000n }
+
+/** Stores the genesis validators as the oracle set (accounts of their consensus keys). */
+export function initOracleSet(store: KVStore, g: Genesis): void {
+  const set = g.validators
+    .map((v) => ({
+      account: toHex(accountIdOf({ scheme: 'ed25519', bytes: v.publicKey })),
+      power: v.power.toString(),
+    }))
+    .sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0))
+  putJson(store, KEYS.oracleSet(), set)
+}
+
+/** The default source: the set stored at genesis. */
+export const genesisOracleValidators: OracleValidatorSource = (store) =>
+  (getJson<{ account: string; power: string }[]>(store, KEYS.oracleSet()) ?? []).map((v) => ({
+    account: v.account,
+    power: BigInt(v.power),
+  }))
+
+interface StoredReport {
+  validator: string
+  price: string
+  timestamp: string
+}
+export interface OraclePrice {
+  price: bigint
+  timeMs: bigint
+  height: bigint
+}
+
+export function submitReport(
+  store: KVStore,
+  symbol: string,
+  validator: string,
+  price: bigint,
+  timeMs: bigint,
+): void {
+  const reports = (getJson<StoredReport[]>(store, KEYS.reports(symbol)) ?? []).filter(
+    (r) => r.validator !== validator,
+  )
+  reports.push({ validator, price: price.toString(), timestamp: timeMs.toString() })
+  reports.sort((a, b) => (a.validator < b.validator ? -1 : 1))
+  putJson(store, KEYS.reports(symbol), reports as unknown as Parameters<typeof putJson>[2])
+  const dirty = getJson<string[]>(store, KEYS.dirtySymbols()) ?? []
+  if (!dirty.includes(symbol)) {
+    dirty.push(symbol)
+    dirty.sort()
+    putJson(store, KEYS.dirtySymbols(), dirty)
+  }
+}
+
+export function getOracleRecord(store: KVStore, symbol: string): OraclePrice | undefined {
+  const r = getJson<Record<string, string>>(store, KEYS.price(symbol))
+  if (r === undefined) return undefined
+  return { price: BigInt(r.price!), timeMs: BigInt(r.timeMs!), height: BigInt(r.height!) }
+}
+
+/** The stored price if fresh at `nowMs` (within the default max age), else undefined. */
+export function getOraclePrice(
+  store: KVStore,
+  symbol: string,
+  nowMs: bigint,
+  maxAgeMs = DEFAULT_ORACLE_CONFIG.maxAgeMs,
+): OraclePrice | undefined {
+  const r = getOracleRecord(store, symbol)
+  if (r === undefined || nowMs - r.timeMs > maxAgeMs) return undefined
+  return r
+}
+
+/** endBlock part: aggregates every symbol that got reports in this block. */
+export function aggregateOracles(
+  store: KVStore,
+  height: bigint,
+  nowMs: bigint,
+  source: OracleValidatorSource,
+  cfg: OracleConfig,
+  emit: (e: ChainEvent) => void,
+): void {
+  const dirty = getJson<string[]>(store, KEYS.dirtySymbols())
+  if (dirty === undefined) return
+  store.delete(KEYS.dirtySymbols())
+  const set = source(store)
+  const power = new Map(set.map((v) => [v.account, v.power]))
+  const totalStake = set.reduce((s, v) => s + v.power, 0n)
+  for (const symbol of dirty) {
+    const stored = getJson<StoredReport[]>(store, KEYS.reports(symbol)) ?? []
+    // drop reports of validators that left the set (and keep the stored list bounded by the set)
+    const live = stored.filter((r) => power.has(r.validator))
+    if (live.length !== stored.length)
+      putJson(store, KEYS.reports(symbol), live as unknown as Parameters<typeof putJson>[2])
+    const prev = getOracleRecord(store, symbol)
+    try {
+      if (totalStake === 0n) throw new Error('empty validator set')
+      const res = aggregatePrice(
+        live.map((r) => ({
+          validator: r.validator,
+          price: BigInt(r.price),
+          stake: power.get(r.validator)!,
+          timestamp: BigInt(r.timestamp),
+        })),
+        {
+          now: nowMs,
+          maxAge: cfg.maxAgeMs,
+          maxDeviationBps: cfg.maxDeviationBps,
+          totalStake,
+          previousPrice: prev?.price,
+        },
+      )
+      putJson(store, KEYS.price(symbol), {
+        price: res.price.toString(),
+        timeMs: nowMs.toString(),
+        height: height.toString(),
+      })
+      emit({
+        type: 'oracle_price',
+        attributes: [
+          { key: 'symbol', value: symbol },
+          { key: 'price', value: res.price.toString() },
+          { key: 'outliers', value: res.outliers.join(',').slice(0, 500) },
+        ],
+      })
+    } catch (e) {
+      emit({
+        type: 'oracle_refused',
+        attributes: [
+          { key: 'symbol', value: symbol },
+          { key: 'code', value: isPulseError(e) ? e.code : 'ORACLE_BAD_INPUT' },
+        ],
+      })
+    }
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Exchange state layout (module prefix 0x06) and its records.
+ *
+ * Records are canonical JSON (fields written in a fixed order, bigints as decimal strings): the
+ * same record is the same bytes on every machine, so the state root commits to it. Keys:
+ *
+ *   06 01 <market>            market config           06 02 <market>  book (orders in priority)
+ *   06 03 <market>            top of book + last price
+ *   06 04 <order id u64>      order record (owner, price, locked funds)
+ *   06 05                     pending queue length    06 06 <i u32>   pending entry i
+ *   06 07 <pool>              AMM pool                06 08 <swap id> HTLC
+ *   06 09 <symbol>            oracle reports          06 0a <symbol>  oracle price
+ *   06 0b                     symbols with reports this block
+ *   06 0c                     oracle validator set (genesis validators; staking may replace it)
+ *   06 0d                     sorted list of market ids
+ */
+import { concatBytes, fromUtf8, type PulseError, sha256, u64be, utf8 } from '@pulsemesh/core'
+import { TxError, type TxErrorCode } from '../../errors.ts'
+import type { KVStore } from '../../state/kv.ts'
+
+export const EXCHANGE_PREFIX = 0x06
+
+export const EXCHANGE_ERROR_CODES = [
+  'UNKNOWN_MARKET',
+  'MARKET_EXISTS',
+  'INVALID_MARKET',
+  'ORDER_TYPE_UNSUPPORTED',
+  'PRICE_NOT_POSITIVE',
+  'PRICE_OFF_TICK',
+  'PRICE_TOO_HIGH',
+  'SIZE_NOT_POSITIVE',
+  'SIZE_OFF_LOT',
+  'SIZE_TOO_LARGE',
+  'MARKET_BUY_NEEDS_PRICE_LIMIT',
+  'POST_ONLY_WOULD_CROSS',
+  'DUPLICATE_ORDER_ID',
+  'UNKNOWN_ORDER',
+  'NOT_ORDER_OWNER',
+  'ORDER_NOT_RESTING',
+  'UNKNOWN_POOL',
+  'POOL_EXISTS',
+  'POOL_ERROR',
+  'NOT_ORACLE_VALIDATOR',
+  'UNKNOWN_SWAP',
+  'SWAP_EXPIRED',
+  'SWAP_NOT_EXPIRED',
+  'WRONG_PREIMAGE',
+  'INVALID_SWAP',
+] as const
+export type ExchangeErrorCode = (typeof EXCHANGE_ERROR_CODES)[number]
+
+/** An exchange tx failure: a TxError (the tx fails, its fee is kept, nothing else changes). */
+export class ExchangeError extends TxError {
+  constructor(code: ExchangeErrorCode, message: string, meta: Record<string, unknown> = {}) {
+    super(code as unknown as TxErrorCode, message, meta)
+    this.name = 'ExchangeError'
+  }
+}
+export type { PulseError }
+
+const key = (sub: number, rest: Uint8Array = new Uint8Array(0)): Uint8Array =>
+  concatBytes(new Uint8Array([EXCHANGE_PREFIX, sub]), rest)
+
+export const KEYS = {
+  market: (m: string) => key(0x01, utf8(m)),
+  book: (m: string) => key(0x02, utf8(m)),
+  top: (m: string) => key(0x03, utf8(m)),
+  order: (id: bigint) => key(0x04, u64be(id)),
+  pendingCount: () => key(0x05),
+  pending: (i: number) => key(0x06, u64be(BigInt(i))),
+  pool: (p: string) => key(0x07, utf8(p)),
+  swap: (id: string) => key(0x08, utf8(id)),
+  reports: (s: string) => key(0x09, utf8(s)),
+  price: (s: string) => key(0x0a, utf8(s)),
+  dirtySymbols: () => key(0x0b),
+  oracleSet: () => key(0x0c),
+  marketList: () => key(0x0d),
+}
+
+/** 20-byte module account derived from a name; nobody holds its key. */
+export function moduleAccount(name: string): Uint8Array {
+  return sha256(utf8(`exchange/${name}`)).subarray(0, 20)
+}
+/** Holds every order's locked funds. */
+export const ESCROW = moduleAccount('escrow')
+/** Holds the funds of open HTLC swaps. */
+export const HTLC_ESCROW = moduleAccount('htlc')
+export const poolAccount = (poolId: string): Uint8Array => moduleAccount(`pool/${poolId}`)
+
+// --- canonical JSON records -------------------------------------------------------------------
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+export function putJson(store: KVStore, k: Uint8Array, v: Json): void {
+  store.set(k, utf8(JSON.stringify(v)))
+}
+export function getJson<T>(store: KVStore, k: Uint8Array): T | undefined {
+  const raw = store.get(k)
+  return raw === undefined ? undefined : (JSON.parse(fromUtf8(raw)) as T)
+}
+
+export type MarketMode = 'continuous' | 'auction'
+export interface Market {
+  id: string
+  base: string
+  quote: string
+  /** Price step, quote units per lot. */
+  tickSize: bigint
+  /** Base units per lot; sizes must be multiples. */
+  lotSize: bigint
+  mode: MarketMode
+  /** Largest price (quote units per lot) and order size (lots) the market accepts. */
+  maxPrice: bigint
+  maxLots: bigint
+}
+export const marketId = (base: string, quote: string): string => `${base}:${quote}`
+
+export function getMarket(store: KVStore, id: string): Market | undefined {
+  const r = getJson<Record<string, string>>(store, KEYS.market(id))
+  if (r === undefined) return undefined
+  return {
+    id,
+    base: r.base!,
+    quote: r.quote!,
+    tickSize: BigInt(r.tickSize!),
+    lotSize: BigInt(r.lotSize!),
+    mode: r.mode as MarketMode,
+    maxPrice: BigInt(r.maxPrice!),
+    maxLots: BigInt(r.maxLots!),
+  }
+}
+export function requireMarket(store: KVStore, id: string): Market {
+  const m = getMarket(store, id)
+  if (m === undefined) throw new ExchangeError('UNKNOWN_MARKET', `unknown market ${id}`, { market: id })
+  return m
+}
+export function listMarkets(store: KVStore): string[] {
+  return getJson<string[]>(store, KEYS.marketList()) ?? []
+}
+export function putMarket(store: KVStore, m: Market): void {
+  const list = listMarkets(store)
+  if (!list.includes(m.id)) {
+    list.push(m.id)
+    list.sort()
+    putJson(store, KEYS.marketList(), list)
+  }
+  putJson(store, KEYS.market(m.id), {
+    base: m.base,
+    quote: m.quote,
+    tickSize: m.tickSize.toString(),
+    lotSize: m.lotSize.toString(),
+    mode: m.mode,
+    maxPrice: m.maxPrice.toString(),
+    maxLots: m.maxLots.toString(),
+  })
+}
+
+export type OrderKind = 'limit' | 'market' | 'ioc' | 'fok' | 'post-only'
+export type StpName = 'cancel-newest' | 'cancel-oldest' | 'cancel-both' | 'decrement' | 'none'
+
+/** An order the exchange holds funds for: pending in this block's batch, or resting. */
+export interface OrderRecord {
+  id: bigint
+  market: string
+  /** Hex account id of the owner (also the engine's owner string, so STP matches accounts). */
+  owner: string
+  side: 'buy' | 'sell'
+  type: OrderKind
+  /** Limit price per lot (market orders: the worst accepted price, 0 = none for sells). */
+  price: bigint
+  /** Lots at entry. */
+  lots: bigint
+  stp: StpName
+  /** Funds in ESCROW held for this order (quote for buys, base for sells). */
+  locked: bigint
+  /** Entered this block, not yet through the batch. */
+  pending: boolean
+  /** Hex tx hash that placed it. */
+  txHash: string
+}
+
+export function getOrder(store: KVStore, id: bigint): OrderRecord | undefined {
+  const r = getJson<Record<string, string | boolean>>(store, KEYS.order(id))
+  if (r === undefined) return undefined
+  return {
+    id,
+    market: r.market as string,
+    owner: r.owner as string,
+    side: r.side as 'buy' | 'sell',
+    type: r.type as OrderKind,
+    price: BigInt(r.price as string),
+    lots: BigInt(r.lots as string),
+    stp: r.stp as StpName,
+    locked: BigInt(r.locked as string),
+    pending: r.pending as boolean,
+    txHash: r.txHash as string,
+  }
+}
+export function putOrder(store: KVStore, o: OrderRecord): void {
+  putJson(store, KEYS.order(o.id), {
+    market: o.market,
+    owner: o.owner,
+    side: o.side,
+    type: o.type,
+    price: o.price.toString(),
+    lots: o.lots.toString(),
+    stp: o.stp,
+    locked: o.locked.toString(),
+    pending: o.pending,
+    txHash: o.txHash,
+  })
+}
+export function deleteOrder(store: KVStore, id: bigint): void {
+  store.delete(KEYS.order(id))
+}
+
+/** Order id from the placing tx's hash: its first 52 bits (engine ids are below 2^53). */
+export function orderIdOf(txHashHex: string): bigint {
+  return BigInt(`0x${txHashHex.slice(0, 13)}`)
+}
+
+/** Asset an order locks and the amount needed for `lots` at `price`. */
+export function lockOf(m: Market, side: 'buy' | 'sell', price: bigint, lots: bigint): [string, bigint] {
+  return side === 'buy' ? [m.quote, price * lots] : [m.base, lots * m.lotSize]
+}
+
+export interface TopOfBook {
+  bestBid: bigint | null
+  bestAsk: bigint | null
+  lastPrice: bigint | null
+}
+export function getTop(store: KVStore, market: string): TopOfBook {
+  const r = getJson<Record<string, string | null>>(store, KEYS.top(market))
+  const b = (v: string | null | undefined) => (v === null || v === undefined ? null : BigInt(v))
+  return { bestBid: b(r?.bestBid), bestAsk: b(r?.bestAsk), lastPrice: b(r?.lastPrice) }
+}
+export function putTop(store: KVStore, market: string, t: TopOfBook): void {
+  const s = (v: bigint | null) => (v === null ? null : v.toString())
+  putJson(store, KEYS.top(market), {
+    bestBid: s(t.bestBid),
+    bestAsk: s(t.bestAsk),
+    lastPrice: s(t.lastPrice),
+  })
+}
+
+// --- pending batch queue: length key + one key per entry (no scans needed) --------------------
+
+export type PendingEntry =
+  | { op: 'place'; market: string; id: string; txHash: string }
+  | { op: 'cancel'; market: string; id: string; txHash: string; owner: string }
+  | {
+      op: 'replace'
+      market: string
+      id: string
+      txHash: string
+      owner: string
+      price: string
+      lots: string
+      /** Funds locked by the replace tx (new price × new size), settled in the batch. */
+      extra: string
+      asset: string
+    }
+
+export function pendingCount(store: KVStore): number {
+  const raw = store.get(KEYS.pendingCount())
+  return raw === undefined ? 0 : Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0))
+}
+export function enqueue(store: KVStore, e: PendingEntry): void {
+  const n = pendingCount(store)
+  putJson(store, KEYS.pending(n), e as unknown as Json)
+  store.set(KEYS.pendingCount(), u64be(BigInt(n + 1)))
+}
+/** Reads and deletes the whole queue (the batch of this block). */
+export function drainPending(store: KVStore): PendingEntry[] {
+  const n = pendingCount(store)
+  const out: PendingEntry[] = []
+  for (let i = 0; i < n; i++) {
+    out.push(getJson<PendingEntry>(store, KEYS.pending(i))!)
+    store.delete(KEYS.pending(i))
+  }
+  if (n > 0) store.delete(KEYS.pendingCount())
+  return out
+}
