@@ -29,8 +29,7 @@ import {
   type Anomaly,
   decodeQuantizedFeatures,
   detectAnomalies,
-  detectNearIdenticalAcrossValidators,
-  type PeerFeatures,
+  nearIdentical,
   type QuantizedFeatures,
   scoreFeatures,
 } from '@pulsemesh/emotion'
@@ -324,12 +323,20 @@ export class EmotionKeeper {
       if (a && a.epoch === epoch && a.status === 'pending')
         pending.push({ op, q: decodeQuantizedFeatures(a.features) })
     }
-    const peers: PeerFeatures[] = pending.map((x) => ({ validator: x.op, features: x.q }))
+    // Pairwise near-identity (symmetric: one test per pair, no per-validator peer arrays).
     const near = new Map<string, Anomaly[]>()
     for (let i = 0; i < pending.length; i++) {
-      const others = peers.filter((_, j) => j !== i)
-      const hits = detectNearIdenticalAcrossValidators(pending[i].q, others, this.params.scoring)
-      if (hits.length > 0) near.set(pending[i].op, hits)
+      for (let j = i + 1; j < pending.length; j++) {
+        if (!nearIdentical(pending[i].q, pending[j].q, this.params.scoring)) continue
+        for (const [a, b] of [
+          [i, j],
+          [j, i],
+        ]) {
+          const list = near.get(pending[a].op) ?? []
+          list.push({ code: 'NEAR_IDENTICAL_ACROSS_VALIDATORS', detail: pending[b].op })
+          near.set(pending[a].op, list)
+        }
+      }
     }
     const qOf = new Map(pending.map((x) => [x.op, x.q]))
     const table: [string, bigint][] = []
