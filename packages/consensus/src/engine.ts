@@ -273,6 +273,7 @@ export class TendermintEngine {
         this.validRound = s.lockedRound
         this.validHash = s.lockedBlockHash
         this.validity.set(this.lockedKey, 'valid')
+        this.blockTimes.set(this.lockedKey, s.lockedBlockTimeMs ?? 0n)
         this.lockProof = s.lockProof ?? []
       }
     }
@@ -388,6 +389,7 @@ export class TendermintEngine {
         proposal: p,
         lockedRound: this.lockedRound,
         lockedBlockHash: this.lockedHash,
+        lockedBlockTimeMs: this.lockedKey ? (this.blockTimes.get(this.lockedKey) ?? 0n) : 0n,
         lockProof: this.lockProof,
       }
     out.push({
@@ -431,6 +433,7 @@ export class TendermintEngine {
         [type === VoteType.Prevote ? 'prevote' : 'precommit']: v,
         lockedRound: this.lockedRound,
         lockedBlockHash: this.lockedHash,
+        lockedBlockTimeMs: this.lockedKey ? (this.blockTimes.get(this.lockedKey) ?? 0n) : 0n,
         lockProof: this.lockProof,
       }
     out.push({

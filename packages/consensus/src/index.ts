@@ -2,7 +2,7 @@
  * @pulsemesh/consensus: the Tendermint BFT engine (pure: events in, actions out), proposer selection,
  * commit certificates, evidence and BFT time. The deterministic simulator lives in ./sim.
  */
-export { medianTime, weightedMedian } from './bft-time.ts'
+export { cometbftWeightedMedian, medianTime, type WeightedTime, weightedMedian } from './bft-time.ts'
 export {
   type CommitTally,
   commitFromVotes,

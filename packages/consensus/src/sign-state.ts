@@ -17,6 +17,7 @@ export const EMPTY_SIGN_STATE: SignState = Object.freeze({
   precommit: null,
   lockedRound: -1,
   lockedBlockHash: null,
+  lockedBlockTimeMs: 0n,
   lockProof: [],
 }) as SignState
 
@@ -74,6 +75,7 @@ export function cloneSignState(s: SignState): SignState {
     precommit: copyVote(s.precommit ?? null),
     lockedRound: s.lockedRound,
     lockedBlockHash: s.lockedBlockHash ? s.lockedBlockHash.slice() : null,
+    lockedBlockTimeMs: s.lockedBlockTimeMs ?? 0n,
     lockProof: (s.lockProof ?? []).map((v) => ({
       ...v,
       blockHash: v.blockHash.slice(),
@@ -117,6 +119,7 @@ export function encodeSignState(s: SignState): string {
     precommit: vote(s.precommit),
     lockedRound: s.lockedRound,
     lockedBlockHash: s.lockedBlockHash ? toHex(s.lockedBlockHash) : null,
+    lockedBlockTimeMs: (s.lockedBlockTimeMs ?? 0n).toString(),
     lockProof: (s.lockProof ?? []).map((v) => ({ ...vote(v), signature: toHex(v.signature) })),
   })
 }
@@ -178,6 +181,7 @@ export function decodeSignState(text: string): SignState {
     precommit: vote(j.precommit, 'precommit'),
     lockedRound: int(j.lockedRound, 'lockedRound', -1),
     lockedBlockHash: j.lockedBlockHash === null ? null : hex(j.lockedBlockHash, 'lockedBlockHash', 32),
+    lockedBlockTimeMs: j.lockedBlockTimeMs === undefined ? 0n : big(j.lockedBlockTimeMs, 'lockedBlockTimeMs'),
     lockProof: (Array.isArray(j.lockProof)
       ? j.lockProof
       : j.lockProof === undefined

@@ -50,6 +50,8 @@ export interface SignState {
   /** Lock at `height` when this was signed (-1 / null = none). */
   lockedRound: number
   lockedBlockHash: Uint8Array | null
+  /** BFT time of the locked block: a precommit for it after a restart must still be stamped later. */
+  lockedBlockTimeMs?: bigint
   /**
    * The > 2/3 prevotes (signed, one per validator) that justified the lock. Re-ingested on restart so
    * the proof-of-lock survives even if every node that saw it crashed: without it, locked validators

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { VoteType } from '@pulsemesh/core/types.ts'
-import { medianTime, weightedMedian } from '../src/bft-time.ts'
+import { cometbftWeightedMedian, medianTime, weightedMedian } from '../src/bft-time.ts'
+import { Prng } from '../src/sim/prng.ts'
 import { commitFromVotes, verifyCommit, verifyCommitTrusting } from '../src/commit.ts'
 import { createValidatorSet } from '../src/validator-set.ts'
 import { hash, makeHarness } from './harness.ts'
@@ -139,16 +140,32 @@ test('verifyCommitTrusting: more than 1/3 of the trusted set must have signed', 
   )
 })
 
-test('BFT time is the power-weighted median of precommit times (CometBFT WeightedMedian)', () => {
-  // CometBFT TestWeightedMedian-style cases.
+test('BFT time: CometBFT WeightedMedian vectors, and the strict median that a faulty minority cannot set', () => {
   const w = (t: number, wt: number) => ({ t: BigInt(t), w: BigInt(wt) })
-  // CometBFT types/time TestWeightedMedian: 33 faulty at t1, 40 and 27 correct at t2, t3 -> t2.
-  assert.equal(weightedMedian([w(5, 40), w(10, 27), w(0, 33)], 100n), 5n)
-  // Equal weights: the walk stops at floor(total / 2), i.e. the lower median.
-  assert.equal(weightedMedian([w(1, 1), w(2, 1), w(3, 1)], 3n), 1n)
-  assert.equal(weightedMedian([w(3, 1), w(1, 1), w(2, 1), w(4, 1)], 4n), 2n)
+  // CometBFT types/time TestWeightedMedian: 33 faulty at t1, 40 and 27 correct at t2, t3 -> t2 (both walks).
+  const vec = [w(5, 40), w(10, 27), w(0, 33)]
+  assert.equal(cometbftWeightedMedian(vec, 100n), 5n)
+  assert.equal(weightedMedian(vec, 100n), 5n)
+  assert.equal(cometbftWeightedMedian([w(3, 1), w(1, 1), w(2, 1), w(4, 1)], 4n), 2n)
+  assert.equal(weightedMedian([w(3, 1), w(1, 1), w(2, 1), w(4, 1)], 4n), 3n)
   assert.equal(weightedMedian([w(10, 10), w(1, 1), w(2, 1)], 12n), 10n)
-  assert.equal(weightedMedian([w(5, 3), w(1, 1), w(2, 1), w(3, 1)], 6n), 3n)
+  // The simulator's counterexample: three equal-power signatures, the faulty one earliest.
+  const found = [w(665, 1), w(1992, 1), w(2367, 1)]
+  assert.equal(cometbftWeightedMedian(found, 3n), 665n, 'CometBFT returns the faulty timestamp')
+  assert.equal(weightedMedian(found, 3n), 1992n, 'the strict median returns a correct one')
+  // Property: with faulty power < half of the commit's, the result is within the correct timestamps.
+  const rng = new Prng(5)
+  for (let i = 0; i < 500; i++) {
+    const correct = Array.from({ length: rng.range(2, 6) }, () => w(rng.range(1000, 2000), rng.range(1, 5)))
+    const cp = correct.reduce((a, x) => a + x.w, 0n)
+    const faulty = Array.from({ length: rng.range(0, 3) }, () => w(rng.range(0, 3000), 1))
+    const fp = BigInt(faulty.length)
+    if (fp * 2n >= cp + fp) continue
+    const all = [...correct, ...faulty]
+    const m = weightedMedian(all, cp + fp)
+    const ts = correct.map((x) => x.t)
+    assert.ok(m >= ts.reduce((a, b) => (a < b ? a : b)) && m <= ts.reduce((a, b) => (a > b ? a : b)))
+  }
   const h = makeHarness([5n, 1n, 1n, 1n])
   const big = h.set.validators.findIndex((x) => x.votingPower === 5n)
   const commit = commitOf(h, [0, 1, 2, 3])

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { EventQueue } from '../src/sim/event-queue.ts'
 import { Prng } from '../src/sim/prng.ts'
 import { runMany } from '../src/sim/run.ts'
-import { makeScenario, MIXES } from '../src/sim/scenario.ts'
+import { makeScenario, MIXES, parseFaults, replayCommand } from '../src/sim/scenario.ts'
 import { runSimulation } from '../src/sim/world.ts'
 
 const CI_SEEDS = 240
@@ -55,6 +55,21 @@ test('a run is a pure function of its scenario (same seed, same trace)', () => {
   assert.deepEqual(a.trace, b.trace)
   assert.ok(a.trace!.length > 100)
   assert.match(a.replay, /^npm run sim -- --seed 77 --validators \d+ --heights \d+ --faults chaos/)
+})
+
+test('the printed replay command rebuilds exactly the same scenario', () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const s = makeScenario({ seed })
+    const args = replayCommand(s).match(/--seed (\d+) --validators (\d+) --heights (\d+) --faults (\S+)/)
+    assert.ok(args, replayCommand(s))
+    const again = makeScenario({
+      seed: Number(args[1]),
+      validators: Number(args[2]),
+      heights: Number(args[3]),
+      faults: parseFaults(args[4]),
+    })
+    assert.deepEqual(again, s)
+  }
 })
 
 test('prng: deterministic, unbiased ranges, independent forks', () => {

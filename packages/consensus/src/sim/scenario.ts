@@ -83,9 +83,12 @@ export function parseFaults(s: string): Fault[] {
 
 export function makeScenario(input: ScenarioInput): Scenario {
   const rng = new Prng(input.seed ^ 0x5ce7a210)
-  const n = input.validators ?? rng.range(4, 7)
+  // Always draw, then override: explicit values (as in a replay command) must not shift the stream.
+  const drawnN = rng.range(4, 7)
+  const drawnHeights = rng.range(5, 10)
+  const n = input.validators ?? drawnN
   if (!Number.isInteger(n) || n < 1 || n > 200) throw new Error('validators must be in [1, 200]')
-  const heights = input.heights ?? rng.range(5, 10)
+  const heights = input.heights ?? drawnHeights
   const faults = input.faults ?? [...MIXES[input.seed % MIXES.length]]
   const has = (f: Fault) => faults.includes(f) || (faults.includes('chaos') && f !== 'none')
   const f = Math.floor((n - 1) / 3)

@@ -81,6 +81,8 @@ interface SimNode {
   ownProposal: Proposal | null
   ownVotes: Vote[]
   proofSent: Map<number, { height: bigint; t: number }>
+  /** Latest height each peer showed in its own (non-proof) messages: who needs catching up. */
+  peerHeights: Map<number, bigint>
   /** Crash right after the next SignState persist (before anything is sent). */
   crashAfterPersist: boolean
 }
@@ -203,6 +205,7 @@ class World {
         ownProposal: null,
         ownVotes: [],
         proofSent: new Map(),
+        peerHeights: new Map(),
         crashAfterPersist: false,
       })
     }
@@ -404,6 +407,7 @@ class World {
     }
     n.proposalsSeen = new Map()
     n.proofSent = new Map()
+    n.peerHeights = new Map()
     this.startHeight(n, BigInt(n.disk.chain.length + 1))
     this.q.push(this.now + this.rng.range(1, this.s.gossipIntervalMs), {
       k: 'gossip',
@@ -493,18 +497,18 @@ class World {
         `n${to}<-n${from} proposal h=${p.height} r=${p.round} pol=${p.polRound} ${short(p.blockHash)}`,
       )
       n.proposalsSeen.set(`${p.height}/${p.round}/${toHex(p.blockHash)}`, p)
-      if (p.height < n.height && !msg.proof) this.sendProof(n, from, p.height)
+      if (!msg.proof) n.peerHeights.set(from, p.height)
       this.feed(n, { type: 'ProposalReceived', proposal: p, nowMs: this.localNow(n) })
       if (n.byz === 'equivocate' && from !== to && n.engine) this.echoVotes(n, p)
     } else if (msg.kind === 'vote') {
       const v = msg.vote
       this.trace(
-        `n${to}<-n${from} ${v.type === VoteType.Prevote ? 'prevote' : 'precommit'} h=${v.height} r=${v.round} ${short(v.blockHash)} i=${v.validatorIndex}`,
+        `n${to}<-n${from} ${v.type === VoteType.Prevote ? 'prevote' : `precommit@${v.timestampMs}`} h=${v.height} r=${v.round} ${short(v.blockHash)} i=${v.validatorIndex}`,
       )
-      if (v.height < n.height && !msg.proof) this.sendProof(n, from, v.height)
+      if (!msg.proof) n.peerHeights.set(from, v.height)
       this.feed(n, { type: 'VoteReceived', vote: v, nowMs: this.localNow(n) })
     } else if (msg.kind === 'status') {
-      if (msg.height < n.height) this.sendProof(n, from, msg.height)
+      n.peerHeights.set(from, msg.height)
     } else {
       this.trace(`n${to}<-n${from} garbage ${msg.as}`)
       const ev =
@@ -516,7 +520,10 @@ class World {
     this.currentSender = -1
   }
 
-  /** A peer is behind: send it the proposal and precommits that decided its height (rate limited). */
+  /**
+   * A peer is behind: send it the proposal and precommits that decided its height. Done from the gossip
+   * tick (like CometBFT's per-peer gossip routine), at most once per peer and height per interval.
+   */
   private sendProof(n: SimNode, peer: number, height: bigint): void {
     if (n.byz) return
     const entry = n.disk.chain[Number(height) - 1]
@@ -535,6 +542,8 @@ class World {
     const n = this.nodes[id]
     if (!n.engine || n.epoch !== epoch) return
     this.broadcastOthers(n, { kind: 'status', height: n.height })
+    for (const [peer, h] of [...n.peerHeights].sort((a, b) => a[0] - b[0]))
+      if (h < n.height) this.sendProof(n, peer, h)
     if (!n.byz && n.engine.currentStep !== 'decided') {
       // Relay what we hold for the rounds that matter (current, previous, our valid/locked round):
       // the gossip property the algorithm's liveness rests on. Own messages are always included.
@@ -702,7 +711,9 @@ class World {
     const h = a.height
     const hex = toHex(a.blockHash)
     const valset = this.valsetFor(n, h)
-    this.trace(`n${n.id} COMMIT h=${h} r=${a.round} ${hex.slice(0, 8)} sigs=${a.commit.signatures.length}`)
+    this.trace(
+      `n${n.id} COMMIT h=${h} r=${a.round} ${hex.slice(0, 8)} sigs=${a.commit.signatures.map((x) => `${x.validatorIndex}@${x.timestampMs}`).join(',')} blockTime=${this.blocks.get(hex)?.timeMs}`,
+    )
     if (!n.byz) {
       try {
         verifyCommit(a.commit, valset, this.verifier, { height: h, blockHash: a.blockHash })
