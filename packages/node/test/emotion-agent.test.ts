@@ -200,3 +200,78 @@ test('agents attest every epoch on a real node; no raw sample reaches chain, eve
     tmp.cleanup()
   }
 })
+
+test('agent keeps only the last keepWindows raw windows locally; a refused submission is logged without data', async () => {
+  const tmp = tempDir('pm-emotion-agent-')
+  try {
+    const profile = emotionalChainProfile({ validators: 1 })
+    const v = profile.validators[0]
+    let height = 0n
+    const submitted: Uint8Array[] = []
+    let refuse = false
+    const agent = new EmotionAgent({
+      dir: join(tmp.dir, 'agent'),
+      networkId: profile.genesis.networkId,
+      blocksPerEpoch: 5n,
+      devices: devicesFor(0),
+      deviceKey: v.device,
+      validatorKey: v.key,
+      keepWindows: 2,
+      random: (n) => new Uint8Array(n).fill(Number(height & 0xffn)),
+      chain: {
+        head: async () => ({ height, hash: new Uint8Array(32).fill(1) }),
+        nextNonce: async () => BigInt(submitted.length),
+        submit: async (tx) => {
+          if (refuse) throw Object.assign(new Error('refused'), { code: 'MEMPOOL_FULL' })
+          submitted.push(tx)
+        },
+        deviceRegistered: async () => true,
+      },
+    })
+    assert.equal(await agent.ensureRegistered(), false)
+    for (let e = 0; e < 3; e++) {
+      height = BigInt(5 * e + 1)
+      assert.equal((await agent.tick())?.epoch, BigInt(e))
+    }
+    assert.deepEqual(agent.storedEpochs(), ['00000000000000000001', '00000000000000000002'])
+    assert.equal(agent.openCommitment(0n), undefined)
+    assert.equal(submitted.length, 3)
+    height = 16n
+    refuse = true
+    await assert.rejects(agent.tick(), (e: Error & { code?: string }) => e.code === 'MEMPOOL_FULL')
+    const log = readFileSync(join(agent.dir, 'agent.log'), 'utf8')
+    assert.match(log, /"event":"attestation_refused","epoch":"3","code":"MEMPOOL_FULL"/)
+    refuse = false
+    assert.equal((await agent.tick())?.epoch, 3n, 'a refused epoch can be retried')
+  } finally {
+    tmp.cleanup()
+  }
+})
+
+test('EmotionalChain profile: 21 validators, EMO genesis that parses, certified devices, modules init', async () => {
+  const { parseGenesis, MemoryStore, deviceCertificateSignBytes, getSupply } = await import('@pulsemesh/app')
+  const { verify } = await import('@pulsemesh/core')
+  const { emotionModulesFor, EMOTIONALCHAIN_ID } = await import('../src/emotion/profile.ts')
+  const p = emotionalChainProfile()
+  assert.equal(p.validators.length, 21)
+  assert.equal(p.genesis.networkId, EMOTIONALCHAIN_ID)
+  const again = parseGenesis(JSON.parse(JSON.stringify(genesisToJson(p.genesis))))
+  assert.deepEqual(genesisToJson(again), genesisToJson(p.genesis))
+  for (const v of p.validators)
+    assert.ok(
+      verify(
+        p.manufacturer.publicKey,
+        deviceCertificateSignBytes(EMOTIONALCHAIN_ID, v.device.publicKey, 'medical'),
+        v.certificate,
+      ),
+    )
+  const store = new MemoryStore()
+  new App(p.genesis.params, p.modules).initGenesis(store, p.genesis)
+  // treasury + operators + 21 × 1 000 EMO bonded
+  assert.equal(getSupply(store, 'emo'), (100_000_000n + 21n * 10_000n + 21n * 1_000n) * 1_000_000n)
+  assert.deepEqual(
+    emotionModulesFor(p.genesis)?.map((m) => m.name),
+    ['bank', 'staking', 'emotion'],
+  )
+  assert.equal(emotionModulesFor({ ...p.genesis, networkId: 'hub' }), undefined)
+})
