@@ -132,7 +132,9 @@ function ed25519PrivateKey(seed: Uint8Array): KeyObject {
   })
 }
 
-export const nodeBackend: CryptoBackend & { sha256Into(data: Uint8Array, out: Uint8Array, offset: number): void } = {
+export const nodeBackend: CryptoBackend & {
+  sha256Into(data: Uint8Array, out: Uint8Array, offset: number): void
+} = {
   name: 'node:crypto',
   sha256(data) {
     return toPlainBytes(crypto.hash('sha256', data, 'buffer'))
