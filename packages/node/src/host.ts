@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { App, bankModule, type Genesis, genesisToJson, parseGenesis } from '@pulsemesh/app'
+import { App, bankModule, exchangeModule, type Genesis, genesisToJson, parseGenesis } from '@pulsemesh/app'
 import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from './api/auth.ts'
@@ -69,7 +69,7 @@ export async function startHost(
       const genesis = parseGenesis(JSON.parse(genesisJson))
       const key = n.validatorKey ? keys.load(n.validatorKey) : undefined
       const node = await NetworkNode.open({
-        app: new App(genesis.params, [bankModule]),
+        app: new App(genesis.params, [bankModule, exchangeModule]),
         genesis,
         genesisJson,
         store: store.network(genesis.networkId),

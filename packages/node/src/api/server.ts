@@ -30,6 +30,7 @@ import { problemFor } from './problem.ts'
 import { type RateLimitConfig, RateLimiter } from './rate-limit.ts'
 import * as S from './schemas.ts'
 import { type StreamOptions, registerStreams } from './streams.ts'
+import { registerModuleRoutes } from './module-routes.ts'
 import { type WebhookOptions, WebhookService } from './webhooks.ts'
 import { blockView, commitView, headerView, jsonValue, resultView, txView } from './views.ts'
 
@@ -722,6 +723,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   }
 
   if (o.streams !== false) registerStreams(app, o.networks, { ...(o.streams ?? {}), metrics })
+  registerModuleRoutes(app, o.networks)
 
   void accountIdOf
   return app

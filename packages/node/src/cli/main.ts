@@ -14,6 +14,7 @@ import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { parseAmount } from './amount.ts'
+import { registerExchangeCommands } from './exchange-commands.ts'
 
 installNodeCrypto()
 
@@ -288,4 +289,5 @@ proof
     }),
   )
 
+registerExchangeCommands(program)
 await program.parseAsync(process.argv)
