@@ -4,7 +4,7 @@
  * <home>/keys (see keys/keystore.ts).
  */
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { App, bankModule, exchangeModule, type Genesis, genesisToJson, parseGenesis } from '@pulsemesh/app'
 import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
@@ -94,7 +94,10 @@ export async function startHost(
   const dataDir = join(home, 'data')
   const api = buildApi({
     networks,
-    auth: cfg.auth,
+    auth:
+      cfg.auth?.jwksFile && !isAbsolute(cfg.auth.jwksFile)
+        ? { ...cfg.auth, jwksFile: join(home, cfg.auth.jwksFile) }
+        : cfg.auth,
     rateLimit: cfg.rateLimit ?? DEFAULT_RATE_LIMIT,
     streams: cfg.streams,
     webhooks: cfg.webhooks === false ? undefined : { db: store.db, ...(cfg.webhooks ?? {}) },

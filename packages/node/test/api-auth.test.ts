@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
 import { Authenticator, sha256Hex } from '../src/api/auth.ts'
 import { RateLimiter } from '../src/api/rate-limit.ts'
+import { devToken } from '../src/api/dev-token.ts'
 import { buildApi } from '../src/api/server.ts'
 import type { NetworkNode } from '../src/chain/network-node.ts'
 import { keyFromByte, makeGenesis, openNetwork, tempDir } from './fixtures.ts'
@@ -148,6 +149,18 @@ describe('auth', () => {
       (await call(url, 'GET', '/v1/networks/hub/status', bearer(await token(k2, { role: 'viewer' })))).status,
       200,
     )
+  })
+
+  test('dev-token issues a JWT the node accepts through the JWKS file it writes', async () => {
+    const home = join(t.dir, 'home')
+    const tok = await devToken(home, 'trader', 'alice')
+    const a = new Authenticator({ jwksFile: join(home, 'auth', 'jwks.json') })
+    assert.deepEqual(await a.authenticate({ authorization: `Bearer ${tok}` }), {
+      subject: 'alice',
+      role: 'trader',
+      via: 'jwt',
+    })
+    await assert.rejects(devToken(home, 'root' as never), /role must be/)
   })
 
   test('config errors are typed', () => {

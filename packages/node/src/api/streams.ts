@@ -71,7 +71,7 @@ export function registerStreams(
   const index = new Map<string, Set<Sub>>()
   const key = (network: string, channel: Channel) => `${network}\u0000${channel}`
 
-  const send = (c: Conn, text: string): void => {
+  const send = (c: Conn, text: string | Buffer): void => {
     if (c.dropped) return
     if (c.socket.bufferedAmount > bufferedMax) {
       c.dropped = true
@@ -81,7 +81,8 @@ export function registerStreams(
       setTimeout(() => c.socket.terminate(), 1000).unref()
       return
     }
-    c.socket.send(text)
+    // A Buffer is sent as a text frame without re-encoding (shared by every subscriber).
+    c.socket.send(text, { binary: false })
   }
   const reply = (c: Conn, m: Record<string, unknown>): undefined => {
     send(c, JSON.stringify(m))
@@ -108,11 +109,17 @@ export function registerStreams(
       const blocks = index.get(key(n.id, 'blocks'))
       if (blocks && blocks.size > 0) {
         const body = blockBody(n.id, b)
+        // Subscribers that chose the same id share one encoded frame payload.
+        const frames = new Map<string, Buffer>()
         for (const sub of blocks) {
-          const conn = sub.conn
           if (sub.replaying || b.height !== sub.nextHeight) continue
           sub.nextHeight = b.height + 1n
-          send(conn, sub.prefix + body)
+          let f = frames.get(sub.prefix)
+          if (f === undefined) {
+            f = Buffer.from(sub.prefix + body)
+            if (frames.size < 1024) frames.set(sub.prefix, f)
+          }
+          send(sub.conn, f)
         }
       }
       const evs = index.get(key(n.id, 'events'))
