@@ -344,3 +344,24 @@ describe('emotion module: anti-gaming flags (tx succeeds, only the flag changes)
     assert.equal(q.length, 2)
   })
 })
+
+describe('emotion module: queries', () => {
+  test('params, issuance, activeSet, device (bad id is a typed error)', () => {
+    const c = ready()
+    c.block(c.vals.map((v, i) => c.attest(v, devs[i], honest[0][i])))
+    c.toEpochEnd()
+    const q = (name: string, args: Record<string, string> = {}) =>
+      c.app.query(c.store, 'emotion', name, args, { params: c.genesis.params, height: c.height })
+    assert.equal((q('params') as { blocksPerEpoch: string }).blocksPerEpoch, '10')
+    const iss = q('issuance') as { minted: string; scheduled: string }
+    assert.equal(iss.minted, iss.scheduled)
+    const set = q('activeSet', { size: '2' }) as { address: string; multiplierPermille: number }[]
+    assert.equal(set.length, 2)
+    assert.ok(set[0].multiplierPermille >= set[1].multiplierPermille)
+    assert.throws(
+      () => q('device', { id: 'zz' }),
+      (e: Error & { code?: string }) => e.code === 'EMOTION_BAD_QUERY',
+    )
+    assert.equal(q('device', { id: '00'.repeat(20) }), null)
+  })
+})

@@ -21,6 +21,7 @@ import {
   DecodeError,
   equalBytes,
   fromHex,
+  PulseError,
   publicKeyIsWellFormed,
   toHex,
   verify,
@@ -517,7 +518,9 @@ export function createEmotionModule(opts: EmotionModuleOptions = {}): EmotionMod
         }
       },
       device(store, args) {
-        const d = getDevice(store, fromHex(args.id ?? ''))
+        if (!/^[0-9a-f]{40}$/.test(args.id ?? ''))
+          throw new PulseError('EMOTION_BAD_QUERY', 'id must be a 20-byte device id in lower-case hex')
+        const d = getDevice(store, fromHex(args.id))
         if (!d) return null
         return {
           id: toHex(d.id),
