@@ -9,7 +9,10 @@
 import { EventEmitter } from 'node:events'
 import {
   type App,
+  type BeginBlockInfo,
   type DecodedTx,
+  type ValidatorUpdate,
+  validatorSetOf,
   decodeTxBytes,
   type Genesis,
   getBalance,
@@ -50,7 +53,9 @@ import {
   type ChainEvent,
   equalBytes,
   isPulseError,
+  fromHex,
 } from '@pulsemesh/core'
+import { incrementProposerPriority, type ValidatorSet, validatorSetFromParts } from '@pulsemesh/consensus'
 import { Mempool, type MempoolLimits } from '../mempool/mempool.ts'
 import type { NetworkStore } from '../storage/chain-store.ts'
 import { TreeStore } from './tree-store.ts'
@@ -92,6 +97,39 @@ export interface CommittedBlock {
   results: TxResult[]
 }
 
+/** Encodes a validator set with its proposer priorities (what CometBFT stores per height). */
+export function encodeValidatorSet(set: ValidatorSet): Uint8Array {
+  return fromUtf8Inverse(
+    JSON.stringify(
+      set.validators.map((v) => [
+        toHex(v.address),
+        toHex(v.publicKey),
+        v.votingPower.toString(),
+        v.proposerPriority.toString(),
+      ]),
+    ),
+  )
+}
+export function decodeValidatorSet(b: Uint8Array): ValidatorSet {
+  const rows = JSON.parse(fromUtf8(b)) as [string, string, string, string][]
+  return validatorSetFromParts(
+    rows.map(([a, k, p, pr]) => ({
+      address: fromHex(a),
+      publicKey: fromHex(k),
+      votingPower: BigInt(p),
+      proposerPriority: BigInt(pr),
+    })),
+  )
+}
+const fromUtf8Inverse = (s: string) => new TextEncoder().encode(s)
+
+/** The header commitment to a validator set: Merkle root of its validators in vote-index order. */
+export function validatorSetHash(set: ValidatorSet): Uint8Array {
+  return merkleRoot(
+    set.validators.map((v) => encodeValidator({ publicKey: v.publicKey, votingPower: v.votingPower })),
+  )
+}
+
 export class NetworkError extends PulseError<
   'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH' | 'BLOCK_INVALID' | 'HEAD_MOVED'
 > {}
@@ -110,6 +148,14 @@ export interface PreparedBlock {
   encodedResults: Uint8Array[]
   writes: [string, Uint8Array | null][]
   endEvents: ChainEvent[]
+  validatorUpdates: ValidatorUpdate[]
+}
+
+/** What consensus supplies when a block is built or validated (sets and the begin-block information). */
+export interface ConsensusBlockInfo {
+  validatorsHash: Uint8Array
+  nextValidatorsHash: Uint8Array
+  beginBlock: BeginBlockInfo
 }
 
 export class NetworkNode extends EventEmitter {
@@ -127,6 +173,7 @@ export class NetworkNode extends EventEmitter {
   private lock: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private producing = false
+  private readonly setCache = new Map<bigint, ValidatorSet>()
   /** Signature checks already done, by tx hash: each tx is verified once (bounded). */
   private readonly verified = new Set<string>()
 
@@ -260,7 +307,14 @@ export class NetworkNode extends EventEmitter {
     const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
     const now = this.now()
     const timeMs = now > prevTime ? now : prevTime + 1n
-    const ctx = { networkId: this.id, height, timeMs, proposer: key.publicKey, prevHash: this.head.hash, params: p }
+    const ctx = {
+      networkId: this.id,
+      height,
+      timeMs,
+      proposer: key.publicKey,
+      prevHash: this.head.hash,
+      params: p,
+    }
 
     const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
     const overlay = new Overlay(this.state)
@@ -356,18 +410,31 @@ export class NetworkNode extends EventEmitter {
     timeMs: bigint
     lastCommit: Commit
     evidence?: Uint8Array[]
+    consensus?: ConsensusBlockInfo
   }): PreparedBlock {
     const p = this.genesis.params
     const height = this.head.height + 1n
-    const ctx = { networkId: this.id, height, timeMs: o.timeMs, proposer: o.proposer, prevHash: this.head.hash, params: p }
+    const ctx = {
+      networkId: this.id,
+      height,
+      timeMs: o.timeMs,
+      proposer: o.proposer,
+      prevHash: this.head.hash,
+      params: p,
+    }
     const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
     const overlay = new Overlay(this.state)
-    const exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
+    const exec = this.app.executeBlock(overlay, candidates, ctx, {
+      mode: 'build',
+      verifySignatures: false,
+      beginBlock: o.consensus?.beginBlock,
+    })
     for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
     const writes = overlay.sortedWrites()
     const stateRoot = this.rootWith(writes)
     const encodedResults = exec.results.map(encodeTxResult)
-    const vhash = this.validatorsHash()
+    const vhash = o.consensus?.validatorsHash ?? this.validatorsHash()
+    const nextVhash = o.consensus?.nextValidatorsHash ?? vhash
     const header: Header = {
       networkId: this.id,
       height,
@@ -379,7 +446,7 @@ export class NetworkNode extends EventEmitter {
       stateRoot,
       resultsRoot: merkleRoot(encodedResults),
       validatorsHash: vhash,
-      nextValidatorsHash: vhash,
+      nextValidatorsHash: nextVhash,
       evidenceHash: merkleRoot(o.evidence ?? []),
       proposer: o.proposer,
     }
@@ -398,6 +465,7 @@ export class NetworkNode extends EventEmitter {
       encodedResults,
       writes,
       endEvents: exec.endEvents,
+      validatorUpdates: exec.validatorUpdates,
     }
   }
 
@@ -424,6 +492,7 @@ export class NetworkNode extends EventEmitter {
   async validateBlock(
     block: Block,
     checkHeader?: (h: Header, head: { height: bigint; hash: Uint8Array }) => void,
+    consensus?: ConsensusBlockInfo,
   ): Promise<PreparedBlock> {
     const h = block.header
     const bad = (why: string): never => {
@@ -436,8 +505,9 @@ export class NetworkNode extends EventEmitter {
     if (h.txCount !== block.txs.length) bad('txCount mismatch')
     if (!equalBytes(h.txRoot, merkleRoot(block.txs))) bad('txRoot mismatch')
     if (!equalBytes(h.evidenceHash, merkleRoot(block.evidence))) bad('evidenceHash mismatch')
-    const vhash = this.validatorsHash()
-    if (!equalBytes(h.validatorsHash, vhash) || !equalBytes(h.nextValidatorsHash, vhash))
+    const vhash = consensus?.validatorsHash ?? this.validatorsHash()
+    const nextVhash = consensus?.nextValidatorsHash ?? vhash
+    if (!equalBytes(h.validatorsHash, vhash) || !equalBytes(h.nextValidatorsHash, nextVhash))
       bad('validators hash mismatch')
     checkHeader?.(h, { height: this.head.height, hash: this.head.hash })
     const txs: DecodedTx[] = []
@@ -477,7 +547,11 @@ export class NetworkNode extends EventEmitter {
     const overlay = new Overlay(this.state)
     let exec: ReturnType<App['executeBlock']>
     try {
-      exec = this.app.executeBlock(overlay, txs, ctx, { mode: 'validate', verifySignatures: false })
+      exec = this.app.executeBlock(overlay, txs, ctx, {
+        mode: 'validate',
+        verifySignatures: false,
+        beginBlock: consensus?.beginBlock,
+      })
     } catch (e) {
       if (isPulseError(e)) return bad(e.message)
       throw e
@@ -495,11 +569,16 @@ export class NetworkNode extends EventEmitter {
       encodedResults,
       writes,
       endEvents: exec.endEvents,
+      validatorUpdates: exec.validatorUpdates,
     }
   }
 
   /** Commits a prepared block with its > 2/3 certificate: one fsynced batch, then the new head. */
-  commitPrepared(p: PreparedBlock, commit: Commit): Promise<CommittedBlock> {
+  commitPrepared(
+    p: PreparedBlock,
+    commit: Commit,
+    validatorSets: [bigint, ValidatorSet][] = [],
+  ): Promise<CommittedBlock> {
     return this.withLock(async () => {
       if (!equalBytes(p.parentHash, this.head.hash))
         throw new NetworkError('HEAD_MOVED', 'the head changed since this block was executed')
@@ -514,11 +593,13 @@ export class NetworkNode extends EventEmitter {
           results: p.encodedResults,
           accounts: p.included.map((d) => touchedAccounts(this.app, d)),
           stateChanges: p.writes.map(([k, v]) => [keyBytes(k), v]),
+          validatorSets: validatorSets.map(([vh, set]) => [vh, encodeValidatorSet(set)]),
         })
       } catch (e) {
         this.emit('fatal', e)
         throw e
       }
+      for (const [vh, set] of validatorSets) this.setCache.set(vh, set)
       for (const [k, v] of p.writes) {
         if (v === null) this.tree.delete(keyBytes(k))
         else this.tree.set(keyBytes(k), v)
@@ -536,6 +617,24 @@ export class NetworkNode extends EventEmitter {
       this.emit('block', committed, p.endEvents)
       return committed
     })
+  }
+
+  /**
+   * The validator set that signs block `height` (vote indices of its commit refer to this order).
+   * Stored per height when consensus changes it; a network without stored sets has its genesis set.
+   */
+  async validatorSetAt(height: bigint): Promise<ValidatorSet> {
+    let s = this.setCache.get(height)
+    if (s) return s
+    const raw = await this.store.getValidatorSet(height)
+    if (raw) s = decodeValidatorSet(raw)
+    else {
+      const base = validatorSetOf(this.genesis.validators)
+      s = height <= 1n ? base : incrementProposerPriority(base, Number(height - 1n))
+    }
+    if (this.setCache.size > 64) this.setCache.clear()
+    this.setCache.set(height, s)
+    return s
   }
 
   /** The certificate of the head block (what the next proposer puts in its block's lastCommit). */

@@ -90,9 +90,13 @@ export class LocalValidatorNetwork {
     await v.store.close()
   }
 
-  /** Reopens validator i from its data dir; it catches up from its peers' stored blocks. */
-  async restartValidator(i: number): Promise<LocalValidator> {
+  /**
+   * Reopens validator i from its data dir; it catches up from its peers' stored blocks. `newKey`
+   * restarts it with another consensus key (after a rotate-key tx took effect).
+   */
+  async restartValidator(i: number, newKey?: ValidatorKey): Promise<LocalValidator> {
     await this.stopValidator(i)
+    if (newKey) this.o.keys[i] = newKey
     const v = await this.open(i)
     await v.driver.start()
     return v

@@ -12,18 +12,19 @@
  *    stored certificate that verifies against the validator set of that height.
  */
 import { EventEmitter } from 'node:events'
-import { accountIdOf, validatorSetOf } from '@pulsemesh/app'
+import { accountIdOf, type BeginBlockInfo } from '@pulsemesh/app'
 import {
   type ConsensusVerifier,
   type DuplicateVoteEvidence,
   type EngineAction,
   type EngineEvent,
-  incrementProposerPriority,
+  advanceValidatorSet,
   medianTime,
   TendermintEngine,
   type TimeoutParams,
   type ValidatorSet,
   verifyCommit,
+  verifyDuplicateVoteEvidence,
 } from '@pulsemesh/consensus'
 import {
   type Block,
@@ -41,12 +42,20 @@ import {
   voteSignBytes,
 } from '@pulsemesh/core'
 import {
+  type ConsensusBlockInfo,
   NetworkError,
   type NetworkNode,
   type PreparedBlock,
   type ValidatorKey,
+  validatorSetHash,
 } from '../chain/network-node.ts'
-import { decodeBlockResponse, decodeMessage, encodeMessage } from './messages.ts'
+import {
+  decodeBlockResponse,
+  decodeEvidence,
+  decodeMessage,
+  encodeEvidence,
+  encodeMessage,
+} from './messages.ts'
 import type { SignStateFile } from './sign-state-file.ts'
 import type { ConsensusTransport } from './transport.ts'
 
@@ -82,6 +91,7 @@ export interface DriverStats {
 
 /** Bounded store of proposed blocks seen (current and buffered future heights). */
 const MAX_KEPT_BLOCKS = 64
+const MAX_EVIDENCE_PER_BLOCK = 16
 
 export class ConsensusDriver extends EventEmitter {
   readonly node: NetworkNode
@@ -92,8 +102,10 @@ export class ConsensusDriver extends EventEmitter {
   private readonly now: () => bigint
   private readonly verifier: ConsensusVerifier
   private readonly engine: TendermintEngine
-  private readonly baseSet: ValidatorSet
-  private setCache = new Map<bigint, ValidatorSet>()
+  /** Validator sets of the heights around the current one, loaded from the node before use. */
+  private sets = new Map<bigint, ValidatorSet>()
+  /** Verified duplicate-vote evidence not yet in a committed block, by hex encoding. */
+  private readonly pendingEvidence = new Map<string, Uint8Array>()
   private readonly blocks = new Map<string, { block: Block; bytes: Uint8Array }>()
   private readonly prepared = new Map<string, PreparedBlock>()
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -119,7 +131,6 @@ export class ConsensusDriver extends EventEmitter {
       proposalSignBytes: (p) => proposalSignBytes(id, p),
       verify: (pk, msg, sig) => verify({ scheme: 'ed25519', bytes: pk }, msg, sig),
     }
-    this.baseSet = validatorSetOf(o.node.genesis.validators)
     const ext = o.voteExtensions
     this.engine = new TendermintEngine({
       verifier: this.verifier,
@@ -155,15 +166,63 @@ export class ConsensusDriver extends EventEmitter {
     return this.engine.currentRound
   }
 
-  /** The validator set of `height` with CometBFT proposer priorities (static set until staking). */
+  /** The validator set of `height` (loaded by loadSets; heights h-1..h+1 around the current one). */
   validatorSetAt(height: bigint): ValidatorSet {
-    let s = this.setCache.get(height)
-    if (!s) {
-      s = height <= 1n ? this.baseSet : incrementProposerPriority(this.baseSet, Number(height - 1n))
-      if (this.setCache.size > 8) this.setCache.clear()
-      this.setCache.set(height, s)
-    }
+    const s = this.sets.get(height)
+    if (!s) throw new NetworkError('NOT_FOUND', `validator set of height ${height} not loaded`)
     return s
+  }
+
+  private async loadSets(h: bigint): Promise<void> {
+    const next = new Map<bigint, ValidatorSet>()
+    for (const x of [h - 1n, h, h + 1n]) if (x >= 1n) next.set(x, await this.node.validatorSetAt(x))
+    this.sets = next
+  }
+
+  /**
+   * Begin-block information and set hashes for the block at `h`: who signed the previous block (from
+   * its lastCommit, for downtime) and the misbehaviour its evidence proves (each piece verified
+   * against the validator set of its own height). Throws NetworkError BLOCK_INVALID on bad evidence.
+   */
+  private async consensusInfo(
+    h: bigint,
+    lastCommit: Commit,
+    evidence: Uint8Array[],
+  ): Promise<ConsensusBlockInfo> {
+    const beginBlock: BeginBlockInfo = { lastCommitVotes: [], misbehaviour: [] }
+    if (h > 1n) {
+      const prev = this.validatorSetAt(h - 1n)
+      const signed = new Set(lastCommit.signatures.map((s) => s.validatorIndex))
+      prev.validators.forEach((v, i) => {
+        beginBlock.lastCommitVotes.push({ consensusKey: v.publicKey, signed: signed.has(i) })
+      })
+    }
+    if (evidence.length > MAX_EVIDENCE_PER_BLOCK)
+      throw new NetworkError('BLOCK_INVALID', 'too much evidence in one block')
+    const seen = new Set<string>()
+    for (const bytes of evidence) {
+      const key = toHex(bytes)
+      if (seen.has(key)) throw new NetworkError('BLOCK_INVALID', 'duplicate evidence')
+      seen.add(key)
+      try {
+        const ev = decodeEvidence(bytes)
+        if (ev.voteA.height >= h) throw new Error('evidence from the future')
+        const set = await this.node.validatorSetAt(ev.voteA.height)
+        verifyDuplicateVoteEvidence({ ...ev, validatorPower: 0n, totalVotingPower: 0n }, set, this.verifier)
+        beginBlock.misbehaviour.push({
+          consensusKey: set.validators[ev.voteA.validatorIndex].publicKey,
+          height: ev.voteA.height,
+          kind: 'duplicate-vote',
+        })
+      } catch (e) {
+        throw new NetworkError('BLOCK_INVALID', `invalid evidence: ${(e as Error).message}`)
+      }
+    }
+    return {
+      validatorsHash: validatorSetHash(this.validatorSetAt(h)),
+      nextValidatorsHash: validatorSetHash(this.validatorSetAt(h + 1n)),
+      beginBlock,
+    }
   }
 
   private enqueue(fn: () => Promise<void> | void): Promise<void> {
@@ -189,9 +248,10 @@ export class ConsensusDriver extends EventEmitter {
     return medianTime(lastCommit, this.validatorSetAt(height - 1n))
   }
 
-  private startHeight(): void {
+  private async startHeight(): Promise<void> {
     const h = this.node.height + 1n
     if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
+    await this.loadSets(h)
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
     this.prepared.clear()
     this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
@@ -246,40 +306,60 @@ export class ConsensusDriver extends EventEmitter {
           })
         })
         break
-      case 'GetProposalBlock': {
-        const lastCommit = this.node.headCommit
-        const p = this.node.buildBlock({
-          proposer: this.key.publicKey,
-          timeMs: this.blockTimeFor(lastCommit, a.height),
-          lastCommit,
-        })
-        const key = toHex(p.hash)
-        this.prepared.set(key, p)
-        this.keepBlock(key, p.block)
-        events.push({
-          type: 'ProposalBlock',
-          height: a.height,
-          round: a.round,
-          blockHash: p.hash,
-          blockTimeMs: p.block.header.timeMs,
-          nowMs: this.now(),
-        })
+      case 'GetProposalBlock':
+        void this.enqueue(() => this.propose(a.height, a.round))
         break
-      }
       case 'ValidateBlock':
         void this.enqueue(() => this.validate(a.height, a.round, a.blockHash))
         break
       case 'Commit':
         void this.enqueue(() => this.commit(a.height, a.blockHash, a.commit))
         break
-      case 'RecordEvidence':
+      case 'RecordEvidence': {
         this.evidence.push(a.evidence)
+        const bytes = encodeEvidence(a.evidence)
+        if (this.pendingEvidence.size < 1024) this.pendingEvidence.set(toHex(bytes), bytes)
         this.emit('evidence', a.evidence)
         break
+      }
       case 'MessageRejected':
         this.stats.rejected++
         break
     }
+  }
+
+  private async propose(height: bigint, round: number): Promise<void> {
+    if (height !== this.engine.currentHeight || this.node.height + 1n !== height) return
+    const lastCommit = this.node.headCommit
+    const evidence = [...this.pendingEvidence.values()].slice(0, MAX_EVIDENCE_PER_BLOCK)
+    let consensus: ConsensusBlockInfo
+    try {
+      consensus = await this.consensusInfo(height, lastCommit, evidence)
+    } catch {
+      // Our own pool held something that no longer verifies: drop it and propose without evidence.
+      this.pendingEvidence.clear()
+      consensus = await this.consensusInfo(height, lastCommit, [])
+      evidence.length = 0
+    }
+    const p = this.node.buildBlock({
+      proposer: this.key.publicKey,
+      timeMs: this.blockTimeFor(lastCommit, height),
+      lastCommit,
+      evidence,
+      consensus,
+    })
+    const key = toHex(p.hash)
+    this.prepared.set(key, p)
+    this.keepBlock(key, p.block)
+    if (this.stopped || height !== this.engine.currentHeight) return
+    this.feed({
+      type: 'ProposalBlock',
+      height,
+      round,
+      blockHash: p.hash,
+      blockTimeMs: p.block.header.timeMs,
+      nowMs: this.now(),
+    })
   }
 
   private keepBlock(key: string, block: Block, bytes?: Uint8Array): void {
@@ -320,7 +400,8 @@ export class ConsensusDriver extends EventEmitter {
       const set = this.validatorSetAt(height)
       const proposer = set.validators[this.engine.proposerOf(round)].publicKey
       try {
-        const p = await this.node.validateBlock(b.block, this.headerCheck(b.block, proposer))
+        const info = await this.consensusInfo(height, b.block.lastCommit, b.block.evidence)
+        const p = await this.node.validateBlock(b.block, this.headerCheck(b.block, proposer), info)
         this.prepared.set(key, p)
         valid = true
         timeMs = b.block.header.timeMs
@@ -345,12 +426,27 @@ export class ConsensusDriver extends EventEmitter {
     if (this.node.height + 1n !== height) return // already committed through catch-up
     const p = this.prepared.get(toHex(hash))
     if (!p) throw new NetworkError('BLOCK_INVALID', 'decided a block this node never executed', { height })
-    const done = await this.node.commitPrepared(p, commit)
+    const done = await this.commitWithSets(p, commit)
     this.stats.committed++
     this.emit('commit', { height, hash, commit, block: done })
     this.timer(this.commitDelayMs, () => {
       void this.enqueue(() => this.startHeight())
     })
+  }
+
+  /** Commits block H with the set of H+2 (the set of H+1 changed by H's validator updates). */
+  private async commitWithSets(p: PreparedBlock, commit: Commit) {
+    const h = p.block.header.height
+    const changes = p.validatorUpdates.map((u) => ({
+      address: accountIdOf({ scheme: 'ed25519', bytes: u.publicKey }),
+      publicKey: u.publicKey,
+      votingPower: u.power,
+    }))
+    const afterNext = advanceValidatorSet(this.validatorSetAt(h + 1n), changes)
+    const done = await this.node.commitPrepared(p, commit, [[h + 2n, afterNext]])
+    for (const e of p.block.evidence) this.pendingEvidence.delete(toHex(e))
+    if (changes.length > 0) this.emit('validatorUpdates', { height: h, effectiveHeight: h + 2n, changes })
+    return done
   }
 
   /** Re-sends what this node holds for the current round (Tendermint assumes eventual delivery). */
@@ -443,6 +539,7 @@ export class ConsensusDriver extends EventEmitter {
     const h = r.block.header.height
     if (h !== this.node.height + 1n) return
     const hash = blockHash(r.block.header)
+    if (this.engine.currentHeight !== h) await this.loadSets(h)
     try {
       verifyCommit(r.commit, this.validatorSetAt(h), this.verifier, { height: h, blockHash: hash })
     } catch {
@@ -451,7 +548,8 @@ export class ConsensusDriver extends EventEmitter {
     }
     let p: PreparedBlock
     try {
-      p = await this.node.validateBlock(r.block, this.headerCheck(r.block, null))
+      const info = await this.consensusInfo(h, r.block.lastCommit, r.block.evidence)
+      p = await this.node.validateBlock(r.block, this.headerCheck(r.block, null), info)
     } catch (e) {
       if (!(e instanceof NetworkError)) throw e
       this.stats.invalidBlocks++
@@ -459,10 +557,10 @@ export class ConsensusDriver extends EventEmitter {
       return
     }
     if (this.node.height + 1n !== h) return
-    const done = await this.node.commitPrepared(p, r.commit)
+    const done = await this.commitWithSets(p, r.commit)
     this.stats.caughtUp++
     this.emit('commit', { height: h, hash, commit: r.commit, block: done, caughtUp: true })
-    this.startHeight()
+    await this.startHeight()
     if (this.maxSeenHeight > this.node.height + 1n) this.requestCatchUp(true)
   }
 }

@@ -103,3 +103,15 @@ export function decodeMessage(b: Uint8Array): ConsensusMessage {
 export function decodeBlockResponse(m: Extract<ConsensusMessage, { type: 'blockResponse' }>) {
   return { block: decodeBlock(m.blockBytes), commit: decodeCommit(m.commitBytes) }
 }
+
+/** Duplicate-vote evidence as carried in a block's `evidence` list: u32 length of vote A, vote A, vote B. */
+export function encodeEvidence(ev: { voteA: Vote; voteB: Vote }): Uint8Array {
+  const a = encodeVote(ev.voteA)
+  return concatBytes(u32(a.length), a, encodeVote(ev.voteB))
+}
+export function decodeEvidence(b: Uint8Array): { voteA: Vote; voteB: Vote } {
+  if (b.length < 4) throw new DecodeError('DECODE_ERROR', 'evidence: too short')
+  const n = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0)
+  if (b.length < 4 + n) throw new DecodeError('DECODE_ERROR', 'evidence: truncated')
+  return { voteA: decodeVote(b.subarray(4, 4 + n)), voteB: decodeVote(b.subarray(4 + n)) }
+}

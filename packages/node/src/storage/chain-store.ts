@@ -11,6 +11,8 @@
  *   R <height> <index>   -> encoded TxResult
  *   A <account 20> <height> <index> -> tx hash     (txs by account, both sender and recipients)
  *   S <state key>        -> state value            (the flat state; the Merkle tree is rebuilt from it)
+ *   V <height u64>       -> validator set of that height, with proposer priorities (JSON; written
+ *                           two heights ahead: committing block H writes the set of H+2)
  *
  * Everything a block changes is written in ONE atomic batch, fsynced, so a node killed at any
  * moment restarts at the last committed block with exactly its state.
@@ -52,6 +54,8 @@ export interface BlockWrite {
   accounts: Bytes[][]
   /** Sorted state changes; null = delete. */
   stateChanges: [Bytes, Bytes | null][]
+  /** Validator sets decided by this block (height -> encoded set). */
+  validatorSets?: [bigint, Bytes][]
 }
 
 export class ChainStore {
@@ -105,16 +109,25 @@ export class NetworkStore {
     const v = await this.get(GENESIS)
     return v === undefined ? undefined : new TextDecoder().decode(v)
   }
-  async putGenesis(json: string, initialState: [Bytes, Bytes][]): Promise<void> {
+  async putGenesis(
+    json: string,
+    initialState: [Bytes, Bytes][],
+    validatorSets: [bigint, Bytes][] = [],
+  ): Promise<void> {
     const ops: Op[] = [
       { type: 'put', key: GENESIS, value: new TextEncoder().encode(json) },
       { type: 'put', key: LATEST, value: u64be(0n) },
     ]
+    for (const [h, v] of validatorSets)
+      ops.push({ type: 'put', key: concatBytes(T('V'), u64be(h)), value: v })
     for (const [k, v] of initialState) ops.push({ type: 'put', key: concatBytes(T('S'), k), value: v })
     await this.write(ops)
   }
   getBlock(height: bigint): Promise<Bytes | undefined> {
     return this.get(concatBytes(T('B'), u64be(height)))
+  }
+  getValidatorSet(height: bigint): Promise<Bytes | undefined> {
+    return this.get(concatBytes(T('V'), u64be(height)))
   }
   getCommit(height: bigint): Promise<Bytes | undefined> {
     return this.get(concatBytes(T('C'), u64be(height)))
@@ -183,6 +196,8 @@ export class NetworkStore {
       const key = concatBytes(T('S'), k)
       ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
     }
+    for (const [vh, v] of w.validatorSets ?? [])
+      ops.push({ type: 'put', key: concatBytes(T('V'), u64be(vh)), value: v })
     ops.push({ type: 'put', key: LATEST, value: h })
     await this.write(ops)
   }
