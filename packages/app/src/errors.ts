@@ -24,6 +24,15 @@ export const TX_ERROR_CODES = [
   'NOT_ASSET_ISSUER',
   'SUPPLY_OVERFLOW',
   'SELF_TRANSFER',
+  // staking
+  'VALIDATOR_EXISTS',
+  'UNKNOWN_VALIDATOR',
+  'NOT_JAILED',
+  'STILL_JAILED',
+  'TOMBSTONED',
+  'CONSENSUS_KEY_IN_USE',
+  'SELF_STAKE_TOO_LOW',
+  'INSUFFICIENT_DELEGATION',
 ] as const
 export type TxErrorCode = (typeof TX_ERROR_CODES)[number]
 

@@ -82,7 +82,7 @@ export type StakingErrorCode = (typeof STAKING_ERROR_CODES)[number]
 /** A staking tx failure: a TxError (the executor fails the tx, keeps its fee) with a staking code. */
 export class StakingError extends TxError {
   constructor(code: StakingErrorCode, message: string, meta: Record<string, unknown> = {}) {
-    super(code as unknown as TxErrorCode, message, meta)
+    super(code, message, meta)
     this.name = 'StakingError'
   }
 }
