@@ -94,16 +94,8 @@ test('agents attest every epoch on a real node; no raw sample reaches chain, eve
     const store = await ChainStore.open(join(tmp.dir, 'data'))
     let clock = genesis.genesisTimeMs
     const v0 = profile.validators[0]
-    // Nodes that predate BlockContext.prevHash do not pass it yet: fill it from the head (no-op otherwise).
-    let head = (): Uint8Array | undefined => undefined
-    class App2 extends App {
-      override executeBlock(...a: Parameters<App['executeBlock']>) {
-        const [s, txs, ctx, opts] = a
-        return super.executeBlock(s, txs, { ...ctx, prevHash: ctx.prevHash ?? head() }, opts)
-      }
-    }
     const node = await NetworkNode.open({
-      app: new App2(genesis.params, profile.modules),
+      app: new App(genesis.params, profile.modules),
       genesis,
       genesisJson: JSON.stringify(genesisToJson(genesis)),
       store: store.network(genesis.networkId),
@@ -114,7 +106,6 @@ test('agents attest every epoch on a real node; no raw sample reaches chain, eve
         return clock
       },
     })
-    head = () => node.headHash
     const events: ChainEvent[] = []
     node.on('block', (b: { results: { events: ChainEvent[] }[] }, end: ChainEvent[]) => {
       for (const r of b.results) events.push(...r.events)

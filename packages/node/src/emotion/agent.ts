@@ -88,7 +88,7 @@ export class EmotionAgent {
   private readonly windowsDir: string
   private readonly logFile: string
   private readonly attested = new Set<bigint>()
-  private readonly deviceId: Uint8Array
+  readonly deviceId: Uint8Array
   private readonly operator: Uint8Array
 
   constructor(o: EmotionAgentOptions) {

@@ -53,6 +53,8 @@ export interface ProfileOptions {
   /** Treasury account's genesis EMO, base units. */
   treasury?: bigint
   emotion?: Partial<EmotionModuleParams>
+  /** Target block interval (default 10 s, as EmotionalChain). */
+  blockIntervalMs?: number
 }
 
 const keyOf = (seed: string, what: string) => generateKeyPair('ed25519', sha256(utf8(`${seed}/${what}`)))
@@ -84,7 +86,7 @@ export function emotionalChainProfile(o: ProfileOptions = {}): EmotionalChainPro
     addressPrefix: EMO,
     feeAsset: EMO,
     minFee: 1_000n,
-    blockIntervalMs: 10_000,
+    blockIntervalMs: o.blockIntervalMs ?? 10_000,
     txLifetimeBlocksMax: 100n,
     blockTxsMax: 5_000,
     blockBytesMax: 4 * 1024 * 1024,
