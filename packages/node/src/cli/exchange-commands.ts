@@ -458,7 +458,10 @@ export function registerExchangeCommands(program: Command): void {
               }
               live = []
               for (let i = 0; i < levels; i++) {
-                const off = (ref * (spread + BigInt(i) * spread)) / 10_000n
+                // level i sits (i+1) half-spreads away, at least (i+1) ticks, so bid < ask always
+                const step = BigInt(i + 1)
+                const bps = (ref * spread * step) / 10_000n
+                const off = bps > tick * step ? bps : tick * step
                 const bid = ((ref - off) / tick) * tick
                 const ask = ((ref + off + tick - 1n) / tick) * tick
                 for (const [side, price] of [

@@ -11,7 +11,15 @@
  * what its resting size still needs (price × lots for a buy, lots × lotSize for a sell) and the
  * excess refunded. So ESCROW always holds exactly Σ locked over live orders (the tests check it).
  */
-import { type ChainEvent, compareBytes, concatBytes, equalBytes, fromHex, sha256 } from '@pulsemesh/core'
+import {
+  type ChainEvent,
+  compareBytes,
+  concatBytes,
+  equalBytes,
+  fromHex,
+  sha256,
+  utf8,
+} from '@pulsemesh/core'
 import {
   type AuctionOrder,
   clearBatch,
@@ -26,9 +34,11 @@ import { transfer } from '../bank/ledger.ts'
 import type { KVStore } from '../../state/kv.ts'
 import type { BlockContext } from '../../module.ts'
 import {
+  deleteBytes,
   deleteOrder,
   drainPending,
   ESCROW,
+  getBytes,
   getOrder,
   getTop,
   KEYS,
@@ -37,7 +47,7 @@ import {
   type OrderRecord,
   type PendingEntry,
   poolAccount,
-  putJson,
+  putBytes,
   putOrder,
   putTop,
   requireMarket,
@@ -66,7 +76,7 @@ export function newBook(m: Market): OrderBook {
 
 /** The market's book as stored (read-only use: callers that mutate must `takeBook`). */
 export function loadBook(store: KVStore, m: Market): OrderBook {
-  const raw = store.get(KEYS.book(m.id))
+  const raw = getBytes(store, KEYS.book(m.id))
   if (raw === undefined) return newBook(m)
   const hit = cache.get(cacheKey(m))
   if (hit !== undefined && equalBytes(hit.bytes, raw)) return hit.book
@@ -118,10 +128,11 @@ function saveBook(store: KVStore, m: Market, book: OrderBook, lastPrice: bigint 
       ),
     )
   const blob: BookBlob = { bids: side(snap.bids), asks: side(snap.asks) }
-  if (blob.bids.length === 0 && blob.asks.length === 0) store.delete(KEYS.book(m.id))
+  if (blob.bids.length === 0 && blob.asks.length === 0) deleteBytes(store, KEYS.book(m.id))
   else {
-    putJson(store, KEYS.book(m.id), blob as unknown as Parameters<typeof putJson>[2])
-    cache.set(cacheKey(m), { bytes: store.get(KEYS.book(m.id))!, book })
+    const bytes = utf8(JSON.stringify(blob))
+    putBytes(store, KEYS.book(m.id), bytes)
+    cache.set(cacheKey(m), { bytes, book })
   }
   const prev = getTop(store, m.id)
   putTop(store, m.id, {

@@ -387,7 +387,9 @@ export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModul
       if (!source(store).some((v) => v.account === me && v.power > 0n))
         throw new ExchangeError('NOT_ORACLE_VALIDATOR', 'only validators may submit oracle prices')
       if (p.price === 0n) throw new ExchangeError('PRICE_NOT_POSITIVE', 'price must be positive')
-      if (p.symbol.length === 0) throw new ExchangeError('INVALID_MARKET', 'symbol is empty')
+      // printable, no 0x00: symbols are key suffixes (see state.ts, pieces)
+      if (!/^[A-Za-z0-9/_.:-]{1,129}$/.test(p.symbol))
+        throw new ExchangeError('INVALID_MARKET', 'symbol must be 1-129 characters of [A-Za-z0-9/_.:-]')
       submitReport(store, p.symbol, me, p.price, ctx.timeMs)
       ev(ctx, 'oracle_report', {
         symbol: p.symbol,

@@ -13,7 +13,7 @@ import { aggregatePrice } from '@pulsemesh/exchange'
 import { accountIdOf } from '../../accounts.ts'
 import type { Genesis } from '../../genesis.ts'
 import type { KVStore } from '../../state/kv.ts'
-import { getJson, KEYS, putJson } from './state.ts'
+import { deleteBytes, getJson, KEYS, putJson } from './state.ts'
 
 export interface OracleValidator {
   /** Hex 20-byte account id: the account that signs the validator's oracle txs. */
@@ -109,7 +109,7 @@ export function aggregateOracles(
 ): void {
   const dirty = getJson<string[]>(store, KEYS.dirtySymbols())
   if (dirty === undefined) return
-  store.delete(KEYS.dirtySymbols())
+  deleteBytes(store, KEYS.dirtySymbols())
   const set = source(store)
   const power = new Map(set.map((v) => [v.account, v.power]))
   const totalStake = set.reduce((s, v) => s + v.power, 0n)

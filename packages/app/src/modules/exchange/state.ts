@@ -14,7 +14,7 @@
  *   06 0c                     oracle validator set (genesis validators; staking may replace it)
  *   06 0d                     sorted list of market ids
  */
-import { concatBytes, fromUtf8, type PulseError, sha256, u64be, utf8 } from '@pulsemesh/core'
+import { concatBytes, equalBytes, fromUtf8, type PulseError, sha256, u64be, utf8 } from '@pulsemesh/core'
 import { TxError, type TxErrorCode } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
 
@@ -90,11 +90,58 @@ export const poolAccount = (poolId: string): Uint8Array => moduleAccount(`pool/$
 // --- canonical JSON records -------------------------------------------------------------------
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+
+/**
+ * Values over PIECE_BYTES (state-tree values are capped at 64 KiB) are split: the key holds a
+ * header `00 <u32 pieces>` (JSON never starts with 0x00) and `key 00 <u32 i>` holds piece i. Only
+ * pieces whose bytes changed are rewritten. Keys that may carry pieces end in a fixed-width field
+ * or a string without 0x00, so a piece key never equals another record's key.
+ */
+const PIECE_BYTES = 60_000
+const pieceKey = (k: Uint8Array, i: number): Uint8Array => concatBytes(k, new Uint8Array([0]), u32be(i))
+function u32be(n: number): Uint8Array {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, n)
+  return out
+}
+function piecesOf(raw: Uint8Array | undefined): number {
+  if (raw === undefined || raw.length !== 5 || raw[0] !== 0) return 0
+  return new DataView(raw.buffer, raw.byteOffset + 1, 4).getUint32(0)
+}
+export function putBytes(store: KVStore, k: Uint8Array, bytes: Uint8Array): void {
+  const old = piecesOf(store.get(k))
+  let n = 0
+  if (bytes.length <= PIECE_BYTES) store.set(k, bytes)
+  else {
+    n = Math.ceil(bytes.length / PIECE_BYTES)
+    for (let i = 0; i < n; i++) {
+      const piece = bytes.slice(i * PIECE_BYTES, (i + 1) * PIECE_BYTES)
+      const pk = pieceKey(k, i)
+      const cur = store.get(pk)
+      if (cur === undefined || !equalBytes(cur, piece)) store.set(pk, piece)
+    }
+    store.set(k, concatBytes(new Uint8Array([0]), u32be(n)))
+  }
+  for (let i = n; i < old; i++) store.delete(pieceKey(k, i))
+}
+export function getBytes(store: KVStore, k: Uint8Array): Uint8Array | undefined {
+  const raw = store.get(k)
+  const n = piecesOf(raw)
+  if (n === 0) return raw
+  const parts: Uint8Array[] = []
+  for (let i = 0; i < n; i++) parts.push(store.get(pieceKey(k, i))!)
+  return concatBytes(...parts)
+}
+export function deleteBytes(store: KVStore, k: Uint8Array): void {
+  const n = piecesOf(store.get(k))
+  for (let i = 0; i < n; i++) store.delete(pieceKey(k, i))
+  store.delete(k)
+}
 export function putJson(store: KVStore, k: Uint8Array, v: Json): void {
-  store.set(k, utf8(JSON.stringify(v)))
+  putBytes(store, k, utf8(JSON.stringify(v)))
 }
 export function getJson<T>(store: KVStore, k: Uint8Array): T | undefined {
-  const raw = store.get(k)
+  const raw = getBytes(store, k)
   return raw === undefined ? undefined : (JSON.parse(fromUtf8(raw)) as T)
 }
 
