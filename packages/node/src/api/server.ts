@@ -25,6 +25,7 @@ import Fastify, {
 import type { NetworkNode } from '../chain/network-node.ts'
 import { type AuthConfig, Authenticator, type Principal, type Role } from './auth.ts'
 import { ApiMetrics } from './metrics.ts'
+import { type GraphqlOptions, registerGraphql } from './graphql.ts'
 import { DOCS_HTML, openapiDocument, type RouteDoc } from './openapi.ts'
 import { problemFor } from './problem.ts'
 import { type RateLimitConfig, RateLimiter } from './rate-limit.ts'
@@ -55,6 +56,8 @@ export interface ApiOptions {
   connectionTimeoutMs?: number
   /** Webhooks (persisted in this LevelDB); absent = no webhook routes. */
   webhooks?: WebhookOptions
+  /** GraphQL at /v1/graphql; false = off. */
+  graphql?: GraphqlOptions | false
   /** WebSocket streams at /v1/ws; false = off. */
   streams?: StreamOptions | false
 }
@@ -722,6 +725,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     )
   }
 
+  if (o.graphql !== false) registerGraphql(app, o.networks, o.graphql ?? {})
   if (o.streams !== false) registerStreams(app, o.networks, { ...(o.streams ?? {}), metrics })
   registerModuleRoutes(app, o.networks)
 
