@@ -18,6 +18,8 @@ import { installNodeCrypto } from './crypto/node-backend.ts'
 import { VerifyPool } from './crypto/verify-pool.ts'
 import { Keystore } from './keys/keystore.ts'
 import { ChainStore } from './storage/chain-store.ts'
+import type { P2PConfig } from './p2p/p2p-node.ts'
+import { type ConsensusConfig, Networking } from './p2p/networking.ts'
 
 export interface HostConfig {
   api: { host: string; port: number }
@@ -30,6 +32,10 @@ export interface HostConfig {
   webhooks?: Omit<WebhookOptions, 'db' | 'onFailure'> | false
   /** WebSocket stream limits; false = no /v1/ws. */
   streams?: Omit<StreamOptions, 'metrics'> | false
+  /** libp2p networking (see packages/node/README.md "Networking"); absent = no peers. */
+  p2p?: P2PConfig
+  /** Consensus timing for multi-validator networks run over p2p. */
+  consensus?: ConsensusConfig
 }
 
 const DEFAULT_RATE_LIMIT: RateLimitConfig = { capacity: 600, refillPerSecond: 100 }
@@ -37,6 +43,7 @@ const DEFAULT_RATE_LIMIT: RateLimitConfig = { capacity: 600, refillPerSecond: 10
 export interface RunningHost {
   url: string
   networks: Map<string, NetworkNode>
+  networking?: Networking
   api: FastifyInstance
   stop(): Promise<void>
 }
@@ -63,6 +70,8 @@ export async function startHost(
   const pool = new VerifyPool()
   const keys = new Keystore(home)
   const networks = new Map<string, NetworkNode>()
+  const validatorKeys = new Map<string, { seed: Uint8Array; publicKey: Uint8Array }>()
+  let networking: Networking | undefined
   try {
     for (const n of cfg.networks) {
       const genesisJson = readFileSync(join(home, n.genesis), 'utf8')
@@ -82,11 +91,24 @@ export async function startHost(
         process.exitCode = 1
         process.kill(process.pid, 'SIGTERM')
       })
-      if (key && n.produce !== false) node.startProducing()
+      // With p2p, a multi-validator network runs BFT consensus (p2p/networking.ts) instead.
+      if (key && cfg.p2p && genesis.validators.length > 1)
+        validatorKeys.set(genesis.networkId, { seed: key.secret, publicKey: key.publicKey.bytes })
+      else if (key && n.produce !== false) node.startProducing()
       networks.set(genesis.networkId, node)
       log(`network ${genesis.networkId}: height ${node.height}, ${key ? 'validator' : 'full node'}`)
     }
+    if (cfg.p2p)
+      networking = await Networking.start({
+        home,
+        config: cfg.p2p,
+        networks,
+        validatorKeys,
+        consensus: cfg.consensus,
+        log,
+      })
   } catch (e) {
+    await networking?.stop()
     await pool.close()
     await store.close()
     throw e
@@ -118,9 +140,11 @@ export async function startHost(
   return {
     url,
     networks,
+    networking,
     api,
     async stop() {
       for (const n of networks.values()) n.stopProducing()
+      await networking?.stop()
       await api.close()
       for (const n of networks.values()) await n.idle()
       await pool.close()

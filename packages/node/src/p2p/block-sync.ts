@@ -1,0 +1,339 @@
+/**
+ * Request/response block sync for one network over a libp2p protocol
+ * (`/pulsemesh/<network>/sync/1`), and the catch-up loop that uses it.
+ *
+ * Wire (length-prefixed frames, @libp2p/utils lpStream):
+ *   request  = [1] status | [2][from u64][count u32]
+ *   status   = [height u64][head hash 32]
+ *   blocks   = [n u32] then n frames, each compressFrame(consensus blockResponse message)
+ * Server limits: at most SYNC_BLOCKS_MAX blocks and SYNC_BYTES_MAX bytes per response, a token
+ * bucket per peer; a peer over it is penalised. Client limits: frames over FRAME_BYTES_MAX are
+ * refused by lpStream, decompression is bounded by the same size.
+ *
+ * The client does not write anything itself: each block goes to the consensus driver as a
+ * blockResponse message, whose catch-up path verifies the commit certificate against the validator
+ * set of that height (> 2/3 power) and re-executes the block before committing it. A peer whose
+ * blocks are not accepted (no progress) is penalised and another peer is tried.
+ */
+import type { Connection, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { concatBytes, DecodeError, decodeBlock, toHex, u64be } from '@pulsemesh/core'
+import cliProgress from 'cli-progress'
+import type { NetworkNode } from '../chain/network-node.ts'
+import { decodeMessage, encodeMessage } from '../consensus/messages.ts'
+import { compressFrame, decompressFrame } from './compression.ts'
+import { PENALTY, type P2PNode } from './p2p-node.ts'
+import { PeerTopicBuckets } from './rate-limit.ts'
+
+export const SYNC_BLOCKS_MAX = 64
+export const SYNC_BYTES_MAX = 16 * 1024 * 1024
+/** One block + certificate, decompressed (the chain's blockBytesMax is 8 MiB). */
+export const FRAME_BYTES_MAX = 9 * 1024 * 1024
+const REQUEST_TIMEOUT_MS = 10_000
+const SERVE_RATE = { capacity: 40, refillPerSecond: 20 }
+
+export const syncProtocol = (networkId: string) => `/pulsemesh/${networkId}/sync/1`
+
+export interface PeerStatus {
+  peer: string
+  height: bigint
+  headHash: Uint8Array
+}
+
+export interface BlockSyncOptions {
+  p2p: P2PNode
+  node: NetworkNode
+  /** Hands one encoded blockResponse message to the consensus driver. */
+  deliver(msg: Uint8Array, from: string): void
+  /** Show a cli-progress bar on stderr while more than this many blocks behind (default 3). */
+  progressMinBlocks?: number
+  progress?: boolean
+  log?: (m: string) => void
+}
+
+export interface SyncStats {
+  servedBlocks: number
+  servedBytes: number
+  servedRawBytes: number
+  fetchedBlocks: number
+  fetchedBytes: number
+  fetchedRawBytes: number
+  rounds: number
+  badPeers: number
+}
+
+export class BlockSync {
+  readonly protocol: string
+  readonly stats: SyncStats = {
+    servedBlocks: 0,
+    servedBytes: 0,
+    servedRawBytes: 0,
+    fetchedBlocks: 0,
+    fetchedBytes: 0,
+    fetchedRawBytes: 0,
+    rounds: 0,
+    badPeers: 0,
+  }
+  private readonly o: BlockSyncOptions
+  private readonly buckets = new PeerTopicBuckets()
+  private running = false
+  private again = false
+  private stopped = false
+  private poll: NodeJS.Timeout | undefined
+  /** Best height any peer claimed (through status or gossip), for the progress bar. */
+  private remoteHeight = 0n
+
+  constructor(o: BlockSyncOptions) {
+    this.o = o
+    this.protocol = syncProtocol(o.node.id)
+  }
+
+  async start(pollMs = 1000): Promise<void> {
+    await this.o.p2p.libp2p.handle(this.protocol, (s, c) => this.serve(s, c), {
+      maxInboundStreams: 8,
+      maxOutboundStreams: 8,
+    })
+    this.poll = setInterval(() => this.kick(), pollMs)
+    this.poll.unref()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.poll) clearInterval(this.poll)
+    await this.o.p2p.libp2p.unhandle(this.protocol).catch(() => {})
+  }
+
+  /** A peer showed a height we cannot follow by consensus (gossip from the future): sync. */
+  noteRemoteHeight(h: bigint): void {
+    if (h > this.remoteHeight) this.remoteHeight = h
+    if (h > this.o.node.height + 1n) this.kick()
+  }
+
+  /** Starts a sync round unless one is running (then it runs once more afterwards). */
+  kick(): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = true
+    void this.round()
+      .catch((e) => this.o.log?.(`sync: ${(e as Error).message}`))
+      .finally(() => {
+        this.running = false
+        if (this.again && !this.stopped) {
+          this.again = false
+          this.kick()
+        }
+      })
+  }
+
+  // ---- server ----
+
+  private async serve(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    try {
+      if (!this.buckets.take(peer, 'sync', SERVE_RATE)) {
+        this.o.p2p.penalize(peer, PENALTY.rateLimited, 'sync rate')
+        stream.abort(new Error('rate limited'))
+        return
+      }
+      const lp = lpStream(stream, { maxDataLength: 64 })
+      const req = (await lp.read({ signal })).subarray()
+      const node = this.o.node
+      if (req.length === 1 && req[0] === 1) {
+        await lp.write(concatBytes(u64be(node.height), node.headHash), { signal })
+      } else if (req.length === 13 && req[0] === 2) {
+        const dv = new DataView(req.buffer, req.byteOffset, req.byteLength)
+        const from = dv.getBigUint64(1)
+        const count = Math.min(dv.getUint32(9), SYNC_BLOCKS_MAX)
+        const frames: Uint8Array[] = []
+        let bytes = 0
+        for (let h = from; h >= 1n && h < from + BigInt(count) && h <= node.height; h++) {
+          const blockBytes = await node.store.getBlock(h)
+          const commitBytes = await node.store.getCommit(h)
+          if (!blockBytes || !commitBytes) break
+          const raw = encodeMessage({ type: 'blockResponse', blockBytes, commitBytes })
+          const f = compressFrame(raw)
+          if (frames.length > 0 && bytes + f.length > SYNC_BYTES_MAX) break
+          frames.push(f)
+          bytes += f.length
+          this.stats.servedRawBytes += raw.length
+        }
+        const n = new Uint8Array(4)
+        new DataView(n.buffer).setUint32(0, frames.length)
+        await lp.writeV([n, ...frames], { signal })
+        this.stats.servedBlocks += frames.length
+        this.stats.servedBytes += bytes
+      } else {
+        this.o.p2p.penalize(peer, PENALTY.reject, 'bad sync request')
+        stream.abort(new Error('bad request'))
+        return
+      }
+      await stream.close({ signal })
+    } catch (e) {
+      stream.abort(e as Error)
+    }
+  }
+
+  // ---- client ----
+
+  private async request(peer: string, req: Uint8Array): Promise<Uint8Array[]> {
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const stream = await this.o.p2p.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: FRAME_BYTES_MAX + 8 })
+      await lp.write(req, { signal })
+      const first = (await lp.read({ signal })).subarray()
+      if (req[0] === 1) {
+        await stream.close({ signal })
+        return [first]
+      }
+      if (first.length !== 4) throw new DecodeError('DECODE_ERROR', 'sync: bad block count')
+      const n = new DataView(first.buffer, first.byteOffset, 4).getUint32(0)
+      if (n > SYNC_BLOCKS_MAX) throw new DecodeError('DECODE_ERROR', 'sync: too many blocks')
+      const out: Uint8Array[] = []
+      for (let i = 0; i < n; i++) out.push((await lp.read({ signal })).subarray())
+      await stream.close({ signal })
+      return out
+    } catch (e) {
+      stream.abort(e as Error)
+      throw e
+    }
+  }
+
+  async status(peer: string): Promise<PeerStatus> {
+    const [b] = await this.request(peer, new Uint8Array([1]))
+    if (b.length !== 40) throw new DecodeError('DECODE_ERROR', 'sync: bad status')
+    return {
+      peer,
+      height: new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0),
+      headHash: b.slice(8),
+    }
+  }
+
+  private async fetch(peer: string, from: bigint, count: number): Promise<Uint8Array[]> {
+    const req = new Uint8Array(13)
+    req[0] = 2
+    const dv = new DataView(req.buffer)
+    dv.setBigUint64(1, from)
+    dv.setUint32(9, count)
+    const frames = await this.request(peer, req)
+    const msgs: Uint8Array[] = []
+    let h = from
+    for (const f of frames) {
+      this.stats.fetchedBytes += f.length
+      const raw = decompressFrame(f, FRAME_BYTES_MAX)
+      this.stats.fetchedRawBytes += raw.length
+      const m = decodeMessage(raw)
+      if (m.type !== 'blockResponse') throw new DecodeError('DECODE_ERROR', 'sync: not a block response')
+      if (decodeBlock(m.blockBytes).header.height !== h)
+        throw new DecodeError('DECODE_ERROR', `sync: expected block ${h}`)
+      msgs.push(raw)
+      h++
+    }
+    return msgs
+  }
+
+  /** Resolves when the node's height reaches `h`, or false after `ms` without reaching it. */
+  private waitHeight(h: bigint, ms: number): Promise<boolean> {
+    const node = this.o.node
+    if (node.height >= h) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const onBlock = () => {
+        if (node.height >= h) done(true)
+      }
+      const t = setTimeout(() => done(false), ms)
+      const done = (ok: boolean) => {
+        clearTimeout(t)
+        node.off('block', onBlock)
+        resolve(ok)
+      }
+      node.on('block', onBlock)
+    })
+  }
+
+  /** One catch-up round: ask every peer's status, then pull ranges from the highest until level. */
+  private async round(): Promise<void> {
+    const node = this.o.node
+    const peers = this.o.p2p.connectedPeers()
+    if (peers.length === 0) return
+    const statuses = (await Promise.allSettled(peers.map((p) => this.status(p))))
+      .filter((r): r is PromiseFulfilledResult<PeerStatus> => r.status === 'fulfilled')
+      .map((r) => r.value)
+      .sort((a, b) => (a.height > b.height ? -1 : a.height < b.height ? 1 : 0))
+    if (statuses.length === 0 || statuses[0].height <= node.height) return
+    // One block behind is normal between heights: consensus itself gets it. Sync from 2 behind.
+    if (statuses[0].height < node.height + 2n && this.remoteHeight < node.height + 2n) return
+    this.stats.rounds++
+    const start = node.height
+    const target = statuses[0].height
+    if (target > this.remoteHeight) this.remoteHeight = target
+    const bar = this.progressBar(start, target)
+    const t0 = performance.now()
+    try {
+      for (const st of statuses) {
+        while (!this.stopped && node.height < st.height) {
+          const from = node.height + 1n
+          const count = Number(
+            st.height - node.height < BigInt(SYNC_BLOCKS_MAX)
+              ? st.height - node.height
+              : BigInt(SYNC_BLOCKS_MAX),
+          )
+          let msgs: Uint8Array[]
+          try {
+            msgs = await this.fetch(st.peer, from, count)
+          } catch (e) {
+            if (e instanceof DecodeError) this.blame(st.peer, e.message)
+            break
+          }
+          if (msgs.length === 0) break
+          for (const m of msgs) this.o.deliver(m, st.peer)
+          const ok = await this.waitHeight(from + BigInt(msgs.length) - 1n, 10_000)
+          this.stats.fetchedBlocks += Number(node.height - from + 1n)
+          bar?.update(Number(node.height - start), {
+            rate: (Number(node.height - start) / ((performance.now() - t0) / 1000)).toFixed(1),
+          })
+          if (!ok) {
+            // Blocks the driver would not commit (bad certificate or execution): not this peer again.
+            if (node.height < from) this.blame(st.peer, `blocks from ${from} not accepted`)
+            break
+          }
+        }
+        if (node.height >= target) break
+      }
+    } finally {
+      if (bar) {
+        bar.update(Number(node.height - start))
+        bar.stop()
+      }
+    }
+    if (node.height > start)
+      this.o.log?.(
+        `sync: ${node.id} caught up ${start} -> ${node.height} (${toHex(node.headHash).slice(0, 12)}…)`,
+      )
+  }
+
+  private blame(peer: string, why: string): void {
+    this.stats.badPeers++
+    this.o.p2p.penalize(peer, PENALTY.reject, `sync: ${why}`)
+  }
+
+  private progressBar(start: bigint, target: bigint): cliProgress.SingleBar | undefined {
+    if (this.o.progress === false || target - start <= BigInt(this.o.progressMinBlocks ?? 3)) return undefined
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `sync ${this.o.node.id} [{bar}] {value}/{total} blocks | {rate} blocks/s | ETA {eta}s`,
+        stream: process.stderr,
+        noTTYOutput: true,
+        notTTYSchedule: 1000,
+        hideCursor: false,
+      },
+      cliProgress.Presets.shades_classic,
+    )
+    bar.start(Number(target - start), 0, { rate: '0' })
+    return bar
+  }
+}
