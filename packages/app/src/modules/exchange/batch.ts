@@ -17,6 +17,7 @@ import {
   concatBytes,
   equalBytes,
   fromHex,
+  isPulseError,
   sha256,
   utf8,
 } from '@pulsemesh/core'
@@ -70,8 +71,45 @@ type BookBlob = { bids: [string, string, string, string][]; asks: [string, strin
  */
 const cache = new Map<string, { bytes: Uint8Array; book: OrderBook }>()
 
+/**
+ * Auction books hold at most AUCTION_RESTING_MAX orders so that resting + one block's orders stay
+ * within clearBatch's bound (MAX_BATCH_ORDERS, 100k; a block carries at most 50k txs).
+ */
+const AUCTION_RESTING_MAX = 50_000
+/** Auction books only ever rest uncrossed limit orders; one fixed STP mode keeps rebuilds exact. */
+const AUCTION_STP = 'none' as const
+
+/** One participant of an auction batch. */
+interface Part {
+  id: bigint
+  owner: string
+  side: Side
+  price: bigint
+  lots: bigint
+  /** Whether what is left rests (limit orders) or is cancelled (market, IOC). */
+  rests: boolean
+  /** Entered in this batch (its record is pending until the rebuild). */
+  fresh: boolean
+}
+
 export function newBook(m: Market): OrderBook {
-  return new OrderBook({ tickSize: m.tickSize, lotSize: 1n, maxPrice: m.maxPrice, maxSize: m.maxLots })
+  return new OrderBook({
+    tickSize: m.tickSize,
+    lotSize: 1n,
+    maxPrice: m.maxPrice,
+    maxSize: m.maxLots,
+    ...(m.mode === 'auction' ? { maxOpenOrders: AUCTION_RESTING_MAX } : {}),
+  })
+}
+
+/** A pool quote, or null where the curve refuses (never fails the block). */
+function tryQuote(f: () => bigint): bigint | null {
+  try {
+    return f()
+  } catch (e) {
+    if (isPulseError(e)) return null
+    throw e
+  }
 }
 
 /** The market's book as stored (read-only use: callers that mutate must `takeBook`). */
@@ -82,6 +120,26 @@ export function loadBook(store: KVStore, m: Market): OrderBook {
   if (hit !== undefined && equalBytes(hit.bytes, raw)) return hit.book
   const blob = JSON.parse(new TextDecoder().decode(raw)) as BookBlob
   const book = newBook(m)
+  if (m.mode === 'auction') {
+    // auction books are rebuilt from the book alone (limit orders, one STP mode), as runAuction does
+    for (const [side, list] of [
+      ['buy', blob.bids],
+      ['sell', blob.asks],
+    ] as const)
+      for (const [id, owner, price, lots] of list)
+        book.execute({
+          kind: 'place',
+          id: BigInt(id),
+          owner,
+          side,
+          type: 'limit',
+          price: BigInt(price),
+          size: BigInt(lots),
+          stp: AUCTION_STP,
+        })
+    cache.set(cacheKey(m), { bytes: raw, book })
+    return book
+  }
   for (const [id, , , lots] of [...blob.bids, ...blob.asks]) {
     const r = getOrder(store, BigInt(id))!
     // uncrossed by construction, so these only rest; type/stp restore the engine's flags exactly
@@ -358,8 +416,8 @@ class MarketBatch {
     const baseAmt = lots * this.m.lotSize
     const owner = fromHex(r.owner)
     if (r.side === 'buy') {
-      const quoteIn = quoteExactOut(pool, 'buy-base', baseAmt)
-      if (quoteIn > r.price * lots || quoteIn > r.locked) {
+      const quoteIn = tryQuote(() => quoteExactOut(pool, 'buy-base', baseAmt))
+      if (quoteIn === null || quoteIn > r.price * lots || quoteIn > r.locked) {
         this.rejected(r.id, 'POOL_PRICE_BEYOND_LIMIT')
         return
       }
@@ -373,8 +431,8 @@ class MarketBatch {
       })
       this.poolEvent(r, lots, quoteIn)
     } else {
-      const quoteOut = quoteExactIn(pool, 'sell-base', baseAmt)
-      if (quoteOut === 0n || quoteOut < r.price * lots || baseAmt > r.locked) {
+      const quoteOut = tryQuote(() => quoteExactIn(pool, 'sell-base', baseAmt))
+      if (quoteOut === null || quoteOut === 0n || quoteOut < r.price * lots || baseAmt > r.locked) {
         this.rejected(r.id, 'POOL_PRICE_BEYOND_LIMIT')
         return
       }
@@ -491,17 +549,40 @@ function runAuction(
       fresh.push(r)
     }
   }
-  // participants: resting orders in priority, then the batch's orders in batch order
+  // participants: resting orders in priority (straight from the book: their records are only
+  // read and rewritten if they trade), then the batch's orders in batch order
   const snap = old.snapshot()
-  const resting: { r: OrderRecord; lots: bigint }[] = []
-  for (const l of [...snap.bids, ...snap.asks])
-    for (const o of l.orders) resting.push({ r: mb.recs.get(o.id)!, lots: o.size })
-  const parts = [...resting, ...fresh.map((r) => ({ r, lots: r.lots }))]
-  const auctionOrders: AuctionOrder[] = parts.map(({ r, lots }) => ({
-    id: r.id,
-    side: r.side as Side,
-    price: r.price === 0n ? undefined : r.price,
-    size: lots,
+  const parts: Part[] = []
+  for (const [side, levels] of [
+    ['buy', snap.bids],
+    ['sell', snap.asks],
+  ] as const)
+    for (const l of levels)
+      for (const o of l.orders)
+        parts.push({
+          id: o.id,
+          owner: o.owner,
+          side,
+          price: l.price,
+          lots: o.size,
+          rests: true,
+          fresh: false,
+        })
+  for (const r of fresh)
+    parts.push({
+      id: r.id,
+      owner: r.owner,
+      side: r.side,
+      price: r.price,
+      lots: r.lots,
+      rests: r.type === 'limit',
+      fresh: true,
+    })
+  const auctionOrders: AuctionOrder[] = parts.map((p) => ({
+    id: p.id,
+    side: p.side,
+    price: p.price === 0n ? undefined : p.price,
+    size: p.lots,
   }))
   const ref = getOraclePrice(store, m.id, ctx.timeMs)?.price ?? getTop(store, m.id).lastPrice ?? undefined
   const res = clearBatch(auctionOrders, { referencePrice: ref })
@@ -538,26 +619,29 @@ function runAuction(
   const next = new MarketBatch(store, m, book, emit)
   next.lastPrice = mb.lastPrice
   mb.recs.flush()
-  for (const { r: r0, lots } of parts) {
-    const r = next.recs.get(r0.id)!
+  const activate = (id: bigint) => {
+    const r = next.recs.get(id)!
     r.pending = false
     next.recs.set(r)
-    const left = lots - (filled.get(r.id) ?? 0n)
-    if (left > 0n && (r.type === 'limit' || r.type === 'post-only')) {
-      next.settle(
-        book.execute({
-          kind: 'place',
-          id: r.id,
-          owner: r.owner,
-          side: r.side,
-          type: 'limit',
-          price: r.price,
-          size: left,
-          stp: r.stp,
-        }),
-        r.id,
-      )
-    } else next.trim([r.id])
+  }
+  for (const p of parts) {
+    const left = p.lots - (filled.get(p.id) ?? 0n)
+    const touched = p.fresh || filled.has(p.id)
+    if (touched) activate(p.id)
+    if (left > 0n && p.rests) {
+      const events = book.execute({
+        kind: 'place',
+        id: p.id,
+        owner: p.owner,
+        side: p.side,
+        type: 'limit',
+        price: p.price,
+        size: left,
+        stp: AUCTION_STP,
+      })
+      // an untouched order that simply rests again keeps its record (and lock) as it is
+      if (touched || events.some((e) => e.type !== 'accepted' && e.type !== 'done')) next.settle(events, p.id)
+    } else next.trim([p.id])
   }
   next.recs.flush()
   saveBook(store, m, book, next.lastPrice)
