@@ -38,17 +38,29 @@ test('GET /v1/networks/:id/modules/:module/:query routes to App.query', async ()
   await api.register(moduleRoutes, { networks: new Map([['hub', net]]) })
   const ok = await api.inject({ method: 'GET', url: '/v1/networks/hub/modules/exchange/markets' })
   assert.equal(ok.statusCode, 200)
-  assert.deepEqual(ok.json(), { network: 'hub', module: 'exchange', query: 'markets', height: '3', result: [] })
+  assert.deepEqual(ok.json(), {
+    network: 'hub',
+    module: 'exchange',
+    query: 'markets',
+    height: '3',
+    result: [],
+  })
   const vals = await api.inject({ method: 'GET', url: '/v1/networks/hub/modules/exchange/oracleValidators' })
   assert.equal(vals.json().result.length, 1)
-  const unknownMarket = await api.inject({ method: 'GET', url: '/v1/networks/hub/modules/exchange/book?market=a:b' })
+  const unknownMarket = await api.inject({
+    method: 'GET',
+    url: '/v1/networks/hub/modules/exchange/book?market=a:b',
+  })
   assert.equal(unknownMarket.statusCode, 400)
   assert.equal(unknownMarket.json().code, 'UNKNOWN_MARKET')
   const unknownQuery = await api.inject({ method: 'GET', url: '/v1/networks/hub/modules/exchange/nope' })
   assert.equal(unknownQuery.json().code, 'UNKNOWN_QUERY')
   const unknownNet = await api.inject({ method: 'GET', url: '/v1/networks/zz/modules/exchange/markets' })
   assert.equal(unknownNet.statusCode, 404)
-  const repeated = await api.inject({ method: 'GET', url: '/v1/networks/hub/modules/exchange/book?market=a&market=b' })
+  const repeated = await api.inject({
+    method: 'GET',
+    url: '/v1/networks/hub/modules/exchange/book?market=a&market=b',
+  })
   assert.equal(repeated.json().code, 'BAD_REQUEST')
   await api.close()
 })
