@@ -20,11 +20,15 @@ export const carol = keyFromByte(3)
 export const idOf = (k: TestKey) => parseAddress(k.address).bytes
 export const { EXCHANGE_KIND: K, codec } = exchange
 
-export function chain(funded: TestKey[] = [alice, bob, carol], amount = 1_000_000_000n) {
+export function chain(
+  funded: TestKey[] = [alice, bob, carol],
+  amount = 1_000_000_000n,
+  module = exchangeModule,
+) {
   const genesis = makeGenesis([...funded, validator], amount)
   // more gold (the base asset of the test market) than the shared genesis gives
   for (const b of genesis.balances) if (b.asset === 'gold') b.amount = amount
-  const app = new App(genesis.params, [bankModule, exchangeModule])
+  const app = new App(genesis.params, [bankModule, module])
   const store = new MemoryStore()
   app.initGenesis(store, genesis)
   const nonces = new Map<string, bigint>()

@@ -409,10 +409,24 @@ describe('exchange: oracle', () => {
     assert.equal(vals.length, 1)
   })
 
-  test('the validator source is swappable', () => {
-    const src: exchange.OracleValidatorSource = () => [{ account: toHex(idOf(bob)), power: 5n }]
-    const mod = exchange.createExchangeModule({ oracleValidators: src })
-    assert.equal(mod.name, 'exchange')
+  test('swapped validator source: quorum over 2/3 of the power, stale reports stop counting', () => {
+    const src: exchange.OracleValidatorSource = () => [
+      { account: toHex(idOf(bob)), power: 1n },
+      { account: toHex(idOf(carol)), power: 1n },
+    ]
+    const c = chain(undefined, undefined, exchange.createExchangeModule({ oracleValidators: src }))
+    const submit = (k: typeof bob, price: bigint) =>
+      c.tx(k, K.oracleSubmit, codec.oracleSubmit.encode({ symbol: 'gold:pulse', price }))
+    const refused = (r: ReturnType<Chain['block']>) =>
+      r.exec.endEvents.find((e) => e.type === 'oracle_refused')?.attributes[1]?.value
+    // the genesis validator is not in the swapped set
+    assert.deepEqual(c.block([submit(validator, 100n)]).errors, ['NOT_ORACLE_VALIDATOR'])
+    assert.equal(refused(c.block([submit(bob, 100n)])), 'ORACLE_NO_QUORUM') // half the power
+    c.block([submit(carol, 102n)])
+    assert.equal((c.q('price', { symbol: 'gold:pulse' }) as { price: string }).price, '100') // lower median
+    for (let i = 0; i < 61; i++) c.block() // blocks are 1 s apart: bob's report goes stale
+    assert.equal(refused(c.block([submit(carol, 104n)])), 'ORACLE_NO_QUORUM')
+    assert.equal((c.q('price', { symbol: 'gold:pulse' }) as { price: string }).price, '100')
   })
 })
 
