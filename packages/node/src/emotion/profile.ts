@@ -11,9 +11,11 @@ import {
   bankModule,
   createEmotionModule,
   createStakingModule,
+  DEFAULT_EMOTION_STAKING_PARAMS,
   deviceCertificateSignBytes,
   type EmotionModule,
   type EmotionModuleParams,
+  type EmotionStakingParams,
   type Genesis,
   type ManufacturerRoot,
 } from '@pulsemesh/app'
@@ -55,6 +57,8 @@ export interface ProfileOptions {
   emotion?: Partial<EmotionModuleParams>
   /** Target block interval (default 10 s, as EmotionalChain). */
   blockIntervalMs?: number
+  /** Staking's use of the emotion module (violations to jail, window, slash, jail time). */
+  staking?: Partial<Omit<EmotionStakingParams, 'blocksPerEpoch'>>
 }
 
 const keyOf = (seed: string, what: string) => generateKeyPair('ed25519', sha256(utf8(`${seed}/${what}`)))
@@ -115,7 +119,17 @@ export function emotionalChainProfile(o: ProfileOptions = {}): EmotionalChainPro
     })),
   }
   const emotion = createEmotionModule({ params: { manufacturers: roots, ...o.emotion } })
-  const staking = createStakingModule({ bondAsset: EMO, maxValidators: 21, powerReduction: EMO_UNIT })
+  // Voting power = bonded EMO × the emotion multiplier (per mille), set ranked by the same weight.
+  const staking = createStakingModule({
+    bondAsset: EMO,
+    maxValidators: 21,
+    powerReduction: EMO_UNIT,
+    emotion: {
+      ...DEFAULT_EMOTION_STAKING_PARAMS,
+      ...o.staking,
+      blocksPerEpoch: emotion.keeper.params.blocksPerEpoch,
+    },
+  })
   return { genesis, modules: [bankModule, staking, emotion], emotion, manufacturer, validators }
 }
 

@@ -11,6 +11,12 @@
  * Consensus interplay (CometBFT semantics): `validatorUpdates` at the end of block H changes the set
  * that signs from H+2; the node passes the previous block's commit signers and verified duplicate-vote
  * evidence in through `beginBlock`.
+ *
+ * Proof of Emotion (`params.emotion`, EmotionalChain): voting power = ⌊tokens × multiplier / 1000⌋ /
+ * powerReduction with the emotion module's multiplier (which changes only when an epoch closes), the
+ * active set ranked by tokens × multiplier (`rankActiveSet`); in the first block of each epoch,
+ * `violationsToJail` anti-gaming violations within `violationWindowEpochs` epochs slash
+ * `slashViolations` and jail. BFT safety is untouched: only weights change.
  */
 import { type ChainEvent, fromHex, ssz, toHex } from '@pulsemesh/core'
 import { formatAddress } from '../../accounts.ts'
@@ -19,6 +25,8 @@ import type { Genesis } from '../../genesis.ts'
 import type { AppModule, BlockContext, TxKind } from '../../module.ts'
 import type { KVStore } from '../../state/kv.ts'
 import { mint, transfer } from '../bank/ledger.ts'
+import { rankActiveSet } from '../emotion/ranking.ts'
+import { emotionMultiplierPermille, emotionViolations, emotionVotingPower } from '../emotion/weights.ts'
 import {
   allValidators,
   COMMUNITY_POOL,
@@ -28,12 +36,14 @@ import {
   getActiveSet,
   getConsKey,
   getDelegations,
+  getEmotionStrikes,
   getTotals,
   getUnbondings,
   getValidator,
   putActiveSet,
   putConsKey,
   putDelegations,
+  putEmotionStrikes,
   putTotals,
   putUnbondings,
   putValidator,
@@ -270,6 +280,52 @@ export class StakingKeeper {
         })
       } else if (missed.length !== v.missed.length || !vote.signed) putValidator(store, { ...v, missed })
     }
+    const e = this.params.emotion
+    if (e !== undefined && ctx.height > 1n && (ctx.height - 1n) % e.blocksPerEpoch === 0n)
+      this.punishEmotionViolations(store, ctx, (ctx.height - 2n) / e.blocksPerEpoch, emit)
+  }
+
+  /**
+   * Runs in the first block after epoch `closed` ended (the emotion module flags at attestation txs
+   * and at the epoch's last block, which ran after our hooks there). Counts each validator's new
+   * violations into its window; `violationsToJail` of them slash and jail it, and the window restarts.
+   */
+  punishEmotionViolations(store: KVStore, ctx: BlockContext, closed: bigint, emit: (e: ChainEvent) => void) {
+    const e = this.params.emotion!
+    const asset = this.bondAsset(ctx)
+    for (const v of allValidators(store)) {
+      const viol = emotionViolations(store, v.operator)
+      const strikes = getEmotionStrikes(store, v.operator)
+      if (viol.total === strikes.seen) continue
+      const fresh = Math.max(0, viol.total - strikes.seen)
+      // Violations while jailed are not counted again: the validator is already out of the set.
+      let epochs = v.jailed || v.tombstoned ? [] : [...strikes.epochs]
+      if (!v.jailed && !v.tombstoned) for (let i = 0; i < fresh; i++) epochs.push(viol.lastEpoch ?? closed)
+      epochs = epochs.filter((x) => x + e.violationWindowEpochs > closed)
+      if (epochs.length >= e.violationsToJail) {
+        const amount = this.slash(store, asset, v, e.slashViolations, ctx.height - 1n)
+        putValidator(store, {
+          ...v,
+          missed: [],
+          jailed: true,
+          jailedUntil: ctx.height + e.violationJailBlocks,
+        })
+        emit({
+          type: 'slash',
+          attributes: [
+            { key: 'validator', value: formatAddress(v.operator, ctx.params.addressPrefix) },
+            { key: 'reason', value: 'emotion_violations' },
+            { key: 'amount', value: amount.toString() },
+            { key: 'jailed', value: 'true' },
+            { key: 'violations', value: String(epochs.length) },
+            { key: 'epoch', value: closed.toString() },
+            { key: 'reasons', value: viol.lastReasons.join(',') },
+          ],
+        })
+        epochs = []
+      }
+      putEmotionStrikes(store, v.operator, { seen: viol.total, epochs })
+    }
   }
 
   /** Pays out matured undelegations. */
@@ -290,23 +346,30 @@ export class StakingKeeper {
     putTotals(store, { ...t, unbonding: t.unbonding - paid })
   }
 
-  /** The active set by stake (top maxValidators), diffed against the last reported one. */
+  /**
+   * The active set by stake (top maxValidators), diffed against the last reported one. With
+   * `params.emotion`: ranked by tokens × emotion multiplier, power = that weight / 1000 / powerReduction.
+   */
   validatorUpdates(store: KVStore): ValidatorUpdate[] {
     const p = this.params
-    const eligible = allValidators(store)
-      .filter((v) => !v.jailed && !v.tombstoned && this.selfStake(store, v) >= p.minSelfStake)
-      .map((v) => ({ v, power: v.tokens / p.powerReduction }))
-      .filter((x) => x.power > 0n)
-      .sort((a, b) =>
-        a.power !== b.power
-          ? a.power > b.power
-            ? -1
-            : 1
-          : toHex(a.v.operator) < toHex(b.v.operator)
-            ? -1
-            : 1,
-      )
-      .slice(0, p.maxValidators)
+    const candidates = allValidators(store).filter(
+      (v) => !v.jailed && !v.tombstoned && this.selfStake(store, v) >= p.minSelfStake,
+    )
+    const eligible = p.emotion
+      ? this.emotionWeighted(store, candidates)
+      : candidates
+          .map((v) => ({ v, power: v.tokens / p.powerReduction }))
+          .filter((x) => x.power > 0n)
+          .sort((a, b) =>
+            a.power !== b.power
+              ? a.power > b.power
+                ? -1
+                : 1
+              : toHex(a.v.operator) < toHex(b.v.operator)
+                ? -1
+                : 1,
+          )
+          .slice(0, p.maxValidators)
     const next = new Map(eligible.map((x) => [toHex(x.v.consensusKey), x.power]))
     const prev = getActiveSet(store)
     const updates: ValidatorUpdate[] = []
@@ -317,6 +380,28 @@ export class StakingKeeper {
     if (next.size === 0) return [] // never report an empty set: consensus would halt; keep the last one
     putActiveSet(store, next)
     return updates.sort((a, b) => (toHex(a.publicKey) < toHex(b.publicKey) ? -1 : 1))
+  }
+
+  /**
+   * The top maxValidators by `rankActiveSet` (tokens × multiplier desc, tokens desc, operator asc),
+   * with power ⌊tokens × multiplier / 1000⌋ / powerReduction; zero powers cannot sign and are left out.
+   */
+  private emotionWeighted(store: KVStore, candidates: Validator[]): { v: Validator; power: bigint }[] {
+    const byOp = new Map(candidates.map((v) => [toHex(v.operator), v]))
+    const ranked = rankActiveSet(
+      candidates.map((v) => ({
+        address: toHex(v.operator),
+        stake: v.tokens,
+        scorePermille: emotionMultiplierPermille(store, v.operator),
+      })),
+      this.params.maxValidators,
+    )
+    return ranked
+      .map((r) => ({
+        v: byOp.get(r.address)!,
+        power: emotionVotingPower(r.stake, r.scorePermille) / this.params.powerReduction,
+      }))
+      .filter((x) => x.power > 0n)
   }
 
   initGenesis(store: KVStore, genesis: Genesis): void {

@@ -9,6 +9,7 @@
  *   02 05                          -> Totals { bonded, unbonding, seq }
  *   02 06                          -> Active set as last reported to consensus: [[consensus key hex, power]]
  *   02 07                          -> Validator operators, sorted hex
+ *   02 08 <operator 20>            -> EmotionStrikes (only with params.emotion)
  */
 import { fromHex, fromUtf8, toHex, utf8 } from '@pulsemesh/core'
 import { accountIdOf } from '../../accounts.ts'
@@ -53,6 +54,31 @@ export interface StakingParams {
   maxMissed: number
   /** Blocks a downtime-jailed validator must wait before it may unjail. */
   downtimeJailBlocks: bigint
+  /**
+   * Proof of Emotion weighting (EmotionalChain profile; absent = plain stake). Requires the emotion
+   * module in the same App (its weights.ts interface is read from the store).
+   */
+  emotion?: EmotionStakingParams
+}
+
+/** How staking uses the emotion module's multipliers and anti-gaming violations. */
+export interface EmotionStakingParams {
+  /** The emotion module's epoch length: violations are counted when an epoch has closed. */
+  blocksPerEpoch: bigint
+  /** This many anti-gaming violations within `violationWindowEpochs` epochs jail and slash. */
+  violationsToJail: number
+  violationWindowEpochs: bigint
+  slashViolations: Fraction
+  /** Blocks a violation-jailed validator must wait before it may unjail. */
+  violationJailBlocks: bigint
+}
+
+export const DEFAULT_EMOTION_STAKING_PARAMS: Omit<EmotionStakingParams, 'blocksPerEpoch'> = {
+  violationsToJail: 3,
+  violationWindowEpochs: 6n,
+  // Between downtime (1/10 000) and double-signing (1/20): gaming costs more than being offline.
+  slashViolations: { numerator: 1n, denominator: 100n },
+  violationJailBlocks: 360n,
 }
 
 export const DEFAULT_STAKING_PARAMS: StakingParams = {
@@ -257,6 +283,21 @@ export function putTotals(store: KVStore, t: Totals): void {
     unbonding: t.unbonding.toString(),
     seq: t.seq.toString(),
   })
+}
+
+/** Emotion violations staking has already counted, and the epochs of those still in the window. */
+export interface EmotionStrikes {
+  /** `emotionViolations(..).total` when last looked at. */
+  seen: number
+  /** Epochs of counted violations (one entry per violation), oldest first. */
+  epochs: bigint[]
+}
+export function getEmotionStrikes(store: KVStore, operator: Uint8Array): EmotionStrikes {
+  const j = getJson(store, key(0x08, operator)) as { seen: number; epochs: string[] } | undefined
+  return j ? { seen: j.seen, epochs: j.epochs.map(BigInt) } : { seen: 0, epochs: [] }
+}
+export function putEmotionStrikes(store: KVStore, operator: Uint8Array, s: EmotionStrikes): void {
+  putJson(store, key(0x08, operator), { seen: s.seen, epochs: s.epochs.map(String) })
 }
 
 /** The active set last reported to consensus, by consensus key hex. */
