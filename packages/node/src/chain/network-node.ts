@@ -87,6 +87,29 @@ export interface NetworkNodeOptions {
   mempool?: Partial<MempoolLimits>
   /** Injected clock (ms since epoch) so tests can control block time. */
   now?: () => bigint
+  /** A finality checkpoint every this many blocks (default 100). */
+  checkpointInterval?: bigint
+  /** Checkpoints trusted from outside (config, a peer you trust): conflicting blocks are refused. */
+  trustedCheckpoints?: Checkpoint[]
+}
+
+/**
+ * A finality checkpoint: block `height` (a multiple of the checkpoint interval), its hash and the
+ * hash of the validator set that signed it, certified by > 2/3 of that set (`commit`, the block's
+ * own certificate). Nothing at or below it is ever reconsidered; new nodes and light clients start here.
+ */
+export interface Checkpoint {
+  height: bigint
+  blockHash: Uint8Array
+  validatorsHash: Uint8Array
+  commit: Commit
+}
+
+/** Why this node stopped producing/committing blocks on a network (set once, never cleared in-process). */
+export interface HaltStatus {
+  halted: true
+  reason: string
+  height: bigint
 }
 
 export interface CommittedBlock {
@@ -131,7 +154,14 @@ export function validatorSetHash(set: ValidatorSet): Uint8Array {
 }
 
 export class NetworkError extends PulseError<
-  'NOT_FOUND' | 'NOT_VALIDATOR' | 'STATE_MISMATCH' | 'GENESIS_MISMATCH' | 'BLOCK_INVALID' | 'HEAD_MOVED'
+  | 'NOT_FOUND'
+  | 'NOT_VALIDATOR'
+  | 'STATE_MISMATCH'
+  | 'GENESIS_MISMATCH'
+  | 'BLOCK_INVALID'
+  | 'HEAD_MOVED'
+  | 'CHECKPOINT_CONFLICT'
+  | 'HALTED'
 > {}
 
 /**
@@ -176,6 +206,9 @@ export class NetworkNode extends EventEmitter {
   private readonly setCache = new Map<bigint, ValidatorSet>()
   /** Signature checks already done, by tx hash: each tx is verified once (bounded). */
   private readonly verified = new Set<string>()
+  readonly checkpointInterval: bigint
+  private readonly trusted = new Map<bigint, Checkpoint>()
+  private haltStatus: HaltStatus | undefined
 
   private constructor(o: NetworkNodeOptions, tree: StateTree) {
     super()
@@ -189,6 +222,10 @@ export class NetworkNode extends EventEmitter {
     this.mempool = new Mempool(o.mempool)
     this.tree = tree
     this.state = new TreeStore(tree)
+    this.checkpointInterval = o.checkpointInterval ?? 100n
+    if (this.checkpointInterval < 1n)
+      throw new PulseError('CONFIG_INVALID', 'checkpointInterval must be >= 1')
+    for (const c of o.trustedCheckpoints ?? []) this.trusted.set(c.height, c)
   }
 
   /** Opens (or initialises from genesis) a network and checks its state root against its head. */
@@ -221,6 +258,14 @@ export class NetworkNode extends EventEmitter {
         throw new NetworkError('STATE_MISMATCH', `state root after restart does not match block ${height}`)
       }
       node.head = { height, hash: blockHash(block.header), header: block.header, commit }
+    }
+    for (const c of node.trusted.values()) {
+      const raw = c.height <= node.head.height ? await o.store.getBlock(c.height) : undefined
+      if (raw && !equalBytes(blockHash(decodeBlock(raw).header), c.blockHash))
+        throw new NetworkError(
+          'CHECKPOINT_CONFLICT',
+          `stored block ${c.height} conflicts with a trusted checkpoint`,
+        )
     }
     return node
   }
@@ -302,6 +347,7 @@ export class NetworkNode extends EventEmitter {
     const key = this.key
     if (key === undefined)
       throw new NetworkError('NOT_VALIDATOR', 'this node is not a validator of the network')
+    if (this.haltStatus) throw new NetworkError('HALTED', `network halted: ${this.haltStatus.reason}`)
     const p = this.genesis.params
     const height = this.head.height + 1n
     const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
@@ -499,6 +545,8 @@ export class NetworkNode extends EventEmitter {
       throw new NetworkError('BLOCK_INVALID', why, { height: h.height.toString() })
     }
     if (h.networkId !== this.id) bad('wrong network')
+    if (this.haltStatus) throw new NetworkError('HALTED', `network halted: ${this.haltStatus.reason}`)
+    this.checkCheckpoint(h.height, blockHash(h))
     if (h.height !== this.head.height + 1n) bad(`height ${h.height} does not follow head ${this.head.height}`)
     if (!equalBytes(h.prevHash, this.head.hash)) bad('prevHash is not the head')
     if (!equalBytes(h.lastCommitHash, commitHash(block.lastCommit))) bad('lastCommitHash mismatch')
@@ -580,9 +628,11 @@ export class NetworkNode extends EventEmitter {
     validatorSets: [bigint, ValidatorSet][] = [],
   ): Promise<CommittedBlock> {
     return this.withLock(async () => {
+      if (this.haltStatus) throw new NetworkError('HALTED', `network halted: ${this.haltStatus.reason}`)
       if (!equalBytes(p.parentHash, this.head.hash))
         throw new NetworkError('HEAD_MOVED', 'the head changed since this block was executed')
       const height = p.block.header.height
+      this.checkCheckpoint(height, p.hash)
       try {
         await this.store.commitBlock({
           height,
@@ -635,6 +685,61 @@ export class NetworkNode extends EventEmitter {
     if (this.setCache.size > 64) this.setCache.clear()
     this.setCache.set(height, s)
     return s
+  }
+
+  // ------------------------------------------------------------ checkpoints and halting
+
+  /** Throws CHECKPOINT_CONFLICT if a trusted checkpoint names another block at `height`. */
+  checkCheckpoint(height: bigint, hash: Uint8Array): void {
+    const c = this.trusted.get(height)
+    if (c && !equalBytes(c.blockHash, hash))
+      throw new NetworkError('CHECKPOINT_CONFLICT', `block ${height} conflicts with a trusted checkpoint`, {
+        height: height.toString(),
+        checkpoint: toHex(c.blockHash),
+        block: toHex(hash),
+      })
+  }
+
+  /** Adds a checkpoint trusted from outside; throws CHECKPOINT_CONFLICT if the stored chain disagrees. */
+  async trustCheckpoint(c: Checkpoint): Promise<void> {
+    if (c.height <= this.head.height) {
+      const b = await this.getBlock(c.height)
+      if (b && !equalBytes(b.hash, c.blockHash))
+        throw new NetworkError(
+          'CHECKPOINT_CONFLICT',
+          `stored block ${c.height} conflicts with the checkpoint`,
+        )
+    }
+    this.trusted.set(c.height, c)
+  }
+
+  /** The checkpoint at `height` (a positive multiple of the interval, committed here), from the block store. */
+  async checkpointAt(height: bigint): Promise<Checkpoint | undefined> {
+    if (height < 1n || height % this.checkpointInterval !== 0n || height > this.head.height) return undefined
+    const b = await this.getBlock(height)
+    if (!b) return undefined
+    return { height, blockHash: b.hash, validatorsHash: b.block.header.validatorsHash, commit: b.commit }
+  }
+
+  /** The newest checkpoint this node has committed (undefined before the first interval). */
+  latestCheckpoint(): Promise<Checkpoint | undefined> {
+    return this.checkpointAt(this.head.height - (this.head.height % this.checkpointInterval))
+  }
+
+  /** Set when this node stopped the network (a fork: two certified blocks at one height). */
+  get halted(): HaltStatus | undefined {
+    return this.haltStatus
+  }
+
+  /**
+   * Stops block production and refuses every further commit on this network, then raises the alert
+   * (event 'fork' with `evidence`). Idempotent; the first reason stays.
+   */
+  halt(reason: string, evidence?: unknown): void {
+    if (this.haltStatus) return
+    this.haltStatus = { halted: true, reason, height: this.head.height }
+    this.stopProducing()
+    this.emit('fork', { ...this.haltStatus, evidence })
   }
 
   /** The certificate of the head block (what the next proposer puts in its block's lastCommit). */

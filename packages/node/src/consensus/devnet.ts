@@ -6,7 +6,12 @@
 import { join } from 'node:path'
 import { App, type AppModule, bankModule, type Genesis } from '@pulsemesh/app'
 import type { TimeoutParams } from '@pulsemesh/consensus'
-import { NetworkNode, type SignatureVerifier, type ValidatorKey } from '../chain/network-node.ts'
+import {
+  type Checkpoint,
+  NetworkNode,
+  type SignatureVerifier,
+  type ValidatorKey,
+} from '../chain/network-node.ts'
 import { ChainStore } from '../storage/chain-store.ts'
 import { ConsensusDriver, type VoteExtensionHook } from './driver.ts'
 import { SignStateFile } from './sign-state-file.ts'
@@ -24,6 +29,9 @@ export interface LocalValidatorNetworkOptions {
   timeouts?: Partial<TimeoutParams>
   commitDelayMs?: number
   voteExtensions?: VoteExtensionHook
+  /** A finality checkpoint every this many blocks (NetworkNode default 100). */
+  checkpointInterval?: bigint
+  trustedCheckpoints?: Checkpoint[]
 }
 
 export interface LocalValidator {
@@ -37,6 +45,8 @@ export class LocalValidatorNetwork {
   readonly hub = new InProcessHub()
   readonly validators: (LocalValidator | undefined)[]
   private readonly o: LocalValidatorNetworkOptions
+  /** Keys each validator may rotate to (kept across restarts). */
+  private readonly extraKeys = new Map<number, ValidatorKey[]>()
 
   private constructor(o: LocalValidatorNetworkOptions) {
     this.o = o
@@ -61,10 +71,13 @@ export class LocalValidatorNetwork {
         store: store.network(this.o.genesis.networkId),
         verifyPool: this.o.verifyPool,
         validatorKey: this.o.keys[i],
+        checkpointInterval: this.o.checkpointInterval,
+        trustedCheckpoints: this.o.trustedCheckpoints,
       })
       const driver = new ConsensusDriver({
         node,
         key: this.o.keys[i],
+        extraKeys: this.extraKeys.get(i),
         transport: this.hub.connect(`v${i}`),
         signState: new SignStateFile(join(dir, `signstate-${this.o.genesis.networkId}.json`)),
         timeouts: this.o.timeouts,
@@ -100,6 +113,17 @@ export class LocalValidatorNetwork {
     const v = await this.open(i)
     await v.driver.start()
     return v
+  }
+
+  /**
+   * Gives validator i a consensus key to rotate to (before sending the rotate-key tx): its driver
+   * signs with it from the first height whose validator set holds it.
+   */
+  addKey(i: number, key: ValidatorKey): void {
+    const list = this.extraKeys.get(i) ?? []
+    list.push(key)
+    this.extraKeys.set(i, list)
+    this.validators[i]?.driver.addKey(key)
   }
 
   /** Each running validator's committed height. */

@@ -12,6 +12,8 @@
  *    stored certificate that verifies against the validator set of that height.
  */
 import { EventEmitter } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { accountIdOf, type BeginBlockInfo } from '@pulsemesh/app'
 import {
   type ConsensusVerifier,
@@ -32,11 +34,13 @@ import {
   type Commit,
   decodeBlock,
   encodeBlock,
+  encodeCommit,
   equalBytes,
   type Proposal,
   proposalSignBytes,
   sign,
   toHex,
+  txHash,
   verify,
   type Vote,
   voteSignBytes,
@@ -55,7 +59,9 @@ import {
   decodeMessage,
   encodeEvidence,
   encodeMessage,
+  MsgTag,
 } from './messages.ts'
+import { type ForkEvidence, readForkEvidence, writeForkEvidence } from './fork-evidence.ts'
 import type { SignStateFile } from './sign-state-file.ts'
 import type { ConsensusTransport } from './transport.ts'
 
@@ -72,6 +78,12 @@ export interface VoteExtensionHook {
 export interface ConsensusDriverOptions {
   node: NetworkNode
   key: ValidatorKey
+  /**
+   * Further consensus keys of this validator (a key it rotates to, or rotated from). At each height
+   * the driver signs with the key that is in that height's validator set, so a rotation takes over
+   * exactly at the height it becomes effective (H+2 of the rotate-key block).
+   */
+  extraKeys?: ValidatorKey[]
   transport: ConsensusTransport
   signState: SignStateFile
   timeouts?: Partial<TimeoutParams>
@@ -80,6 +92,8 @@ export interface ConsensusDriverOptions {
   voteExtensions?: VoteExtensionHook
   /** Wall clock in ms (injected for tests). */
   now?: () => bigint
+  /** Where fork evidence is persisted (default: fork-<network>.json next to the sign-state file). */
+  forkEvidenceFile?: string
 }
 
 export interface DriverStats {
@@ -87,21 +101,28 @@ export interface DriverStats {
   caughtUp: number
   rejected: number
   invalidBlocks: number
+  txForwarded: number
+  txReceived: number
 }
 
 /** Bounded store of proposed blocks seen (current and buffered future heights). */
 const MAX_KEPT_BLOCKS = 64
 const MAX_EVIDENCE_PER_BLOCK = 16
+/** Forwarded-tx dedup memory and the cap on peer txs being admitted at once (drop beyond). */
+const TX_SEEN_MAX = 20_000
+const TX_INFLIGHT_MAX = 256
 
 export class ConsensusDriver extends EventEmitter {
   readonly node: NetworkNode
-  private readonly key: ValidatorKey
+  private key: ValidatorKey
+  private readonly keyring: ValidatorKey[]
+  private readonly engineOpts: { timeouts?: Partial<TimeoutParams>; ext?: VoteExtensionHook }
   private readonly transport: ConsensusTransport
   private readonly signState: SignStateFile
   private readonly commitDelayMs: number
   private readonly now: () => bigint
   private readonly verifier: ConsensusVerifier
-  private readonly engine: TendermintEngine
+  private engine: TendermintEngine
   /** Validator sets of the heights around the current one, loaded from the node before use. */
   private sets = new Map<bigint, ValidatorSet>()
   /** Verified duplicate-vote evidence not yet in a committed block, by hex encoding. */
@@ -115,12 +136,34 @@ export class ConsensusDriver extends EventEmitter {
   private lastRequest = { height: -1n, at: 0 }
   private lastServed = new Map<bigint, number>()
   readonly evidence: DuplicateVoteEvidence[] = []
-  readonly stats: DriverStats = { committed: 0, caughtUp: 0, rejected: 0, invalidBlocks: 0 }
+  readonly stats: DriverStats = {
+    committed: 0,
+    caughtUp: 0,
+    rejected: 0,
+    invalidBlocks: 0,
+    txForwarded: 0,
+    txReceived: 0,
+  }
+  /** Tx hashes already forwarded or received (insertion-ordered: the oldest are forgotten first). */
+  private readonly seenTx = new Set<string>()
+  private txInflight = 0
+  /** Evidence already in a committed block (not gossiped or proposed again). */
+  private readonly doneEvidence = new Set<string>()
+  readonly forkEvidenceFile: string
+  private readonly onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
+    if (this.stopped || this.seenTx.has(d.hashHex)) return
+    this.rememberTx(d.hashHex)
+    this.stats.txForwarded++
+    this.transport.broadcast(encodeMessage({ type: 'tx', txBytes: d.bytes }))
+  }
 
   constructor(o: ConsensusDriverOptions) {
     super()
     this.node = o.node
     this.key = o.key
+    this.keyring = [o.key, ...(o.extraKeys ?? [])]
+    this.engineOpts = { timeouts: o.timeouts, ext: o.voteExtensions }
+    this.forkEvidenceFile = o.forkEvidenceFile ?? join(dirname(o.signState.path), `fork-${o.node.id}.json`)
     this.transport = o.transport
     this.signState = o.signState
     this.commitDelayMs = o.commitDelayMs ?? o.node.genesis.params.blockIntervalMs
@@ -131,28 +174,91 @@ export class ConsensusDriver extends EventEmitter {
       proposalSignBytes: (p) => proposalSignBytes(id, p),
       verify: (pk, msg, sig) => verify({ scheme: 'ed25519', bytes: pk }, msg, sig),
     }
-    const ext = o.voteExtensions
-    this.engine = new TendermintEngine({
+    this.engine = this.makeEngine(o.key)
+  }
+
+  /** An engine signing as `key`, resuming from the persisted sign state (heights only grow). */
+  private makeEngine(key: ValidatorKey): TendermintEngine {
+    const ext = this.engineOpts.ext
+    return new TendermintEngine({
       verifier: this.verifier,
-      ownAddress: accountIdOf({ scheme: 'ed25519', bytes: o.key.publicKey }),
+      ownAddress: accountIdOf({ scheme: 'ed25519', bytes: key.publicKey }),
       signState: this.signState.load(),
-      timeouts: o.timeouts,
+      timeouts: this.engineOpts.timeouts,
       extendVote: ext ? (h, r, b) => ext.extend(h, r, b) : undefined,
       verifyVoteExtension: ext ? (v) => ext.verify(v) : undefined,
     })
   }
 
-  /** Starts consensus at head+1; resolves once the first height has started. */
+  /** The consensus key this validator signs with now. */
+  get signingKey(): Uint8Array {
+    return this.key.publicKey
+  }
+
+  /** Adds a key to rotate to (before or after the rotate-key tx); it signs from its first height in the set. */
+  addKey(key: ValidatorKey): void {
+    if (!this.keyring.some((k) => equalBytes(k.publicKey, key.publicKey))) this.keyring.push(key)
+  }
+
+  /**
+   * Starts consensus at head+1; resolves once the first height has started. A node with persisted
+   * fork evidence stays halted (an operator must look at the evidence).
+   */
   start(): Promise<void> {
+    const fork = existsSync(this.forkEvidenceFile)
+      ? readForkEvidence(readFileSync(this.forkEvidenceFile))
+      : null
+    if (fork) {
+      this.node.halt(`fork at height ${fork.height} (persisted evidence)`, fork)
+      return Promise.resolve()
+    }
     this.transport.onMessage((m) => {
-      void this.enqueue(() => this.onMessage(m))
+      // Forwarded txs go straight to the mempool: they must not wait behind consensus work.
+      if (m[0] === MsgTag.Tx) this.onPeerTx(m)
+      else void this.enqueue(() => this.onMessage(m))
     })
+    this.node.on('tx', this.onTx)
     return this.enqueue(() => this.startHeight())
+  }
+
+  private rememberTx(h: string): void {
+    if (this.seenTx.size >= TX_SEEN_MAX) this.seenTx.delete(this.seenTx.values().next().value!)
+    this.seenTx.add(h)
+  }
+
+  /** A tx from a peer: deduplicated, bounded, then the normal submitTx admission (errors just drop it). */
+  private onPeerTx(m: Uint8Array): void {
+    if (this.stopped || this.txInflight >= TX_INFLIGHT_MAX) return
+    if (m.length - 1 > this.node.genesis.params.blockBytesMax) return
+    let d: ReturnType<typeof decodeMessage>
+    try {
+      d = decodeMessage(m)
+    } catch {
+      this.stats.rejected++
+      return
+    }
+    if (d.type !== 'tx') return
+    const hashHex = toHex(txHash(d.txBytes))
+    if (this.seenTx.has(hashHex)) return
+    this.rememberTx(hashHex)
+    this.txInflight++
+    this.node
+      .submitTx(d.txBytes)
+      .then(() => {
+        this.stats.txReceived++
+      })
+      .catch(() => {
+        // Invalid, duplicate, or the mempool is full: the peer's problem, nothing to do here.
+      })
+      .finally(() => {
+        this.txInflight--
+      })
   }
 
   /** Stops timers and the transport and waits for in-flight work (a commit finishes writing). */
   async stop(): Promise<void> {
     this.stopped = true
+    this.node.off('tx', this.onTx)
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     this.transport.close()
@@ -226,7 +332,7 @@ export class ConsensusDriver extends EventEmitter {
   }
 
   private enqueue(fn: () => Promise<void> | void): Promise<void> {
-    const run = this.queue.then(() => (this.stopped ? undefined : fn()))
+    const run = this.queue.then(() => (this.stopped || this.node.halted ? undefined : fn()))
     this.queue = run.catch((e) => {
       this.emit('error', e)
     })
@@ -249,12 +355,29 @@ export class ConsensusDriver extends EventEmitter {
   }
 
   private async startHeight(): Promise<void> {
+    if (this.node.halted) return
     const h = this.node.height + 1n
     if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
     await this.loadSets(h)
+    this.pickKey(h)
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
     this.prepared.clear()
     this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
+  }
+
+  /**
+   * Key rotation: signs height h with the keyring key that is in h's validator set. Switching builds a
+   * fresh engine on the persisted sign state; the old key never signs at or after the switch height.
+   */
+  private pickKey(h: bigint): void {
+    const set = this.validatorSetAt(h)
+    const inSet = (k: ValidatorKey) => set.validators.some((v) => equalBytes(v.publicKey, k.publicKey))
+    if (inSet(this.key)) return
+    const next = this.keyring.find(inSet)
+    if (!next) return
+    this.key = next
+    this.engine = this.makeEngine(next)
+    this.emit('keySwitched', { height: h, publicKey: next.publicKey })
   }
 
   /** Runs an event and everything it causes synchronously (own messages are fed back in order). */
@@ -318,7 +441,11 @@ export class ConsensusDriver extends EventEmitter {
       case 'RecordEvidence': {
         this.evidence.push(a.evidence)
         const bytes = encodeEvidence(a.evidence)
-        if (this.pendingEvidence.size < 1024) this.pendingEvidence.set(toHex(bytes), bytes)
+        const k = toHex(bytes)
+        if (this.pendingEvidence.size < 1024 && !this.doneEvidence.has(k)) {
+          this.pendingEvidence.set(k, bytes)
+          this.transport.broadcast(encodeMessage({ type: 'evidence', evidenceBytes: bytes }))
+        }
         this.emit('evidence', a.evidence)
         break
       }
@@ -444,7 +571,12 @@ export class ConsensusDriver extends EventEmitter {
     }))
     const afterNext = advanceValidatorSet(this.validatorSetAt(h + 1n), changes)
     const done = await this.node.commitPrepared(p, commit, [[h + 2n, afterNext]])
-    for (const e of p.block.evidence) this.pendingEvidence.delete(toHex(e))
+    for (const e of p.block.evidence) {
+      const k = toHex(e)
+      this.pendingEvidence.delete(k)
+      if (this.doneEvidence.size >= 4096) this.doneEvidence.delete(this.doneEvidence.values().next().value!)
+      this.doneEvidence.add(k)
+    }
     if (changes.length > 0) this.emit('validatorUpdates', { height: h, effectiveHeight: h + 2n, changes })
     return done
   }
@@ -474,6 +606,7 @@ export class ConsensusDriver extends EventEmitter {
   }
 
   private async onMessage(bytes: Uint8Array): Promise<void> {
+    if (this.node.halted) return
     let m: ReturnType<typeof decodeMessage>
     try {
       m = decodeMessage(bytes)
@@ -524,7 +657,67 @@ export class ConsensusDriver extends EventEmitter {
       case 'blockResponse':
         await this.onBlockResponse(m)
         return
+      case 'evidence':
+        await this.onPeerEvidence(m.evidenceBytes)
+        return
+      case 'tx':
+        return // handled before the queue (onPeerTx)
     }
+  }
+
+  /** Gossiped duplicate-vote evidence: verified against its height's set, then pooled for proposals. */
+  private async onPeerEvidence(bytes: Uint8Array): Promise<void> {
+    const k = toHex(bytes)
+    if (this.pendingEvidence.has(k) || this.doneEvidence.has(k) || this.pendingEvidence.size >= 1024) return
+    try {
+      const ev = decodeEvidence(bytes)
+      if (ev.voteA.height > this.node.height + 1n) throw new Error('evidence from the future')
+      const set = await this.node.validatorSetAt(ev.voteA.height)
+      verifyDuplicateVoteEvidence({ ...ev, validatorPower: 0n, totalVotingPower: 0n }, set, this.verifier)
+    } catch {
+      this.stats.rejected++
+      return
+    }
+    this.pendingEvidence.set(k, bytes)
+    this.emit('peerEvidence', { bytes })
+  }
+
+  /**
+   * A certified block at a height this node already committed: same hash is an echo, another hash
+   * with a commit that verifies against that height's set is a fork (two > 2/3 certificates for
+   * different blocks). Both sides are persisted, the network halts here and 'fork' is raised.
+   */
+  private async checkFork(
+    h: bigint,
+    theirs: { block: Block; commit: Commit; blockBytes: Uint8Array; commitBytes: Uint8Array },
+  ) {
+    const ours = await this.node.getBlock(h)
+    if (!ours) return
+    const hash = blockHash(theirs.block.header)
+    if (equalBytes(ours.hash, hash)) return
+    try {
+      verifyCommit(theirs.commit, await this.node.validatorSetAt(h), this.verifier, {
+        height: h,
+        blockHash: hash,
+      })
+    } catch {
+      this.stats.rejected++ // an uncertified alternative is just noise
+      return
+    }
+    const evidence: ForkEvidence = {
+      networkId: this.node.id,
+      height: h,
+      a: { blockBytes: encodeBlock(ours.block), commitBytes: encodeCommit(ours.commit) },
+      b: { blockBytes: theirs.blockBytes, commitBytes: theirs.commitBytes },
+    }
+    writeForkEvidence(this.forkEvidenceFile, evidence)
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    this.node.halt(
+      `fork at height ${h}: two certified blocks ${toHex(ours.hash).slice(0, 16)}… and ${toHex(hash).slice(0, 16)}…`,
+      evidence,
+    )
+    this.emit('fork', evidence)
   }
 
   /** Catch-up: a committed block from a peer, accepted only with a certificate of > 2/3 of its height's set. */
@@ -537,6 +730,10 @@ export class ConsensusDriver extends EventEmitter {
       return
     }
     const h = r.block.header.height
+    if (h >= 1n && h <= this.node.height) {
+      await this.checkFork(h, { ...r, blockBytes: m.blockBytes, commitBytes: m.commitBytes })
+      return
+    }
     if (h !== this.node.height + 1n) return
     const hash = blockHash(r.block.header)
     if (this.engine.currentHeight !== h) await this.loadSets(h)

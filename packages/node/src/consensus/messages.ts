@@ -15,7 +15,7 @@ import {
   type Vote,
 } from '@pulsemesh/core'
 
-export const MsgTag = { Proposal: 1, Vote: 2, BlockRequest: 3, BlockResponse: 4 } as const
+export const MsgTag = { Proposal: 1, Vote: 2, BlockRequest: 3, BlockResponse: 4, Tx: 5, Evidence: 6 } as const
 
 export type ConsensusMessage =
   | { type: 'proposal'; proposal: Proposal; blockBytes: Uint8Array }
@@ -23,6 +23,10 @@ export type ConsensusMessage =
   /** "Send me the committed block at `height`" (catch-up after a restart or partition). */
   | { type: 'blockRequest'; height: bigint }
   | { type: 'blockResponse'; blockBytes: Uint8Array; commitBytes: Uint8Array }
+  /** A client tx forwarded to the other validators' mempools (admitted there through submitTx). */
+  | { type: 'tx'; txBytes: Uint8Array }
+  /** Duplicate-vote evidence (encodeEvidence bytes), gossiped so every proposer can include it. */
+  | { type: 'evidence'; evidenceBytes: Uint8Array }
 
 const PROPOSAL_FIXED = 8 + 4 + 4 + 32 + 8 + 1
 
@@ -59,6 +63,10 @@ export function encodeMessage(m: ConsensusMessage): Uint8Array {
         m.blockBytes,
         m.commitBytes,
       )
+    case 'tx':
+      return concatBytes(new Uint8Array([MsgTag.Tx]), m.txBytes)
+    case 'evidence':
+      return concatBytes(new Uint8Array([MsgTag.Evidence]), m.evidenceBytes)
   }
 }
 
@@ -94,6 +102,12 @@ export function decodeMessage(b: Uint8Array): ConsensusMessage {
       if (body.length < 4 + n) throw new DecodeError('DECODE_ERROR', 'block response: truncated block')
       return { type: 'blockResponse', blockBytes: body.slice(4, 4 + n), commitBytes: body.slice(4 + n) }
     }
+    case MsgTag.Tx:
+      if (body.length === 0) throw new DecodeError('DECODE_ERROR', 'tx message: empty')
+      return { type: 'tx', txBytes: body.slice() }
+    case MsgTag.Evidence:
+      if (body.length === 0) throw new DecodeError('DECODE_ERROR', 'evidence message: empty')
+      return { type: 'evidence', evidenceBytes: body.slice() }
     default:
       throw new DecodeError('DECODE_ERROR', `consensus message: unknown tag ${b[0]}`)
   }
