@@ -268,6 +268,22 @@ describe('staking × emotion: voting power = stake × multiplier', () => {
     c.block([c.attest(0, wv), c.attest(1, honest[0][1]), c.attest(2, honest[0][2]), c.attest(ATTACKER, wc)])
     c.toEpochEnd()
     assert.deepEqual([c.power(0), c.power(ATTACKER)], [500n, 500n])
+    const flags = c.app.query(
+      c.store,
+      'emotion',
+      'antiGaming',
+      {},
+      { params: c.genesis.params, height: c.height },
+    )
+    assert.deepEqual(
+      (flags as { validator: string; at: string; peers: string[] }[])
+        .map((f) => [f.validator, f.at, f.peers])
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+      [
+        [vals[0].address, 'epoch_close', [vals[ATTACKER].address]],
+        [vals[ATTACKER].address, 'epoch_close', [vals[0].address]],
+      ].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    )
     assert.ok(c.power(1) >= 1000n && c.power(2) >= 1000n)
   })
 
@@ -321,6 +337,33 @@ describe('staking × emotion: repeated violations jail and slash', () => {
     assert.equal(c.power(ATTACKER), 0n)
     for (const i of honestOnes) assert.ok(c.power(i) >= 1000n, 'honest validators keep their weight')
     conserved(c)
+    // the emotion module's queries (served by GET /v1/networks/:id/modules/emotion/:query)
+    const q = (name: string, args: Record<string, string> = {}) =>
+      c.app.query(c.store, 'emotion', name, args, { params: c.genesis.params, height: c.height })
+    const rows = q('validators') as { address: string; multiplierPermille: number; stake: string }[]
+    assert.equal(rows.length, 4)
+    const attackerRow = rows.find((r) => r.address === vals[ATTACKER].address)!
+    assert.deepEqual([attackerRow.multiplierPermille, attackerRow.stake], [500, '0'], 'jailed: no stake')
+    const hist = q('attestations', { address: vals[ATTACKER].address }) as { epoch: string; status: string }[]
+    assert.deepEqual(
+      hist.map((h) => [h.epoch, h.status]),
+      [
+        ['2', 'flagged'],
+        ['1', 'flagged'],
+        ['0', 'flagged'],
+      ],
+    )
+    const honestHist = q('attestations', { address: vals[0].address, limit: '1' }) as { status: string }[]
+    assert.deepEqual(
+      honestHist.map((h) => h.status),
+      ['scored'],
+    )
+    const flags = q('antiGaming') as { validator: string; reasons: string[]; at: string }[]
+    assert.equal(flags.length, 3)
+    assert.ok(flags.every((f) => f.validator === vals[ATTACKER].address && f.at === 'attestation'))
+    assert.ok(flags[0].reasons.includes('ZERO_VARIABILITY'))
+    assert.equal((q('antiGaming', { address: vals[0].address }) as unknown[]).length, 0)
+    assert.throws(() => q('antiGaming', { limit: 'x' }), { code: 'EMOTION_BAD_QUERY' })
     // counted once: more blocks and epochs do not slash again while jailed
     c.toEpochEnd()
     c.block()

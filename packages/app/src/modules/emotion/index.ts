@@ -57,8 +57,15 @@ import {
 } from './payloads.ts'
 import { rankActiveSet } from './ranking.ts'
 import {
+  ANTI_GAMING_LOG_MAX,
+  type AntiGamingEntry,
+  ATTESTATION_LOG_MAX,
   addEmotionOperator,
+  appendAntiGamingLog,
+  appendAttestationLog,
   commitmentSeen,
+  getAntiGamingLog,
+  getAttestationLog,
   EmotionError,
   emptyValidatorEmotion,
   getDevice,
@@ -78,7 +85,7 @@ import {
   type Tier,
   type ValidatorEmotion,
 } from './state.ts'
-import { emotionMultiplierPermille, emotionViolations } from './weights.ts'
+import { emotionMultiplierPermille, emotionViolations, emotionVotingPower } from './weights.ts'
 
 export * from './economics.ts'
 export * from './params.ts'
@@ -340,6 +347,7 @@ export class EmotionKeeper {
       }
     }
     const qOf = new Map(pending.map((x) => [x.op, x.q]))
+    const flags: AntiGamingEntry[] = []
     const table: [string, bigint][] = []
     let scored = 0
     let flagged = 0
@@ -353,8 +361,23 @@ export class EmotionKeeper {
       rec.multiplierPermille = this.params.floorMultiplierPermille
       rec.scoreEpoch = epoch
       const hits = near.get(op)
+      // History for the API (written here, at the epoch's end, so an attestation tx changes no more
+      // than its flag): what each validator got for this epoch, and every anti-gaming flag.
+      let outcome: { status: 'scored' | 'flagged' | 'missing'; reasons: string[]; tx: string | null } = {
+        status: 'missing',
+        reasons: [],
+        tx: null,
+      }
       if (a && q && hits) {
         this.flag(rec, epoch, hits)
+        outcome = { status: 'flagged', reasons: ['NEAR_IDENTICAL_ACROSS_VALIDATORS'], tx: a.txHash }
+        flags.push({
+          epoch: epoch.toString(),
+          validator: op,
+          reasons: ['NEAR_IDENTICAL_ACROSS_VALIDATORS'],
+          at: 'epoch_close',
+          peers: hits.map((h) => h.detail).sort(),
+        })
         putLastAttestation(store, id, {
           ...a,
           status: 'flagged',
@@ -380,6 +403,7 @@ export class EmotionKeeper {
         if (this.params.historyEpochs > 0)
           rec.history = [...rec.history, toHex(a.features)].slice(-this.params.historyEpochs)
         putLastAttestation(store, id, { ...a, status: 'scored', reasons: [...s.ineligibleReasons] })
+        outcome = { status: 'scored', reasons: [...s.ineligibleReasons], tx: a.txHash }
         scored++
         emit({
           type: 'emotion_score',
@@ -392,13 +416,33 @@ export class EmotionKeeper {
             { key: 'multiplier_permille', value: String(rec.multiplierPermille) },
           ],
         })
+      } else if (rec.lastAttestedEpoch === epoch && rec.lastViolationEpoch === epoch) {
+        // flagged by its attestation tx earlier in this epoch
+        outcome = { status: 'flagged', reasons: [...rec.lastReasons], tx: null }
+        flags.push({
+          epoch: epoch.toString(),
+          validator: op,
+          reasons: [...rec.lastReasons],
+          at: 'attestation',
+          peers: [],
+        })
       }
+      appendAttestationLog(store, id, {
+        epoch: epoch.toString(),
+        status: outcome.status,
+        score: rec.score,
+        eligible: rec.eligible,
+        multiplierPermille: rec.multiplierPermille,
+        reasons: outcome.reasons,
+        tx: outcome.tx,
+      })
       putValidatorEmotion(store, id, rec)
       if (rec.eligible && rec.score > 0) {
         const stake = this.stakeOf(store, id) ?? 0n
         if (stake > 0n) table.push([op, stake * BigInt(rec.score)])
       }
     }
+    appendAntiGamingLog(store, flags)
     putRewardTable(store, table)
     emit({
       type: 'emotion_epoch',
@@ -431,6 +475,13 @@ function flagEvent(validator: string, epoch: bigint, anomalies: readonly Anomaly
 }
 
 export type EmotionModule = AppModule & ConsensusHooks & { keeper: EmotionKeeper }
+
+function limitArg(v: string | undefined, max: number): number {
+  if (v === undefined) return max
+  if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1)
+    throw new PulseError('EMOTION_BAD_QUERY', 'limit must be a positive integer')
+  return Math.min(Number(v), max)
+}
 
 export function createEmotionModule(opts: EmotionModuleOptions = {}): EmotionModule {
   const k = new EmotionKeeper(opts)
@@ -516,6 +567,48 @@ export function createEmotionModule(opts: EmotionModuleOptions = {}): EmotionMod
               }
             : null,
         }
+      },
+      /** Every validator known to the module: score, multiplier, stake and the voting power they give. */
+      validators(store, _args, q) {
+        return listEmotionOperators(store).map((op) => {
+          const id = fromHex(op)
+          const rec = k.record(store, id)
+          const m = emotionMultiplierPermille(store, id)
+          const stake = k.stakeOf(store, id)
+          const v = emotionViolations(store, id)
+          return {
+            address: formatAddress(id, q.params.addressPrefix),
+            score: rec.score,
+            eligible: rec.eligible,
+            scoreEpoch: rec.scoreEpoch >= 0n ? rec.scoreEpoch.toString() : null,
+            multiplierPermille: m,
+            stake: stake?.toString() ?? null,
+            weightedStake: stake === undefined ? null : emotionVotingPower(stake, m).toString(),
+            violations: v.total,
+            lastReasons: v.lastReasons,
+          }
+        })
+      },
+      /** A validator's epoch outcomes, newest first (`limit`, default and max ATTESTATION_LOG_MAX). */
+      attestations(store, args, q) {
+        const id = addr(args.address, q.params.addressPrefix)
+        return getAttestationLog(store, id).reverse().slice(0, limitArg(args.limit, ATTESTATION_LOG_MAX))
+      },
+      /** Anti-gaming flags, newest first; `address` filters one validator, `limit` (max ANTI_GAMING_LOG_MAX). */
+      antiGaming(store, args, q) {
+        const only =
+          args.address === undefined ? undefined : toHex(addr(args.address, q.params.addressPrefix))
+        return getAntiGamingLog(store)
+          .reverse()
+          .filter((e) => only === undefined || e.validator === only)
+          .slice(0, limitArg(args.limit, ANTI_GAMING_LOG_MAX))
+          .map((e) => ({
+            epoch: e.epoch,
+            validator: formatAddress(fromHex(e.validator), q.params.addressPrefix),
+            reasons: e.reasons,
+            at: e.at,
+            peers: e.peers.map((p) => formatAddress(fromHex(p), q.params.addressPrefix)),
+          }))
       },
       device(store, args) {
         if (!/^[0-9a-f]{40}$/.test(args.id ?? ''))

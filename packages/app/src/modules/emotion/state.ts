@@ -11,6 +11,8 @@
  *   05 07                       -> reward table of the running epoch: [[operator hex, weight]]
  *   05 08                       -> issuance totals { minted, distributed, toCommunity }
  *   05 09                       -> config read by weights.ts { floorMultiplierPermille }
+ *   05 0a <operator 20>         -> attestation history: the last ATTESTATION_LOG_MAX epoch outcomes
+ *   05 0b                       -> anti-gaming log: the last ANTI_GAMING_LOG_MAX flags, all validators
  * No raw biometric sample is ever stored: only the 112-byte quantized record and the salted
  * commitment that the attestation carries.
  */
@@ -125,6 +127,56 @@ export const EMOTION_OPERATORS_KEY = key(0x06)
 export const EMOTION_REWARD_TABLE_KEY = key(0x07)
 export const EMOTION_ISSUANCE_KEY = key(0x08)
 export const EMOTION_CONFIG_KEY = key(0x09)
+export const emotionAttestationLogKey = (op: Uint8Array) => key(0x0a, op)
+export const EMOTION_ANTI_GAMING_LOG_KEY = key(0x0b)
+
+/** Epoch outcomes kept per validator, and anti-gaming flags kept in all (bounded state). */
+export const ATTESTATION_LOG_MAX = 32
+export const ANTI_GAMING_LOG_MAX = 256
+
+/** One validator's result for one closed epoch (written at the epoch's last block). */
+export interface EpochOutcome {
+  epoch: string
+  /** scored: valid attestation; flagged: anti-gaming hit; missing: no attestation this epoch. */
+  status: 'scored' | 'flagged' | 'missing'
+  score: number
+  eligible: boolean
+  /** Multiplier for the next epoch, per mille. */
+  multiplierPermille: number
+  /** Ineligibility or anti-gaming reason codes. */
+  reasons: string[]
+  /** Attestation tx hash (scored or flagged at epoch close), null otherwise. */
+  tx: string | null
+}
+export function getAttestationLog(store: KVStore, op: Uint8Array): EpochOutcome[] {
+  const v = store.get(emotionAttestationLogKey(op))
+  return v === undefined ? [] : (JSON.parse(fromUtf8(v)) as EpochOutcome[])
+}
+export function appendAttestationLog(store: KVStore, op: Uint8Array, o: EpochOutcome): void {
+  const log = [...getAttestationLog(store, op), o].slice(-ATTESTATION_LOG_MAX)
+  putJson(store, emotionAttestationLogKey(op), log)
+}
+
+/** An anti-gaming flag: reason codes and, for copies, the peers (never feature values or samples). */
+export interface AntiGamingEntry {
+  epoch: string
+  /** Operator id, hex. */
+  validator: string
+  reasons: string[]
+  /** 'attestation' (flagged by the tx) or 'epoch_close' (cross-validator check). */
+  at: 'attestation' | 'epoch_close'
+  /** Operator ids (hex) of near-identical peers. */
+  peers: string[]
+}
+export function getAntiGamingLog(store: KVStore): AntiGamingEntry[] {
+  const v = store.get(EMOTION_ANTI_GAMING_LOG_KEY)
+  return v === undefined ? [] : (JSON.parse(fromUtf8(v)) as AntiGamingEntry[])
+}
+export function appendAntiGamingLog(store: KVStore, entries: readonly AntiGamingEntry[]): void {
+  if (entries.length === 0) return
+  const log = [...getAntiGamingLog(store), ...entries].slice(-ANTI_GAMING_LOG_MAX)
+  putJson(store, EMOTION_ANTI_GAMING_LOG_KEY, log)
+}
 
 export function getFloorMultiplier(store: KVStore): number | undefined {
   const j = getJson(store, EMOTION_CONFIG_KEY)
