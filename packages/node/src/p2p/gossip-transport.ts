@@ -10,7 +10,8 @@
  *    a validator of that height (which one must propose the round is the engine's check);
  *  - txs: NetworkNode.submitTx itself (decode, stateless checks, signature, mempool rules): a bad
  *    signature or undecodable tx is `reject`, mempool refusals (duplicate, nonce, full) `ignore`;
- *  - evidence: decodeEvidence and both votes' signatures.
+ *  - evidence: decodeMessage + decodeEvidence and both votes' signatures (the driver then checks
+ *    that they conflict).
  * Messages for heights beyond what can be checked (more than 2 ahead) are ignored and start a block
  * sync; stale ones are ignored.
  */
@@ -57,33 +58,89 @@ export const REJECT_TX_CODES = new Set([
   'DECODE_NON_CANONICAL',
 ])
 
+/** Recent consensus messages kept for re-sending (bounded by count and bytes). */
+const RECENT_MAX = 48
+const RECENT_BYTES_MAX = 16 * 1024 * 1024
+/** Re-send recent messages when the head has not moved for this long. */
+export const STALL_RESEND_MS = 1500
+
 export class GossipConsensusTransport implements ConsensusTransport {
   private handler: ((msg: Uint8Array, from: string) => void) | undefined
   private readonly p2p: P2PNode
   private readonly topics: ReturnType<typeof networkTopics>
   private readonly sync: BlockSync
-  constructor(p2p: P2PNode, networkId: string, sync: BlockSync) {
+  /**
+   * Tendermint assumes eventual delivery, but gossipsub drops what is published before a mesh
+   * exists (start-up, a healed partition, a restarted peer). The driver re-sends only on its own
+   * timeouts, and some steps (waiting for 2/3 prevotes) have none: so this transport re-publishes
+   * its recent proposals and votes when a peer (re)subscribes and while the head is stalled.
+   */
+  private recent: { topic: string; msg: Uint8Array }[] = []
+  private recentBytes = 0
+  private resendTimer: NodeJS.Timeout | undefined
+  private stallTimer: NodeJS.Timeout | undefined
+  private readonly onSubscription: (
+    e: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>,
+  ) => void
+  resends = 0
+
+  constructor(p2p: P2PNode, networkId: string, sync: BlockSync, node?: NetworkNode) {
     this.p2p = p2p
     this.topics = networkTopics(networkId)
     this.sync = sync
+    this.onSubscription = (e) => {
+      if (e.detail.subscriptions.some((x) => x.subscribe && x.topic === this.topics.votes))
+        this.scheduleResend(100)
+    }
+    p2p.libp2p.services.pubsub.addEventListener('subscription-change', this.onSubscription)
+    if (node) {
+      let last = node.height
+      this.stallTimer = setInterval(() => {
+        if (node.height === last) this.scheduleResend(0)
+        last = node.height
+      }, STALL_RESEND_MS)
+      this.stallTimer.unref()
+    }
   }
 
   broadcast(msg: Uint8Array): void {
     switch (msg[0]) {
       case MsgTag.Proposal:
-        this.p2p.publish(this.topics.proposals, msg)
+        this.send(this.topics.proposals, msg)
         return
       case MsgTag.Vote:
-        this.p2p.publish(this.topics.votes, msg)
+        this.send(this.topics.votes, msg)
+        return
+      case MsgTag.Evidence:
+        this.p2p.publish(this.topics.evidence, msg)
         return
       case MsgTag.BlockRequest:
         // Catch-up goes through the request/response sync protocol, not through gossip.
         this.sync.kick()
         return
       default:
-        // Block responses are served by the sync protocol only.
+        // Txs have their own topic fed from the mempool (attachNetworkGossip), for validators and
+        // full nodes alike; block responses are served by the sync protocol only.
         return
     }
+  }
+
+  private send(topic: string, msg: Uint8Array): void {
+    this.recent.push({ topic, msg })
+    this.recentBytes += msg.length
+    while (this.recent.length > RECENT_MAX || this.recentBytes > RECENT_BYTES_MAX) {
+      this.recentBytes -= this.recent.shift()!.msg.length
+    }
+    this.p2p.publish(topic, msg)
+  }
+
+  private scheduleResend(ms: number): void {
+    if (this.resendTimer || !this.handler) return
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined
+      this.resends++
+      for (const r of this.recent) this.p2p.publish(r.topic, r.msg)
+    }, ms)
   }
 
   onMessage(handler: (msg: Uint8Array, from: string) => void): void {
@@ -97,6 +154,9 @@ export class GossipConsensusTransport implements ConsensusTransport {
 
   close(): void {
     this.handler = undefined
+    if (this.resendTimer) clearTimeout(this.resendTimer)
+    if (this.stallTimer) clearInterval(this.stallTimer)
+    this.p2p.libp2p.services.pubsub.removeEventListener('subscription-change', this.onSubscription)
   }
 }
 
@@ -160,12 +220,13 @@ export function attachNetworkGossip(o: {
   p2p.registerTopic(topics.evidence, {
     ...TOPIC_LIMITS.evidence,
     validate: async (data) => {
-      const ev = decodeEvidence(data)
+      const m = decodeMessage(data)
+      if (m.type !== 'evidence') return 'reject'
+      const ev = decodeEvidence(m.evidenceBytes)
       const a = await checkVote(ev.voteA)
       return a === 'accept' ? await checkVote(ev.voteB) : a
     },
-    // The driver records evidence it sees in votes itself; gossiped evidence is only relayed.
-    deliver: () => {},
+    deliver: (data, from) => transport.deliver(data, from),
   })
 
   // Txs that arrived by gossip are not published again (peers already relay them).

@@ -69,7 +69,7 @@ export class Networking {
           deliver: (m, from) => transport?.deliver(m, from),
           log,
         })
-        transport = new GossipConsensusTransport(p2p, id, sync)
+        transport = new GossipConsensusTransport(p2p, id, sync, node)
         const detach = attachNetworkGossip({ p2p, node, transport, sync })
         const key = o.validatorKeys.get(id)
         let driver: ConsensusDriver | undefined
@@ -111,7 +111,12 @@ export class Networking {
       stats: this.p2p.stats,
       sync: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.sync.stats])),
       compression: compressionStats,
-      consensus: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.driver?.stats])),
+      consensus: Object.fromEntries(
+        [...this.nets].map(([id, r]) => [
+          id,
+          r.driver && { ...r.driver.stats, height: r.driver.height.toString(), round: r.driver.round },
+        ]),
+      ),
     }
   }
 
