@@ -248,8 +248,15 @@ class MarketBatch {
     this.emit = emit
   }
 
+  private readonly accounts = new Map<string, Uint8Array>()
   pay(ownerHex: string, asset: string, amount: bigint): void {
-    if (amount > 0n) transfer(this.store, ESCROW, fromHex(ownerHex), asset, amount)
+    if (amount <= 0n) return
+    let to = this.accounts.get(ownerHex)
+    if (to === undefined) {
+      to = fromHex(ownerHex)
+      this.accounts.set(ownerHex, to)
+    }
+    transfer(this.store, ESCROW, to, asset, amount)
   }
 
   /** Settles one fill of `lots` at `price` between a buy and a sell record. */

@@ -65,7 +65,7 @@ export const KEYS = {
   market: (m: string) => key(0x01, utf8(m)),
   book: (m: string) => key(0x02, utf8(m)),
   top: (m: string) => key(0x03, utf8(m)),
-  order: (id: bigint) => key(0x04, u64be(id)),
+  order: (id: bigint) => orderKey(id),
   pendingCount: () => key(0x05),
   pending: (i: number) => key(0x06, u64be(BigInt(i))),
   pool: (p: string) => key(0x07, utf8(p)),
@@ -75,6 +75,19 @@ export const KEYS = {
   dirtySymbols: () => key(0x0b),
   oracleSet: () => key(0x0c),
   marketList: () => key(0x0d),
+}
+
+/** `06 04 <id u64 BE>`, built without BigInt/DataView churn (ids are below 2^53: hot path). */
+function orderKey(id: bigint): Uint8Array {
+  const k = new Uint8Array(10)
+  k[0] = EXCHANGE_PREFIX
+  k[1] = 0x04
+  let n = Number(id)
+  for (let i = 9; i >= 2; i--) {
+    k[i] = n % 256
+    n = Math.floor(n / 256)
+  }
+  return k
 }
 
 /** 20-byte module account derived from a name; nobody holds its key. */
@@ -161,9 +174,20 @@ export interface Market {
 }
 export const marketId = (base: string, quote: string): string => `${base}:${quote}`
 
+/** Parsed market configs, reused while the stored bytes are the same (read for every order tx). */
+const marketCache = new Map<string, { raw: Uint8Array; m: Market }>()
+
 export function getMarket(store: KVStore, id: string): Market | undefined {
-  const r = getJson<Record<string, string>>(store, KEYS.market(id))
-  if (r === undefined) return undefined
+  const raw = store.get(KEYS.market(id))
+  if (raw === undefined) return undefined
+  const hit = marketCache.get(id)
+  if (hit !== undefined && equalBytes(hit.raw, raw)) return hit.m
+  const m = parseMarket(id, JSON.parse(fromUtf8(raw)) as Record<string, string>)
+  if (marketCache.size > 10_000) marketCache.clear()
+  marketCache.set(id, { raw, m })
+  return m
+}
+function parseMarket(id: string, r: Record<string, string>): Market {
   return {
     id,
     base: r.base!,
