@@ -60,7 +60,9 @@ test('emotionalchain devnet: a flat-signal attacker loses weight and is jailed, 
     timeouts: FAST_TIMEOUTS,
     commitDelayMs: 10,
     windowMs: 30_000,
-    devices: (i) => (i === ATTACKER ? flatKit(i) : simulatedKit(i)),
+    // honest: calm, focused, calm (simulatedKit(2) is the stressed persona, whose honest scores sit at
+    // the eligibility threshold of 70: an ineligible score gets the floor; README "Limits")
+    devices: (i) => (i === ATTACKER ? flatKit(i) : simulatedKit(i === 2 ? 3 : i)),
     onError: (i, e) => errors.push(`v${i}: ${(e as Error).message}`),
   })
   const api = buildApi({
