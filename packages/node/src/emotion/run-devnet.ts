@@ -123,3 +123,61 @@ export function emotionDevnetBanner(
     '',
   ].join('\n')
 }
+
+/**
+ * The CLI's `devnet --profile <name>` (main.ts hands over its devnet command): emotionalchain only.
+ * Defaults differ from the plain devnet (21 validators, 10 s blocks), so options the user did not
+ * give are taken from EMOTION_DEVNET_DEFAULTS. Runs until SIGINT/SIGTERM.
+ */
+export async function runDevnetProfile(cmd: {
+  opts(): Record<string, unknown>
+  getOptionValueSource(key: string): string | undefined
+  parent?: { opts(): Record<string, unknown>; getOptionValueSource(key: string): string | undefined } | null
+}): Promise<void> {
+  const o = cmd.opts() as {
+    profile: string
+    port: string
+    validators?: string
+    blockInterval?: string
+    epochBlocks?: string
+  }
+  if (o.profile !== 'emotionalchain')
+    throw new PulseError('BAD_OPTION', `unknown profile ${JSON.stringify(o.profile)} (known: emotionalchain)`)
+  const given = (k: string) =>
+    cmd.getOptionValueSource(k) !== 'default' && cmd.getOptionValueSource(k) !== undefined
+  const int = (v: string, name: string) => {
+    if (!/^[0-9]{1,7}$/.test(v)) throw new PulseError('BAD_OPTION', `${name} must be a positive integer`)
+    return Number(v)
+  }
+  const c = checkEmotionDevnetOptions({
+    validators: given('validators') ? int(o.validators!, '--validators') : undefined,
+    blockIntervalMs: given('blockInterval') ? int(o.blockInterval!, '--block-interval') : undefined,
+    blocksPerEpoch: given('epochBlocks') ? BigInt(int(o.epochBlocks!, '--epoch-blocks')) : undefined,
+  })
+  const parent = cmd.parent
+  const home =
+    parent && parent.getOptionValueSource('home') !== 'default'
+      ? String(parent.opts().home)
+      : `.data/emotionalchain-${c.validators}v-${c.blockIntervalMs}ms-${c.blocksPerEpoch}b`
+  const r = await runEmotionDevnet({
+    dataDir: home,
+    port: int(o.port, '--port'),
+    ...c,
+    log: (m) => console.error(m),
+  })
+  console.log(emotionDevnetBanner(r.url, r.devnet, c))
+  const node = r.devnet.net.validators[0]!.node
+  node.on('block', (b: { height: bigint; txHashes: string[] }) => {
+    if (!parent?.opts().json) console.log(`[emotionalchain] block ${b.height} ${b.txHashes.length} txs`)
+  })
+  let stopping = false
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    console.error('stopping…')
+    await r.stop()
+    process.exit(process.exitCode ?? 0)
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
