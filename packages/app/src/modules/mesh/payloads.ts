@@ -1,0 +1,120 @@
+/** SSZ payloads of the mesh tx kinds and their decoded shapes. */
+import { fromUtf8, isValidNetworkId, ssz, utf8 } from '@pulsemesh/core'
+import type { ValidatorEntry } from './client.ts'
+import { ValidatorListSSZ } from './state.ts'
+
+const { ContainerType, ByteListType } = ssz
+const HeaderBytes = new ByteListType(1024)
+const CommitBytes = new ByteListType(12 * 1024)
+const PacketBytes = new ByteListType(512)
+const ProofBytes = new ByteListType(12 * 1024)
+const Policy = new ByteListType(256)
+
+export const PROFILES = ['bft', 'poe'] as const
+export type ConsensusProfile = (typeof PROFILES)[number]
+
+export const NetworkCreateSSZ = new ContainerType({
+  id: ssz.NetworkIdSSZ,
+  profile: ssz.Uint8,
+  validators: ValidatorListSSZ,
+  nativeAsset: ssz.AssetIdSSZ,
+  blockIntervalMs: ssz.Uint32,
+  compliancePolicy: Policy,
+})
+export const NetworkUpdateSSZ = new ContainerType({
+  id: ssz.NetworkIdSSZ,
+  validators: ValidatorListSSZ,
+  blockIntervalMs: ssz.Uint32,
+  compliancePolicy: Policy,
+})
+export const NetworkRetireSSZ = new ContainerType({ id: ssz.NetworkIdSSZ })
+export const ClientCreateSSZ = new ContainerType({
+  counterparty: ssz.NetworkIdSSZ,
+  header: HeaderBytes,
+  commit: CommitBytes,
+  validators: ValidatorListSSZ,
+  trustPeriodMs: ssz.Uint64,
+})
+export const ClientUpdateSSZ = new ContainerType({
+  counterparty: ssz.NetworkIdSSZ,
+  header: HeaderBytes,
+  commit: CommitBytes,
+  validators: ValidatorListSSZ,
+})
+export const MeshTransferSSZ = new ContainerType({
+  destNetwork: ssz.NetworkIdSSZ,
+  asset: ssz.AssetIdSSZ,
+  amount: ssz.Uint128,
+  receiver: ssz.Bytes20,
+  timeoutHeight: ssz.Uint64,
+  timeoutTimeMs: ssz.Uint64,
+})
+export const RecvPacketSSZ = new ContainerType({
+  packet: PacketBytes,
+  proofHeight: ssz.Uint64,
+  proof: ProofBytes,
+})
+export const AcknowledgeSSZ = new ContainerType({
+  packet: PacketBytes,
+  ack: new ByteListType(128),
+  proofHeight: ssz.Uint64,
+  proof: ProofBytes,
+})
+export const TimeoutSSZ = RecvPacketSSZ
+
+export interface NetworkCreatePayload {
+  id: string
+  profile: ConsensusProfile
+  validators: ValidatorEntry[]
+  nativeAsset: string
+  blockIntervalMs: number
+  compliancePolicy: string
+}
+export interface NetworkUpdatePayload {
+  id: string
+  validators: ValidatorEntry[]
+  blockIntervalMs: number
+  compliancePolicy: string
+}
+export interface ClientCreatePayload {
+  counterparty: string
+  header: Uint8Array
+  commit: Uint8Array
+  validators: ValidatorEntry[]
+  trustPeriodMs: bigint
+}
+export interface ClientUpdatePayload {
+  counterparty: string
+  header: Uint8Array
+  commit: Uint8Array
+  validators: ValidatorEntry[]
+}
+export interface MeshTransferPayload {
+  destNetwork: string
+  asset: string
+  amount: bigint
+  receiver: Uint8Array
+  timeoutHeight: bigint
+  timeoutTimeMs: bigint
+}
+export interface ProvenPacketPayload {
+  packet: Uint8Array
+  proofHeight: bigint
+  proof: Uint8Array
+}
+export interface AcknowledgePayload extends ProvenPacketPayload {
+  ack: Uint8Array
+}
+
+/** Network ids are checked on decode: a bad one is MALFORMED_PAYLOAD. */
+export function networkIdOf(b: Uint8Array): string {
+  const s = fromUtf8(b)
+  if (!isValidNetworkId(s)) throw new Error(`invalid network id ${JSON.stringify(s)}`)
+  return s
+}
+export function profileOf(n: number): ConsensusProfile {
+  const p = PROFILES[n]
+  if (p === undefined) throw new Error(`unknown consensus profile ${n}`)
+  return p
+}
+export { utf8 }

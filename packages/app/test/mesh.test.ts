@@ -1,0 +1,370 @@
+/**
+ * The mesh module end to end over two in-memory networks with real commits and state proofs:
+ * registry, light clients, ICS-20 transfers out and back, acknowledgements, timeouts, and every
+ * refused input (typed code, no state change).
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { encodeHeader } from '@pulsemesh/core'
+import { accountIdOf, getBalance, getSupply, mesh } from '../src/index.ts'
+import { mint, putAsset } from '../src/modules/bank/ledger.ts'
+import { Overlay } from '../src/state/kv.ts'
+import { keyFromByte } from './helpers.ts'
+import { genesisFor, MESH_KIND, SimNetwork } from './mesh-harness.ts'
+import {
+  ackTx,
+  createClientTx,
+  pending,
+  recvTx,
+  relayAll,
+  timeoutTx,
+  transferTx,
+  updateClientTx,
+} from './mesh-relay.ts'
+
+const { escrowAccount, encodePacket, MESH_KEYS } = mesh
+const alice = keyFromByte(1)
+const bob = keyFromByte(2)
+const relayer = keyFromByte(3)
+const v = [keyFromByte(10), keyFromByte(11), keyFromByte(12)]
+const w = [keyFromByte(20)]
+const idOf = (k: typeof alice) => accountIdOf(k.publicKey)
+const kinds = mesh.createMeshModule().txKinds
+const enc = (kind: number, p: unknown) => kinds.find((k) => k.kind === kind)!.encode(p)
+
+/** hub (fee + 'pulse') and alpha (fee + 'emo'), each with a client of the other. */
+function pair() {
+  const funded = [alice, bob, relayer]
+  const hub = new SimNetwork('hub', genesisFor('hub', 'pulse', funded, v), v)
+  const alpha = new SimNetwork('alpha', genesisFor('alpha', 'emo', funded, w), w)
+  hub.block()
+  alpha.block()
+  const r1 = hub.block([createClientTx(hub, alpha, relayer)])
+  const r2 = alpha.block([createClientTx(alpha, hub, relayer)])
+  assert.equal(r1[0]!.error, '')
+  assert.equal(r2[0]!.error, '')
+  return { hub, alpha }
+}
+
+describe('mesh registry', () => {
+  it('creates, lists, updates and retires networks; only the owner may change one', () => {
+    const { hub } = pair()
+    const create = (key: typeof alice, id: string) =>
+      hub.tx(
+        key,
+        MESH_KIND.networkCreate,
+        enc(MESH_KIND.networkCreate, {
+          id,
+          profile: 'bft',
+          validators: [{ publicKey: w[0]!.publicKey.bytes, power: 1n }],
+          nativeAsset: 'gold',
+          blockIntervalMs: 1000,
+          compliancePolicy: 'none',
+        }),
+      )
+    const r = hub.block([create(alice, 'tenant-a'), create(bob, 'tenant-a'), create(bob, 'hub')])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['', 'NETWORK_EXISTS', 'NETWORK_EXISTS'],
+    )
+    assert.equal(r[0]!.events[0]!.type, 'mesh_network_created')
+    const upd = (key: typeof alice) =>
+      hub.tx(
+        key,
+        MESH_KIND.networkUpdate,
+        enc(MESH_KIND.networkUpdate, {
+          id: 'tenant-a',
+          validators: [{ publicKey: w[0]!.publicKey.bytes, power: 2n }],
+          blockIntervalMs: 2000,
+          compliancePolicy: 'kyc',
+        }),
+      )
+    const retire = (key: typeof alice) =>
+      hub.tx(key, MESH_KIND.networkRetire, enc(MESH_KIND.networkRetire, { id: 'tenant-a' }))
+    const r2 = hub.block([upd(bob), upd(alice), retire(bob), retire(alice), upd(alice)])
+    assert.deepEqual(
+      r2.map((x) => x.error),
+      ['NOT_NETWORK_OWNER', '', 'NOT_NETWORK_OWNER', '', 'NETWORK_RETIRED'],
+    )
+    const list = hub.query('networks') as {
+      id: string
+      status: string
+      blockIntervalMs: number
+      compliancePolicy: string
+    }[]
+    assert.equal(list.length, 1)
+    assert.deepEqual(
+      {
+        id: list[0]!.id,
+        status: list[0]!.status,
+        ms: list[0]!.blockIntervalMs,
+        p: list[0]!.compliancePolicy,
+      },
+      { id: 'tenant-a', status: 'retired', ms: 2000, p: 'kyc' },
+    )
+  })
+
+  it('refuses bad records', () => {
+    const { hub } = pair()
+    const bad = (o: Record<string, unknown>) =>
+      hub.tx(
+        alice,
+        MESH_KIND.networkCreate,
+        enc(MESH_KIND.networkCreate, {
+          id: 'x1',
+          profile: 'poe',
+          validators: [{ publicKey: w[0]!.publicKey.bytes, power: 1n }],
+          nativeAsset: 'gold',
+          blockIntervalMs: 1000,
+          compliancePolicy: '',
+          ...o,
+        }),
+      )
+    const r = hub.block([bad({ validators: [] }), bad({ nativeAsset: 'a/b' }), bad({ blockIntervalMs: 1 })])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['INVALID_NETWORK', 'INVALID_NETWORK', 'INVALID_NETWORK'],
+    )
+  })
+})
+
+describe('mesh light clients', () => {
+  it('follows the counterparty through verified headers', () => {
+    const { hub, alpha } = pair()
+    alpha.block()
+    alpha.block()
+    const r = hub.block([updateClientTx(hub, alpha, relayer)])
+    assert.equal(r[0]!.error, '')
+    const c = hub.query('client', { network: 'alpha' }) as { latestHeight: string }
+    assert.equal(c.latestHeight, alpha.height.toString())
+  })
+
+  it('refuses a forged commit, a stale header, a wrong set; state unchanged', () => {
+    const { hub, alpha } = pair()
+    alpha.block()
+    const good = alpha.certified()
+    // Forged: the header's state root changed after signing.
+    const forged = structuredClone(alpha.header!)
+    forged.stateRoot = new Uint8Array(32).fill(7)
+    const tx = (header: Uint8Array, validators: mesh.ValidatorEntry[] = []) =>
+      hub.tx(
+        relayer,
+        MESH_KIND.clientUpdate,
+        enc(MESH_KIND.clientUpdate, { counterparty: 'alpha', header, commit: good.commit, validators }),
+      )
+    const before = hub.query('client', { network: 'alpha' })
+    const r = hub.block([
+      tx(encodeHeader(forged)),
+      tx(good.header, [{ publicKey: v[0]!.publicKey.bytes, power: 10n }]),
+      tx(new Uint8Array([1, 2, 3])),
+    ])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['COMMIT_INVALID', 'VALIDATORS_MISMATCH', 'HEADER_INVALID'],
+    )
+    assert.deepEqual(hub.query('client', { network: 'alpha' }), before)
+    const ok = hub.block([tx(good.header)])
+    assert.equal(ok[0]!.error, '')
+    const again = hub.block([tx(good.header)])
+    assert.equal(again[0]!.error, 'HEADER_NOT_NEWER')
+  })
+
+  it('skips across a validator-set change only with > 1/3 of the trusted set', () => {
+    const { hub, alpha } = pair()
+    // alpha moves to {w0, v0, v1} from {w0}: w0 (the whole trusted set) still signs -> accepted.
+    alpha.validators = [w[0]!, v[0]!, v[1]!]
+    alpha.block()
+    const r = hub.block([updateClientTx(hub, alpha, relayer, true)])
+    assert.equal(r[0]!.error, '')
+    // Then to an entirely new set {v2}: none of the trusted set signs -> refused.
+    alpha.validators = [v[2]!]
+    alpha.block()
+    const r2 = hub.block([updateClientTx(hub, alpha, relayer, true)])
+    assert.equal(r2[0]!.error, 'INSUFFICIENT_TRUST')
+  })
+
+  it('expires after the trust period', () => {
+    const { hub, alpha } = pair()
+    hub.block([], 3_700_000n)
+    alpha.block()
+    const r = hub.block([updateClientTx(hub, alpha, relayer)])
+    assert.equal(r[0]!.error, 'CLIENT_EXPIRED')
+  })
+
+  it('only configured creators may create clients when restricted', () => {
+    const hub = new SimNetwork('hub', genesisFor('hub', 'pulse', [alice, relayer], v), v, {
+      clientCreators: [idOf(relayer)],
+    })
+    const alpha = new SimNetwork('alpha', genesisFor('alpha', 'emo', [alice], w), w)
+    hub.block()
+    alpha.block()
+    const r = hub.block([
+      createClientTx(hub, alpha, alice),
+      createClientTx(hub, alpha, relayer),
+      createClientTx(hub, alpha, relayer),
+    ])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['NOT_AUTHORIZED', '', 'CLIENT_EXISTS'],
+    )
+  })
+})
+
+describe('mesh transfers (ICS-20)', () => {
+  it('sends a native asset to the hub and back; proofs verified; totals conserved', () => {
+    const { hub, alpha } = pair()
+    const r = alpha.block([
+      transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 300n, receiver: idOf(bob) }),
+    ])
+    assert.equal(r[0]!.error, '')
+    assert.equal(getBalance(alpha.tree, escrowAccount('hub'), 'emo'), 300n)
+    assert.equal(getBalance(alpha.tree, idOf(alice), 'emo'), 1_000_000n - 300n)
+    const out = relayAll(alpha, hub, relayer)
+    assert.deepEqual(
+      out.map((x) => x.error),
+      ['', ''],
+    )
+    assert.equal(getBalance(hub.tree, idOf(bob), 'transfer/alpha/emo'), 300n)
+    assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 300n)
+    assert.equal(pending(alpha, hub).length, 0, 'acknowledged packets are removed')
+    // Back home: the voucher burns on the hub and the escrow releases on alpha.
+    const back = hub.block([
+      transferTx(hub, bob, { to: 'alpha', asset: 'transfer/alpha/emo', amount: 100n, receiver: idOf(alice) }),
+    ])
+    assert.equal(back[0]!.error, '')
+    assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 200n)
+    const out2 = relayAll(hub, alpha, relayer)
+    assert.deepEqual(
+      out2.map((x) => x.error),
+      ['', ''],
+    )
+    assert.equal(getBalance(alpha.tree, idOf(alice), 'emo'), 1_000_000n - 200n)
+    assert.equal(getBalance(alpha.tree, escrowAccount('hub'), 'emo'), 200n)
+    // Conservation: escrowed on origin == vouchers outstanding elsewhere.
+    assert.equal(
+      getBalance(alpha.tree, escrowAccount('hub'), 'emo'),
+      getSupply(hub.tree, 'transfer/alpha/emo'),
+    )
+  })
+
+  it('refuses forged proofs, unknown and expired headers, replays; no state change', () => {
+    const { hub, alpha } = pair()
+    alpha.block([transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 50n, receiver: idOf(bob) })])
+    alpha.block()
+    const [p] = pending(alpha, hub)
+    hub.block([updateClientTx(hub, alpha, relayer)])
+    const forged = encodePacket({ ...p!, amount: 5000n })
+    const r = hub.block([
+      recvTx(hub, alpha, relayer, p!, undefined, forged), // amount changed: not what alpha committed
+      recvTx(hub, alpha, relayer, p!, alpha.height + 5n), // no trusted header at that height
+      recvTx(hub, alpha, relayer, { ...p!, destNetwork: 'beta' }),
+    ])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['PROOF_INVALID', 'UNKNOWN_HEADER', 'WRONG_DESTINATION'],
+    )
+    assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 0n)
+    assert.equal(hub.tree.get(MESH_KEYS.receipt('alpha', 'hub', 1n)), undefined)
+    const ok = hub.block([recvTx(hub, alpha, relayer, p!)])
+    assert.equal(ok[0]!.error, '')
+    const replay = hub.block([recvTx(hub, alpha, relayer, p!)])
+    assert.equal(replay[0]!.error, 'PACKET_ALREADY_RECEIVED')
+    assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 50n)
+    // Acknowledge once; a replayed ack finds no pending packet.
+    hub.block()
+    const a1 = alpha.block([updateClientTx(alpha, hub, relayer), ackTx(alpha, hub, relayer, p!)])
+    assert.deepEqual(
+      a1.map((x) => x.error),
+      ['', ''],
+    )
+    const a2 = alpha.block([ackTx(alpha, hub, relayer, p!)])
+    assert.equal(a2[0]!.error, 'UNKNOWN_PACKET')
+  })
+
+  it('refuses proofs against an expired header', () => {
+    const { hub, alpha } = pair()
+    alpha.block([transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 50n, receiver: idOf(bob) })])
+    const [p] = pending(alpha, hub)
+    hub.block([updateClientTx(hub, alpha, relayer)])
+    hub.block([], 3_700_000n)
+    const r = hub.block([recvTx(hub, alpha, relayer, p!)])
+    assert.equal(r[0]!.error, 'HEADER_EXPIRED')
+  })
+
+  it('times out: the destination refuses late packets, the source refunds on proof of absence', () => {
+    const { hub, alpha } = pair()
+    const timeoutHeight = hub.height + 3n
+    alpha.block([
+      transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 70n, receiver: idOf(bob), timeoutHeight }),
+    ])
+    const [p] = pending(alpha, hub)
+    // Not timed out yet: the refund is refused.
+    hub.block()
+    const early = alpha.block([updateClientTx(alpha, hub, relayer), timeoutTx(alpha, hub, relayer, p!)])
+    assert.deepEqual(
+      early.map((x) => x.error),
+      ['', 'PACKET_NOT_TIMED_OUT'],
+    )
+    // The hub passes the timeout height; delivery is now refused.
+    hub.block()
+    hub.block()
+    const late = hub.block([updateClientTx(hub, alpha, relayer), recvTx(hub, alpha, relayer, p!)])
+    assert.deepEqual(
+      late.map((x) => x.error),
+      ['', 'PACKET_TIMED_OUT'],
+    )
+    const balBefore = getBalance(alpha.tree, idOf(alice), 'emo')
+    const refund = alpha.block([updateClientTx(alpha, hub, relayer), timeoutTx(alpha, hub, relayer, p!)])
+    assert.deepEqual(
+      refund.map((x) => x.error),
+      ['', ''],
+    )
+    assert.equal(getBalance(alpha.tree, idOf(alice), 'emo'), balBefore + 70n)
+    assert.equal(getBalance(alpha.tree, escrowAccount('hub'), 'emo'), 0n)
+    const again = alpha.block([timeoutTx(alpha, hub, relayer, p!)])
+    assert.equal(again[0]!.error, 'UNKNOWN_PACKET')
+  })
+
+  it('an error acknowledgement refunds the sender (voucher id too long)', () => {
+    const { hub, alpha } = pair()
+    // A multi-hop voucher whose next trace would exceed 64 bytes cannot be minted on alpha.
+    const long = `transfer/zz/${'a'.repeat(50)}`
+    const o = new Overlay(hub.tree)
+    putAsset(o, { id: long, decimals: 0, issuer: new Uint8Array(20), maxSupply: 0n })
+    mint(o, idOf(bob), long, 10n)
+    o.commit()
+    hub.block([transferTx(hub, bob, { to: 'alpha', asset: long, amount: 10n, receiver: idOf(alice) })])
+    assert.equal(getBalance(hub.tree, idOf(bob), long), 0n)
+    const out = relayAll(hub, alpha, relayer)
+    assert.deepEqual(
+      out.map((x) => x.error),
+      ['', ''],
+    )
+    assert.equal(
+      out[0]!.events[0]!.attributes.find((a: { key: string }) => a.key === 'error')!.value,
+      'INVALID_PACKET',
+    )
+    assert.equal(getBalance(hub.tree, idOf(bob), long), 10n, 'refunded from escrow')
+  })
+
+  it('refuses transfers without a client, without a timeout, or beyond the balance', () => {
+    const { alpha } = pair()
+    const r = alpha.block([
+      transferTx(alpha, alice, { to: 'beta', asset: 'emo', amount: 1n, receiver: idOf(bob) }),
+      transferTx(alpha, alice, {
+        to: 'hub',
+        asset: 'emo',
+        amount: 1n,
+        receiver: idOf(bob),
+        timeoutHeight: 0n,
+      }),
+      transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 10_000_000n, receiver: idOf(bob) }),
+      transferTx(alpha, alice, { to: 'alpha', asset: 'emo', amount: 1n, receiver: idOf(bob) }),
+    ])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['UNKNOWN_CLIENT', 'INVALID_PACKET', 'INSUFFICIENT_FUNDS', 'WRONG_DESTINATION'],
+    )
+    assert.equal(pending(alpha, { id: 'hub' } as SimNetwork).length, 0)
+  })
+})
