@@ -18,6 +18,7 @@ import { installNodeCrypto } from './crypto/node-backend.ts'
 import { VerifyPool } from './crypto/verify-pool.ts'
 import { Keystore } from './keys/keystore.ts'
 import { ChainStore } from './storage/chain-store.ts'
+import { emotionModulesFor } from './emotion/profile.ts'
 import type { P2PConfig } from './p2p/p2p-node.ts'
 import { type ConsensusConfig, Networking } from './p2p/networking.ts'
 
@@ -78,7 +79,8 @@ export async function startHost(
       const genesis = parseGenesis(JSON.parse(genesisJson))
       const key = n.validatorKey ? keys.load(n.validatorKey) : undefined
       const node = await NetworkNode.open({
-        app: new App(genesis.params, [bankModule, exchangeModule]),
+        // EmotionalChain genesis: the profile's modules (bank, staking weighted by emotion, emotion)
+        app: new App(genesis.params, emotionModulesFor(genesis) ?? [bankModule, exchangeModule]),
         genesis,
         genesisJson,
         store: store.network(genesis.networkId),

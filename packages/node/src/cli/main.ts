@@ -13,6 +13,7 @@ import { PulseClient, signTx, transferPayload, verifyAccountProof, verifyTxProof
 import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
+import { runDevnetProfile } from '../emotion/run-devnet.ts'
 import { parseAmount } from './amount.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
 
@@ -115,8 +116,13 @@ program
   )
   .option('--port <n>', 'API port', '8645')
   .option('--block-interval <ms>', 'block interval', '500')
+  .option('--profile <name>', 'emotionalchain: the Proof of Emotion network (EMO)')
+  .option('--epoch-blocks <n>', 'with --profile emotionalchain: blocks per emotion epoch', '60')
+  .option('--validators <n>', 'with --profile: validators in this process (default 21)', '1')
   .action(
     act(async (o: { port: string; blockInterval: string }) => {
+      if ((o as { profile?: string }).profile !== undefined)
+        return runDevnetProfile(program.commands.find((c) => c.name() === 'devnet')!)
       const home = resolve(program.getOptionValueSource('home') === 'default' ? '.data/devnet' : g().home)
       if (!existsSync(join(home, 'config.json'))) {
         initHome(home, {
