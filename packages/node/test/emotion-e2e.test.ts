@@ -4,12 +4,15 @@
 // after repeated violations and leaves the validator set; honest validators keep multipliers
 // >= 1000. The HTTP API's module routes show scores, history and the anti-gaming reason codes.
 import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { test } from 'node:test'
-import { accountIdOf, emotionMultiplierPermille, getValidator } from '@pulsemesh/app'
+import { accountIdOf, emotionMultiplierPermille, genesisToJson, getValidator } from '@pulsemesh/app'
 import { toHex } from '@pulsemesh/core'
 import { PERSONAS, SimulatedDevice } from '@pulsemesh/emotion'
 import { buildApi } from '../src/api/server.ts'
-import { EMO_UNIT } from '../src/emotion/profile.ts'
+import { EMO_UNIT, emotionalChainProfile } from '../src/emotion/profile.ts'
+import { startHost } from '../src/host.ts'
 import { simulatedKit, startEmotionDevnet } from '../src/emotion/devnet.ts'
 import {
   checkEmotionDevnetOptions,
@@ -193,6 +196,38 @@ test('runEmotionDevnet (the CLI devnet): option limits, API up with the emotion 
     )
   } finally {
     await r.stop()
+    tmp.cleanup()
+  }
+})
+
+test('host: a node configured with the emotionalchain genesis serves the emotion and staking modules', async () => {
+  const tmp = tempDir('pm-emotion-host-')
+  const { genesis } = emotionalChainProfile()
+  mkdirSync(join(tmp.dir, 'genesis'))
+  writeFileSync(join(tmp.dir, 'genesis', 'emotionalchain.json'), JSON.stringify(genesisToJson(genesis)))
+  writeFileSync(
+    join(tmp.dir, 'config.json'),
+    JSON.stringify({
+      api: { host: '127.0.0.1', port: 0 },
+      networks: [{ genesis: 'genesis/emotionalchain.json' }],
+      rateLimit: false,
+      webhooks: false,
+      streams: false,
+    }),
+  )
+  const host = await startHost(tmp.dir, { port: 0 })
+  try {
+    const get = async (q: string) =>
+      (
+        (await (await fetch(`${host.url}/v1/networks/emotionalchain/modules/${q}`)).json()) as {
+          result: unknown
+        }
+      ).result
+    assert.equal(((await get('emotion/params')) as { blocksPerEpoch: string }).blocksPerEpoch, '60')
+    assert.equal(((await get('staking/validators')) as unknown[]).length, 21)
+    assert.deepEqual(await get('emotion/validators'), [])
+  } finally {
+    await host.stop()
     tmp.cleanup()
   }
 })
