@@ -1,0 +1,273 @@
+/**
+ * The mesh relayer: carries packets, acknowledgements and timeouts between two networks, each
+ * with a state proof and the header that certifies it (preceded by a light-client update).
+ *
+ * It keeps no state of its own beyond "recently submitted" markers: every pass re-derives what
+ * to do from the two chains (pending packets on the source, receipts on the destination), so a
+ * relayer that crashes mid-flight simply continues after a restart, and two relayers never cause
+ * double delivery (receipts make the second delivery fail, never apply). Calls to each network go
+ * through a cockatiel retry (exponential backoff) and a circuit breaker per network connection,
+ * so a halted network costs a few failed calls, not a busy loop, and is picked up when it resumes.
+ */
+import { MESH_KIND, mesh } from '@pulsemesh/app'
+import { fromHex } from '@pulsemesh/core'
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  type IPolicy,
+  retry,
+  wrap,
+} from 'cockatiel'
+import type { CertifiedState, MeshEndpoint } from './endpoint.ts'
+
+const MAX_BACKOFF_MS = 5000
+const kinds = new Map(mesh.createMeshModule().txKinds.map((k) => [k.kind, k]))
+const encode = (kind: number, p: unknown) => kinds.get(kind)!.encode(p)
+
+export interface RelayerOptions {
+  /** Pause between passes while idle (ms). */
+  intervalMs?: number
+  /** Consecutive failures before a network's breaker opens, and how long it stays open. */
+  breakerFailures?: number
+  breakerOpenMs?: number
+  /** Packets per direction per pass. */
+  batch?: number
+  log?: (msg: string) => void
+}
+
+export interface RelayerStats {
+  received: number
+  acknowledged: number
+  timedOut: number
+  clientUpdates: number
+  failures: number
+  passes: number
+}
+
+/** One network connection: the endpoint behind its retry + breaker policy. */
+class Guarded {
+  readonly ep: MeshEndpoint
+  readonly policy: IPolicy
+  constructor(ep: MeshEndpoint, o: Required<Pick<RelayerOptions, 'breakerFailures' | 'breakerOpenMs'>>) {
+    this.ep = ep
+    this.policy = wrap(
+      retry(handleAll, {
+        maxAttempts: 2,
+        backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
+      }),
+      circuitBreaker(handleAll, {
+        halfOpenAfter: o.breakerOpenMs,
+        breaker: new ConsecutiveBreaker(o.breakerFailures),
+      }),
+    )
+  }
+  call<T>(fn: (ep: MeshEndpoint) => Promise<T>): Promise<T> {
+    return this.policy.execute(() => fn(this.ep))
+  }
+}
+
+interface PacketRow {
+  sequence: string
+  packet: string
+}
+
+export class Relayer {
+  readonly a: Guarded
+  readonly b: Guarded
+  readonly stats: RelayerStats = {
+    received: 0,
+    acknowledged: 0,
+    timedOut: 0,
+    clientUpdates: 0,
+    failures: 0,
+    passes: 0,
+  }
+  private readonly o: Required<Omit<RelayerOptions, 'log'>> & Pick<RelayerOptions, 'log'>
+  /** `<network>:<what>` -> destination height when submitted; retried once that network moved on. */
+  private readonly inFlight = new Map<string, bigint>()
+  /** Highest client-update height submitted per `<on>/<of>` (so one header is sent once). */
+  private readonly updated = new Map<string, bigint>()
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private stopped = true
+  private failedPasses = 0
+
+  constructor(a: MeshEndpoint, b: MeshEndpoint, o: RelayerOptions = {}) {
+    this.o = { intervalMs: 200, breakerFailures: 5, breakerOpenMs: 2000, batch: 100, ...o }
+    this.a = new Guarded(a, this.o)
+    this.b = new Guarded(b, this.o)
+  }
+
+  /** One pass in both directions. Returns how many txs it submitted. */
+  async pass(): Promise<number> {
+    this.stats.passes++
+    let n = 0
+    n += await this.direction(this.a, this.b)
+    n += await this.direction(this.b, this.a)
+    return n
+  }
+
+  start(): void {
+    if (!this.stopped) return
+    this.stopped = false
+    const loop = async () => {
+      if (this.stopped) return
+      this.running = true
+      let delay = this.o.intervalMs
+      try {
+        await this.pass()
+        this.failedPasses = 0
+      } catch (e) {
+        this.stats.failures++
+        this.failedPasses++
+        // Exponential backoff between failing passes (a halted or unreachable network).
+        delay = Math.min(MAX_BACKOFF_MS, this.o.intervalMs * 2 ** Math.min(this.failedPasses, 10))
+        if (!(e instanceof BrokenCircuitError))
+          this.o.log?.(`relayer ${this.a.ep.networkId}<->${this.b.ep.networkId}: ${(e as Error).message}`)
+      } finally {
+        this.running = false
+      }
+      if (!this.stopped) {
+        this.timer = setTimeout(loop, delay)
+        this.timer.unref?.()
+      }
+    }
+    void loop()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    while (this.running) await new Promise((r) => setTimeout(r, 10))
+  }
+
+  private isInFlight(key: string, height: bigint): boolean {
+    const at = this.inFlight.get(key)
+    if (at === undefined) return false
+    // Settled txs are visible in state; anything still unsettled 3 blocks later is retried.
+    if (height > at + 3n) {
+      this.inFlight.delete(key)
+      return false
+    }
+    return true
+  }
+
+  /** Makes `on`'s client of `of` trust `cert` (submits an update unless it already does). */
+  private async ensureClient(on: Guarded, of: Guarded, cert: CertifiedState): Promise<boolean> {
+    const k = `${on.ep.networkId}/${of.ep.networkId}`
+    const c = await on.call((e) =>
+      e.query<{ latestHeight: string } | null>('client', { network: of.ep.networkId }),
+    )
+    if (c === null) throw new Error(`${on.ep.networkId} has no light client of ${of.ep.networkId}`)
+    const latest = BigInt(c.latestHeight)
+    const sent = this.updated.get(k) ?? 0n
+    if (latest === cert.height || sent === cert.height) return true
+    // The proof is older than a header already trusted or sent: re-prove on the next pass.
+    if (latest > cert.height || sent > cert.height) return false
+    await on.call((e) =>
+      e.submit(
+        MESH_KIND.clientUpdate,
+        encode(MESH_KIND.clientUpdate, {
+          counterparty: of.ep.networkId,
+          header: cert.header,
+          commit: cert.commit,
+          validators: cert.validators,
+        }),
+      ),
+    )
+    this.updated.set(k, cert.height)
+    this.stats.clientUpdates++
+    return true
+  }
+
+  private async direction(src: Guarded, dst: Guarded): Promise<number> {
+    const S = src.ep.networkId
+    const D = dst.ep.networkId
+    const rows = await src.call((e) =>
+      e.query<PacketRow[]>('packets', { dest: D, limit: String(this.o.batch) }),
+    )
+    if (rows.length === 0) return 0
+    const dstHead = await dst.call((e) => e.head())
+    const srcHead = await src.call((e) => e.head())
+    let submitted = 0
+    for (const row of rows) {
+      const bytes = fromHex(row.packet)
+      const p = mesh.decodePacket(bytes)
+      const r = await dst.call((e) =>
+        e.query<{ received: boolean; ack: string | null }>('receipt', { source: S, seq: row.sequence }),
+      )
+      if (r.received) {
+        const key = `${S}:ack:${row.sequence}`
+        if (this.isInFlight(key, srcHead.height)) continue
+        const pr = await dst.call((e) => e.prove(mesh.MESH_KEYS.ack(S, D, p.sequence)))
+        if (pr.value === null || !(await this.ensureClient(src, dst, pr))) continue
+        await src.call((e) =>
+          e.submit(
+            MESH_KIND.acknowledge,
+            encode(MESH_KIND.acknowledge, {
+              packet: bytes,
+              ack: pr.value!,
+              proofHeight: pr.height,
+              proof: pr.proof,
+            }),
+          ),
+        )
+        this.inFlight.set(key, srcHead.height)
+        this.stats.acknowledged++
+        submitted++
+        continue
+      }
+      const expired =
+        (p.timeoutHeight !== 0n && dstHead.height >= p.timeoutHeight) ||
+        (p.timeoutTimeMs !== 0n && dstHead.timeMs >= p.timeoutTimeMs)
+      if (expired) {
+        const key = `${S}:timeout:${row.sequence}`
+        if (this.isInFlight(key, srcHead.height)) continue
+        const pr = await dst.call((e) => e.prove(mesh.MESH_KEYS.receipt(S, D, p.sequence)))
+        if (pr.value !== null || !(await this.ensureClient(src, dst, pr))) continue
+        await src.call((e) =>
+          e.submit(
+            MESH_KIND.timeout,
+            encode(MESH_KIND.timeout, { packet: bytes, proofHeight: pr.height, proof: pr.proof }),
+          ),
+        )
+        this.inFlight.set(key, srcHead.height)
+        this.stats.timedOut++
+        submitted++
+        continue
+      }
+      const key = `${D}:recv:${S}:${row.sequence}`
+      if (this.isInFlight(key, dstHead.height)) continue
+      const pr = await src.call((e) => e.prove(mesh.MESH_KEYS.packet(S, D, p.sequence)))
+      if (pr.value === null || !(await this.ensureClient(dst, src, pr))) continue
+      await dst.call((e) =>
+        e.submit(
+          MESH_KIND.recvPacket,
+          encode(MESH_KIND.recvPacket, { packet: bytes, proofHeight: pr.height, proof: pr.proof }),
+        ),
+      )
+      this.inFlight.set(key, dstHead.height)
+      this.stats.received++
+      submitted++
+    }
+    return submitted
+  }
+}
+
+/** Builds the `client create` payload for tracking `of` on another network (trust root: its head). */
+export async function clientCreatePayload(
+  of: MeshEndpoint,
+  trustPeriodMs = 14n * 24n * 3_600_000n,
+): Promise<Uint8Array> {
+  const h = await of.head()
+  return encode(MESH_KIND.clientCreate, {
+    counterparty: of.networkId,
+    header: h.header,
+    commit: h.commit,
+    validators: h.validators,
+    trustPeriodMs,
+  })
+}
