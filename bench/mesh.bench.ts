@@ -1,0 +1,151 @@
+/**
+ * Mesh benchmark: many networks in one node process, and cross-network transfers.
+ *  - start MESH_BENCH_NETWORKS (default 1000) networks in one MeshHost (one LevelDB), report time
+ *    to start, heap + RSS per idle network, and CPU per idle network over an idle window;
+ *  - transfer latency p50/p99 from submit on the source to the voucher on the destination
+ *    (100 ms blocks, in-host relayer), and transfers/s through one relayer.
+ * Comparisons: memory per network vs the 5 MB target, latency vs the two-block floor (a transfer
+ * needs a source block and a destination block), idle CPU vs one core.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { accountIdOf, createMeshModule, type Genesis, getBalance, MESH_KIND } from '@pulsemesh/app'
+import { keyFromByte, makeGenesis, validator } from '../packages/app/test/helpers.ts'
+import { installNodeCrypto } from '../packages/node/src/crypto/node-backend.ts'
+import { LocalEndpoint } from '../packages/node/src/mesh/endpoint.ts'
+import { MeshHost } from '../packages/node/src/mesh/mesh-host.ts'
+import { clientCreatePayload } from '../packages/node/src/mesh/relayer.ts'
+import { ChainStore } from '../packages/node/src/storage/chain-store.ts'
+import { verify } from '@pulsemesh/core'
+
+installNodeCrypto()
+const inlineVerifier = {
+  verify: async (j: {
+    scheme: 'ed25519' | 'secp256k1'
+    publicKey: Uint8Array
+    msg: Uint8Array
+    sig: Uint8Array
+  }) => verify({ scheme: j.scheme, bytes: j.publicKey }, j.msg, j.sig),
+}
+const alice = keyFromByte(1)
+const bob = keyFromByte(2)
+const relayerKey = keyFromByte(3)
+const kinds = createMeshModule().txKinds
+const enc = (kind: number, p: unknown) => kinds.find((k) => k.kind === kind)!.encode(p)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const gc = () => (globalThis as { gc?: () => void }).gc?.()
+
+function genesisOf(id: string, blockIntervalMs = 100): Genesis {
+  const g = makeGenesis([alice, bob, relayerKey])
+  return {
+    ...g,
+    networkId: id,
+    params: { ...g.params, networkId: id, blockIntervalMs, txLifetimeBlocksMax: 1000n },
+  }
+}
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
+}
+async function until(cond: () => boolean, ms = 60_000) {
+  const end = Date.now() + ms
+  while (!cond() && Date.now() < end) await sleep(2)
+  if (!cond()) throw new Error('timed out')
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const N = Number(process.env.MESH_BENCH_NETWORKS ?? 1000)
+  const dir = mkdtempSync(join(tmpdir(), 'pm-bench-mesh-'))
+  const store = await ChainStore.open(join(dir, 'data'))
+  const host = new MeshHost({
+    store,
+    verifyPool: inlineVerifier,
+    validatorKey: { seed: validator.secretKey, publicKey: validator.publicKey.bytes },
+  })
+  try {
+    // ---------------------------------------------------------------- many idle networks
+    gc()
+    const heap0 = process.memoryUsage()
+    const t0 = performance.now()
+    for (let i = 0; i < N; i++) await host.addNetwork(genesisOf(`n${i}`))
+    const openMs = performance.now() - t0
+    await until(() => [...host.networks.values()].every((n) => n.height >= 1n), 600_000)
+    const startMs = performance.now() - t0
+    await sleep(500)
+    gc()
+    const heap1 = process.memoryUsage()
+    const idleWindowMs = 3000
+    const cpu0 = process.cpuUsage()
+    const h0 = [...host.networks.values()].reduce((s, n) => s + Number(n.height), 0)
+    await sleep(idleWindowMs)
+    const cpu = process.cpuUsage(cpu0)
+    const h1 = [...host.networks.values()].reduce((s, n) => s + Number(n.height), 0)
+    const heapPerNetMB = (heap1.heapUsed - heap0.heapUsed) / N / 1e6
+    const rssPerNetMB = (heap1.rss - heap0.rss) / N / 1e6
+    const idleCpuMsPerSecond = (cpu.user + cpu.system) / 1000 / (idleWindowMs / 1000)
+
+    // ---------------------------------------------------------------- transfers through one relayer
+    const [a, b] = [host.net('n0'), host.net('n1')]
+    const ep = (n: typeof a, k = relayerKey) => new LocalEndpoint(n, k)
+    await ep(a).submit(MESH_KIND.clientCreate, await clientCreatePayload(ep(b)))
+    await ep(b).submit(MESH_KIND.clientCreate, await clientCreatePayload(ep(a)))
+    await until(() => a.height >= 2n && b.height >= 2n)
+    const relayer = host.relay('n0', 'n1', relayerKey, { intervalMs: 10, batch: 500 })
+    const receiver = accountIdOf(bob.publicKey)
+    const voucher = () => getBalance(b.state, receiver, 'transfer/n0/gold')
+    const send = (k: typeof alice, amount: bigint) =>
+      ep(a, k).submit(
+        MESH_KIND.transfer,
+        enc(MESH_KIND.transfer, {
+          destNetwork: 'n1',
+          asset: 'gold',
+          amount,
+          receiver,
+          timeoutHeight: 1_000_000n,
+          timeoutTimeMs: 0n,
+        }),
+      )
+    const lat: number[] = []
+    for (let i = 0; i < 30; i++) {
+      const before = voucher()
+      const s = performance.now()
+      await send(alice, 1n)
+      await until(() => voucher() > before)
+      lat.push(performance.now() - s)
+    }
+    // Throughput: a burst from several senders, all delivered by the one relayer.
+    const senders = [alice, relayerKey]
+    const burst = 400
+    const before = voucher()
+    const s = performance.now()
+    for (let i = 0; i < burst; i++) await send(senders[i % senders.length]!, 1n)
+    await until(() => voucher() >= before + BigInt(burst), 300_000)
+    const burstMs = performance.now() - s
+    const blockMs = a.genesis.params.blockIntervalMs
+    return {
+      networks: N,
+      openMs: Math.round(openMs),
+      startMsIncludingFirstBlocks: Math.round(startMs),
+      startMsPerNetwork: +(startMs / N).toFixed(2),
+      heapPerIdleNetworkMB: +heapPerNetMB.toFixed(3),
+      rssPerIdleNetworkMB: +rssPerNetMB.toFixed(3),
+      memoryVsTarget5MB: +(Math.max(heapPerNetMB, rssPerNetMB) / 5).toFixed(3),
+      idleBlocksProduced: h1 - h0,
+      idleCpuMsPerSecondAllNetworks: +idleCpuMsPerSecond.toFixed(2),
+      idleCpuPerNetworkVsOneCore: +(idleCpuMsPerSecond / 1000 / N).toExponential(2),
+      transferBlockIntervalMs: blockMs,
+      transferLatencyP50Ms: Math.round(pct(lat, 50)),
+      transferLatencyP99Ms: Math.round(pct(lat, 99)),
+      latencyP50VsTwoBlockIntervals: +(pct(lat, 50) / (2 * blockMs)).toFixed(2),
+      burstTransfers: burst,
+      transfersPerSecondOneRelayer: Math.round((burst / burstMs) * 1000),
+      relayerStats: relayer.stats,
+      gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    }
+  } finally {
+    await host.stop()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
