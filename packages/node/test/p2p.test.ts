@@ -8,6 +8,7 @@ import { isPulseError } from '@pulsemesh/core'
 import fc from 'fast-check'
 import { compressFrame, decompressFrame } from '../src/p2p/compression.ts'
 import { PeerGater } from '../src/p2p/gater.ts'
+import { decodeTxBatch, encodeTxBatch, TX_BATCH_MAX } from '../src/p2p/gossip-transport.ts'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../src/p2p/peer-key.ts'
 import { PeerTopicBuckets } from '../src/p2p/rate-limit.ts'
 import { tempDir } from './fixtures.ts'
@@ -104,6 +105,43 @@ describe('token buckets per peer and topic', () => {
     const b = new PeerTopicBuckets(() => 0)
     for (let i = 0; i < 25_000; i++) b.take(`peer${i}`, 't', { capacity: 1, refillPerSecond: 1 })
     assert.ok(b.size <= 10_000)
+  })
+})
+
+describe('tx batches', () => {
+  it('round-trip, and malformed batches throw DecodeError', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 20 }), (txs) => {
+        assert.deepEqual(decodeTxBatch(encodeTxBatch(txs)), txs)
+      }),
+      { numRuns: 100 },
+    )
+    const ok = encodeTxBatch([new Uint8Array([1, 2, 3])])
+    assert.equal(
+      codeOf(() => decodeTxBatch(ok.subarray(0, ok.length - 1))),
+      'DECODE_ERROR',
+    )
+    assert.equal(
+      codeOf(() => decodeTxBatch(new Uint8Array([...ok, 0]))),
+      'DECODE_ERROR',
+    )
+    assert.equal(
+      codeOf(() => decodeTxBatch(new Uint8Array([0, 0]))),
+      'DECODE_ERROR',
+    )
+    const tooMany = new Uint8Array(2)
+    new DataView(tooMany.buffer).setUint16(0, TX_BATCH_MAX + 1)
+    assert.equal(
+      codeOf(() => decodeTxBatch(tooMany)),
+      'DECODE_ERROR',
+    )
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        const c = codeOf(() => decodeTxBatch(b))
+        assert.ok(c === 'no error' || c === 'DECODE_ERROR', c)
+      }),
+      { numRuns: 300 },
+    )
   })
 })
 

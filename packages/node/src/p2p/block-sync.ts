@@ -50,6 +50,8 @@ export interface BlockSyncOptions {
   progressMinBlocks?: number
   progress?: boolean
   log?: (m: string) => void
+  /** false = serve only (no consumer for fetched blocks, e.g. a node without a consensus driver). */
+  client?: boolean
 }
 
 export interface SyncStats {
@@ -112,7 +114,7 @@ export class BlockSync {
 
   /** Starts a sync round unless one is running (then it runs once more afterwards). */
   kick(): void {
-    if (this.stopped) return
+    if (this.stopped || this.o.client === false) return
     if (this.running) {
       this.again = true
       return
@@ -232,6 +234,7 @@ export class BlockSync {
       if (decodeBlock(m.blockBytes).header.height !== h)
         throw new DecodeError('DECODE_ERROR', `sync: expected block ${h}`)
       msgs.push(raw)
+      this.stats.fetchedBlocks++
       h++
     }
     return msgs
@@ -292,7 +295,6 @@ export class BlockSync {
           if (msgs.length === 0) break
           for (const m of msgs) this.o.deliver(m, st.peer)
           const ok = await this.waitHeight(from + BigInt(msgs.length) - 1n, 10_000)
-          this.stats.fetchedBlocks += Number(node.height - from + 1n)
           bar?.update(Number(node.height - start), {
             rate: (Number(node.height - start) / ((performance.now() - t0) / 1000)).toFixed(1),
           })

@@ -33,6 +33,8 @@ export interface ProcessDevnetOptions {
   timeouts?: Partial<TimeoutParams>
   commitDelayMs?: number
   networkId?: string
+  /** More funded accounts in the genesis (benchmarks: one sender per load stream). */
+  extraBalances?: { address: string; amount: bigint }[]
   /** Called with each output line of a child (default: kept in a ring buffer only). */
   onLine?: (index: number, line: string) => void
   env?: NodeJS.ProcessEnv
@@ -103,7 +105,10 @@ async function prepare(o: ProcessDevnetOptions): Promise<Layout> {
       blockBytesMax: 8 * 1024 * 1024,
     },
     assets: [{ id: 'pulse', decimals: 6, maxSupply: 0n }],
-    balances: [{ address: demoAddress, asset: 'pulse', amount: 1_000_000_000_000_000n }],
+    balances: [
+      { address: demoAddress, asset: 'pulse', amount: 1_000_000_000_000_000n },
+      ...(o.extraBalances ?? []).map((b) => ({ ...b, asset: 'pulse' })),
+    ],
     validators: keys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey.bytes, power: 10n })),
   }
   const genesisJson = JSON.stringify(genesisToJson(genesis), null, 2) + '\n'

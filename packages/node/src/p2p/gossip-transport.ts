@@ -8,8 +8,9 @@
  *    domain-separated sign bytes;
  *  - proposals: decodeMessage + decodeBlock, block hash and height match the proposal, signature of
  *    a validator of that height (which one must propose the round is the engine's check);
- *  - txs: NetworkNode.submitTx itself (decode, stateless checks, signature, mempool rules): a bad
- *    signature or undecodable tx is `reject`, mempool refusals (duplicate, nonce, full) `ignore`;
+ *  - txs (batches of up to 1,024 txs / 256 KiB, flushed every 20 ms): NetworkNode.submitTx on each
+ *    (decode, stateless checks, signature, mempool rules): one bad signature or undecodable tx
+ *    rejects the batch; a batch of only mempool refusals (duplicate, nonce, full) is `ignore`;
  *  - evidence: decodeMessage + decodeEvidence and both votes' signatures (the driver then checks
  *    that they conflict).
  * Messages for heights beyond what can be checked (more than 2 ahead) are ignored and start a block
@@ -18,6 +19,7 @@
 import { decodeTxBytes } from '@pulsemesh/app'
 import {
   blockHash,
+  DecodeError,
   decodeBlock,
   equalBytes,
   isPulseError,
@@ -41,7 +43,7 @@ export const allTopics = (networkId: string): string[] => Object.values(networkT
 
 /** Per-topic limits (decompressed bytes; messages per second per relaying peer). */
 export const TOPIC_LIMITS = {
-  txs: { maxBytes: 64 * 1024, rate: { capacity: 20_000, refillPerSecond: 10_000 } },
+  txs: { maxBytes: 512 * 1024, rate: { capacity: 2_000, refillPerSecond: 1_000 } },
   proposals: { maxBytes: 8 * 1024 * 1024 + 64 * 1024, rate: { capacity: 200, refillPerSecond: 100 } },
   votes: { maxBytes: 4 * 1024, rate: { capacity: 4_000, refillPerSecond: 2_000 } },
   evidence: { maxBytes: 16 * 1024, rate: { capacity: 50, refillPerSecond: 10 } },
@@ -50,6 +52,10 @@ export const TOPIC_LIMITS = {
 /** How many heights ahead of our head a message can be checked (validator sets are known to head+2). */
 const AHEAD_MAX = 2n
 const GOSSIPED_TX_MEMORY = 50_000
+/** Tx batching: at most this many txs / bytes per gossip message, sent after this many ms. */
+export const TX_BATCH_MAX = 1024
+export const TX_BATCH_BYTES_MAX = 256 * 1024
+export const TX_BATCH_MS = 20
 
 export const REJECT_TX_CODES = new Set([
   'BAD_SIGNATURE',
@@ -171,12 +177,13 @@ export function attachNetworkGossip(o: {
   const topics = networkTopics(node.id)
   const id = node.id
 
-  const heightVerdict = (h: bigint): Verdict | undefined => {
+  /** `oldest`: the lowest useful height (votes: the head, whose late precommits the driver keeps). */
+  const heightVerdict = (h: bigint, oldest = node.height + 1n): Verdict | undefined => {
     if (h > node.height + AHEAD_MAX) {
       sync.noteRemoteHeight(h)
       return 'ignore'
     }
-    if (h <= node.height) return 'ignore'
+    if (h < oldest) return 'ignore'
     return undefined
   }
   const sigOk = (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean =>
@@ -194,7 +201,7 @@ export function attachNetworkGossip(o: {
     validate: async (data) => {
       const m = decodeMessage(data)
       if (m.type !== 'vote') return 'reject'
-      return heightVerdict(m.vote.height) ?? (await checkVote(m.vote))
+      return heightVerdict(m.vote.height, node.height) ?? (await checkVote(m.vote))
     },
     deliver: (data, from) => transport.deliver(data, from),
   })
@@ -229,27 +236,81 @@ export function attachNetworkGossip(o: {
     deliver: (data, from) => transport.deliver(data, from),
   })
 
-  // Txs that arrived by gossip are not published again (peers already relay them).
+  // Txs that arrived by gossip are not published again (gossipsub relays the batch itself).
   const fromGossip = new Set<string>()
   p2p.registerTopic(topics.txs, {
     ...TOPIC_LIMITS.txs,
     validate: async (data) => {
-      const hashHex = decodeTxBytes(data).hashHex
-      if (fromGossip.size >= GOSSIPED_TX_MEMORY) fromGossip.clear()
-      fromGossip.add(hashHex)
-      try {
-        await node.submitTx(data)
-        return 'accept'
-      } catch (e) {
-        if (isPulseError(e) && REJECT_TX_CODES.has(e.code)) return 'reject'
-        return 'ignore'
+      const txs = decodeTxBatch(data)
+      const hashes = txs.map((t) => decodeTxBytes(t).hashHex)
+      if (fromGossip.size + hashes.length >= GOSSIPED_TX_MEMORY) fromGossip.clear()
+      for (const h of hashes) fromGossip.add(h)
+      const results = await Promise.allSettled(txs.map((t) => node.submitTx(t)))
+      let accepted = false
+      for (const r of results) {
+        if (r.status === 'fulfilled') accepted = true
+        else if (isPulseError(r.reason) && REJECT_TX_CODES.has(r.reason.code)) return 'reject'
       }
+      return accepted ? 'accept' : 'ignore'
     },
     deliver: () => {},
   })
+  // Local txs (API, CLI) are batched for TX_BATCH_MS: one gossip message per batch, not per tx.
+  let batch: Uint8Array[] = []
+  let batchBytes = 0
+  let flushTimer: NodeJS.Timeout | undefined
+  const flush = () => {
+    if (flushTimer) clearTimeout(flushTimer)
+    flushTimer = undefined
+    if (batch.length === 0) return
+    p2p.publish(topics.txs, encodeTxBatch(batch))
+    batch = []
+    batchBytes = 0
+  }
   const onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
-    if (!fromGossip.has(d.hashHex)) p2p.publish(topics.txs, d.bytes)
+    if (fromGossip.has(d.hashHex)) return
+    if (batchBytes + d.bytes.length + 4 > TX_BATCH_BYTES_MAX || batch.length >= TX_BATCH_MAX) flush()
+    batch.push(d.bytes)
+    batchBytes += d.bytes.length + 4
+    flushTimer ??= setTimeout(flush, TX_BATCH_MS)
   }
   node.on('tx', onTx)
-  return () => node.off('tx', onTx)
+  return () => {
+    node.off('tx', onTx)
+    flush()
+  }
+}
+
+/** A tx batch: u16 count, then per tx u32 length + bytes. Bounded; throws DecodeError. */
+export function encodeTxBatch(txs: Uint8Array[]): Uint8Array {
+  let n = 2
+  for (const t of txs) n += 4 + t.length
+  const out = new Uint8Array(n)
+  const dv = new DataView(out.buffer)
+  dv.setUint16(0, txs.length)
+  let o = 2
+  for (const t of txs) {
+    dv.setUint32(o, t.length)
+    out.set(t, o + 4)
+    o += 4 + t.length
+  }
+  return out
+}
+
+export function decodeTxBatch(b: Uint8Array): Uint8Array[] {
+  if (b.length < 2) throw new DecodeError('DECODE_ERROR', 'tx batch: too short')
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const count = dv.getUint16(0)
+  if (count === 0 || count > TX_BATCH_MAX) throw new DecodeError('DECODE_ERROR', 'tx batch: bad count')
+  const out: Uint8Array[] = []
+  let o = 2
+  for (let i = 0; i < count; i++) {
+    if (o + 4 > b.length) throw new DecodeError('DECODE_ERROR', 'tx batch: truncated')
+    const n = dv.getUint32(o)
+    if (o + 4 + n > b.length) throw new DecodeError('DECODE_ERROR', 'tx batch: truncated tx')
+    out.push(b.subarray(o + 4, o + 4 + n))
+    o += 4 + n
+  }
+  if (o !== b.length) throw new DecodeError('DECODE_ERROR', 'tx batch: trailing bytes')
+  return out
 }

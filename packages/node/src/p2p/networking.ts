@@ -68,6 +68,7 @@ export class Networking {
           node,
           deliver: (m, from) => transport?.deliver(m, from),
           log,
+          client: o.validatorKeys.has(id),
         })
         transport = new GossipConsensusTransport(p2p, id, sync, node)
         const detach = attachNetworkGossip({ p2p, node, transport, sync })

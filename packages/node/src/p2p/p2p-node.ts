@@ -76,6 +76,8 @@ export interface P2PStats {
   publishedBytes: number
   received: number
   receivedBytes: number
+  /** What the received payloads would have weighed uncompressed (same messages). */
+  receivedRawBytes: number
   accepted: number
   ignored: number
   rejected: number
@@ -117,6 +119,7 @@ export class P2PNode extends EventEmitter {
     publishedBytes: 0,
     received: 0,
     receivedBytes: 0,
+    receivedRawBytes: 0,
     accepted: 0,
     ignored: 0,
     rejected: 0,
@@ -255,6 +258,7 @@ export class P2PNode extends EventEmitter {
     let data: Uint8Array
     try {
       data = decompressFrame(msg.data.subarray(NONCE_BYTES), spec.maxBytes)
+      this.stats.receivedRawBytes += NONCE_BYTES + 1 + data.length
     } catch {
       this.stats.rejected++
       this.penalize(from, PENALTY.reject, `bad frame ${topic}`)
