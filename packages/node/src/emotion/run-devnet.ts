@@ -119,7 +119,6 @@ export function emotionDevnetBanner(
     `  history:        ${m}/emotion/attestations?address=${d.profile.validators[0].address}`,
     `  anti-gaming:    ${m}/emotion/antiGaming`,
     `  staking:        ${m}/staking/validators`,
-    `  consensus set:  ${url}/v1/networks/${EMOTIONALCHAIN_ID}/validators`,
     '',
   ].join('\n')
 }
