@@ -16,6 +16,7 @@ import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
 import { parseAmount } from './amount.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
+import { registerMeshCommands } from './mesh-commands.ts'
 
 installNodeCrypto()
 
@@ -296,4 +297,5 @@ proof
   )
 
 registerExchangeCommands(program)
+registerMeshCommands(program)
 await program.parseAsync(process.argv)
