@@ -8,7 +8,7 @@
  * Amounts are base units. Talks to node APIs through the SDK client.
  */
 import { resolve } from 'node:path'
-import { MESH_KIND, parseAccount } from '@pulsemesh/app'
+import { MESH_KIND, mesh, parseAccount } from '@pulsemesh/app'
 import { fromHex, isPulseError } from '@pulsemesh/core'
 import { PulseClient } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
@@ -19,6 +19,12 @@ import { HttpEndpoint } from '../mesh/endpoint.ts'
 import { Relayer } from '../mesh/relayer.ts'
 
 type Globals = { home: string; node: string; network: string; json?: boolean }
+/** `success` or the error code of an acknowledgement (hex of its SSZ bytes). */
+const ackText = (hex: string | null) => {
+  if (hex === null) return 'pending'
+  const a = mesh.decodeAck(fromHex(hex))
+  return a.success ? 'success' : `error ${a.error}`
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function registerMeshCommands(program: Command): void {
@@ -197,7 +203,9 @@ export function registerMeshCommands(program: Command): void {
               credited !== undefined
                 ? `  delivered: state proof of the packet verified by ${o.toNetwork}'s light client of ${o.fromNetwork}; ${o.to} now holds ${credited} ${landing}`
                 : `  submitted; a relayer delivers it with a state proof (use --wait to follow)`,
-              receipt?.received ? `  receipt on ${o.toNetwork}: received, ack ${receipt.ack}` : '',
+              receipt?.received
+                ? `  receipt on ${o.toNetwork}: received; acknowledgement ${ackText(receipt.ack)}`
+                : '',
             ]
               .filter(Boolean)
               .join('\n'),
