@@ -5,7 +5,15 @@
  */
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { App, bankModule, exchangeModule, type Genesis, genesisToJson, parseGenesis } from '@pulsemesh/app'
+import {
+  App,
+  bankModule,
+  exchangeModule,
+  type Genesis,
+  genesisToJson,
+  parseGenesis,
+  stakingModule,
+} from '@pulsemesh/app'
 import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from './api/auth.ts'
@@ -19,12 +27,23 @@ import { VerifyPool } from './crypto/verify-pool.ts'
 import { Keystore } from './keys/keystore.ts'
 import { ChainStore } from './storage/chain-store.ts'
 import { emotionModulesFor } from './emotion/profile.ts'
+import { LocalValidatorNetwork } from './consensus/devnet.ts'
 import type { P2PConfig } from './p2p/p2p-node.ts'
 import { type ConsensusConfig, Networking } from './p2p/networking.ts'
 
 export interface HostConfig {
   api: { host: string; port: number }
-  networks: { genesis: string; validatorKey?: string; produce?: boolean }[]
+  networks: {
+    genesis: string
+    validatorKey?: string
+    produce?: boolean
+    /**
+     * Run this network's validators in this process (BFT consensus over an in-process hub, each with
+     * its own data dir under data/local-<network>): keystore names of their consensus keys. The API
+     * serves the first validator's node. Such networks also get the staking module.
+     */
+    consensus?: { validatorKeys: string[]; checkpointInterval?: number }
+  }[]
   /** JWT/API-key auth (see packages/node/README.md "HTTP API"); absent = open dev node. */
   auth?: AuthConfig
   /** Token bucket per caller; default 600 burst, 100/s; false = off. */
@@ -73,10 +92,38 @@ export async function startHost(
   const networks = new Map<string, NetworkNode>()
   const validatorKeys = new Map<string, { seed: Uint8Array; publicKey: Uint8Array }>()
   let networking: Networking | undefined
+  const locals: LocalValidatorNetwork[] = []
   try {
     for (const n of cfg.networks) {
       const genesisJson = readFileSync(join(home, n.genesis), 'utf8')
       const genesis = parseGenesis(JSON.parse(genesisJson))
+      if (n.consensus?.validatorKeys.length) {
+        const local = await LocalValidatorNetwork.start({
+          genesis,
+          genesisJson,
+          keys: n.consensus.validatorKeys.map((name) => {
+            const k = keys.load(name)
+            return { seed: k.secret, publicKey: k.publicKey.bytes }
+          }),
+          dataDir: join(home, 'data', `local-${genesis.networkId}`),
+          verifyPool: pool,
+          modules: [bankModule, exchangeModule, stakingModule],
+          timeouts: cfg.consensus?.timeouts,
+          commitDelayMs: cfg.consensus?.commitDelayMs,
+          checkpointInterval:
+            n.consensus.checkpointInterval === undefined ? undefined : BigInt(n.consensus.checkpointInterval),
+        })
+        locals.push(local)
+        for (const v of local.validators) {
+          v!.driver.on('error', (e: Error) => log(`[${genesis.networkId}/v${v!.index}] ${e.message}`))
+          v!.node.on('fork', (f: { reason: string }) => log(`[${genesis.networkId}] HALTED: ${f.reason}`))
+        }
+        networks.set(genesis.networkId, local.validators[0]!.node)
+        log(
+          `network ${genesis.networkId}: height ${local.validators[0]!.node.height}, ${local.validators.length} local validators`,
+        )
+        continue
+      }
       const key = n.validatorKey ? keys.load(n.validatorKey) : undefined
       const node = await NetworkNode.open({
         // EmotionalChain genesis: the profile's modules (bank, staking weighted by emotion, emotion)
@@ -111,6 +158,7 @@ export async function startHost(
       })
   } catch (e) {
     await networking?.stop()
+    for (const l of locals) await l.stop()
     await pool.close()
     await store.close()
     throw e
@@ -148,6 +196,7 @@ export async function startHost(
       for (const n of networks.values()) n.stopProducing()
       await networking?.stop()
       await api.close()
+      for (const l of locals) await l.stop()
       for (const n of networks.values()) await n.idle()
       await pool.close()
       await store.close()

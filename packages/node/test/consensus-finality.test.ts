@@ -29,6 +29,7 @@ import {
   NetworkNode,
   validatorSetHash,
 } from '../src/chain/network-node.ts'
+import { buildApi } from '../src/api/server.ts'
 import { ConsensusDriver } from '../src/consensus/driver.ts'
 import { readForkEvidence } from '../src/consensus/fork-evidence.ts'
 import { encodeMessage } from '../src/consensus/messages.ts'
@@ -150,6 +151,32 @@ describe('finality: tx forwarding, checkpoints, forks', async () => {
     assert.equal(toHex(cp.validatorsHash), toHex(validatorSetHash(set)))
     verifyCommit(cp.commit, set, verifier, { height: 5n, blockHash: cp.blockHash })
     assert.equal(await v(0).node.checkpointAt(4n), undefined, 'not a checkpoint height')
+    // Served over HTTP with the validator set that signed it.
+    const api = buildApi({ networks: new Map([['hub', v(2).node]]), streams: false, graphql: false })
+    try {
+      const r = await api.inject({ method: 'GET', url: '/v1/networks/hub/checkpoints/5' })
+      assert.equal(r.statusCode, 200)
+      const j = r.json()
+      assert.equal(j.blockHash, toHex(cp.blockHash))
+      assert.equal(j.validators.length, 4)
+      assert.equal(j.commit.signatures.length >= 3, true)
+      assert.equal(
+        (await api.inject({ method: 'GET', url: '/v1/networks/hub/checkpoints/4' })).statusCode,
+        404,
+      )
+      assert.equal(
+        (await api.inject({ method: 'GET', url: '/v1/networks/hub/checkpoints/x' })).statusCode,
+        400,
+      )
+      assert.equal(
+        (await api.inject({ method: 'GET', url: '/v1/networks/nope/checkpoints/latest' })).statusCode,
+        404,
+      )
+      const latest = (await api.inject({ method: 'GET', url: '/v1/networks/hub/checkpoints/latest' })).json()
+      assert.equal(BigInt(latest.height) % 5n, 0n)
+    } finally {
+      await api.close()
+    }
     // A checkpoint that disagrees with the stored chain is refused with a typed error.
     await assert.rejects(
       v(0).node.trustCheckpoint({ ...cp, blockHash: new Uint8Array(32).fill(9) }),
@@ -225,6 +252,16 @@ describe('finality: tx forwarding, checkpoints, forks', async () => {
     assert.match(v(0).node.halted!.reason, /fork at height 2/)
     const file = v(1).driver.forkEvidenceFile
     assert.ok(existsSync(file))
+    const api = buildApi({ networks: new Map([['hub', v(0).node]]), streams: false, graphql: false })
+    try {
+      const halt = (await api.inject({ method: 'GET', url: '/v1/networks/hub/consensus/halt' })).json()
+      assert.equal(halt.halted, true)
+      assert.match(halt.reason, /fork at height 2/)
+      const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body
+      assert.match(metrics, /pulsemesh_network_halted\{network="hub"\} 1/)
+    } finally {
+      await api.close()
+    }
     const ev = readForkEvidence(readFileSync(file))
     assert.equal(ev.height, 2n)
     assert.deepEqual([...ev.b.commitBytes], [...encodeCommit(commit)])

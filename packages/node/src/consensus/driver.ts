@@ -43,6 +43,7 @@ import {
   txHash,
   verify,
   type Vote,
+  VoteType,
   voteSignBytes,
 } from '@pulsemesh/core'
 import {
@@ -105,6 +106,20 @@ export interface DriverStats {
   txReceived: number
 }
 
+/** Duplicate-vote evidence as carried in blocks (two votes) checked against the set of its height. */
+function verifyEvidence(
+  ev: { voteA: Vote; voteB: Vote },
+  set: ValidatorSet,
+  verifier: ConsensusVerifier,
+): void {
+  const power = set.validators[ev.voteA.validatorIndex]?.votingPower ?? 0n
+  verifyDuplicateVoteEvidence(
+    { ...ev, validatorPower: power, totalVotingPower: set.totalVotingPower },
+    set,
+    verifier,
+  )
+}
+
 /** Bounded store of proposed blocks seen (current and buffered future heights). */
 const MAX_KEPT_BLOCKS = 64
 const MAX_EVIDENCE_PER_BLOCK = 16
@@ -150,6 +165,12 @@ export class ConsensusDriver extends EventEmitter {
   /** Evidence already in a committed block (not gossiped or proposed again). */
   private readonly doneEvidence = new Set<string>()
   readonly forkEvidenceFile: string
+  /**
+   * The head's certificate plus precommits that arrived after the decision (CometBFT gathers them
+   * during timeout_commit): the next block's lastCommit names every validator that signed in time,
+   * so a validator whose precommit is merely a few ms late is not counted as down.
+   */
+  private lastCommitPlus: Commit | undefined
   private readonly onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
     if (this.stopped || this.seenTx.has(d.hashHex)) return
     this.rememberTx(d.hashHex)
@@ -314,7 +335,7 @@ export class ConsensusDriver extends EventEmitter {
         const ev = decodeEvidence(bytes)
         if (ev.voteA.height >= h) throw new Error('evidence from the future')
         const set = await this.node.validatorSetAt(ev.voteA.height)
-        verifyDuplicateVoteEvidence({ ...ev, validatorPower: 0n, totalVotingPower: 0n }, set, this.verifier)
+        verifyEvidence(ev, set, this.verifier)
         beginBlock.misbehaviour.push({
           consensusKey: set.validators[ev.voteA.validatorIndex].publicKey,
           height: ev.voteA.height,
@@ -457,7 +478,8 @@ export class ConsensusDriver extends EventEmitter {
 
   private async propose(height: bigint, round: number): Promise<void> {
     if (height !== this.engine.currentHeight || this.node.height + 1n !== height) return
-    const lastCommit = this.node.headCommit
+    const lastCommit =
+      this.lastCommitPlus?.height === this.node.height ? this.lastCommitPlus : this.node.headCommit
     const evidence = [...this.pendingEvidence.values()].slice(0, MAX_EVIDENCE_PER_BLOCK)
     let consensus: ConsensusBlockInfo
     try {
@@ -639,6 +661,7 @@ export class ConsensusDriver extends EventEmitter {
       }
       case 'vote':
         this.noteHeight(m.vote.height)
+        if (m.vote.height === this.node.height) this.addLatePrecommit(m.vote)
         if (m.vote.height < this.node.height + 1n) return
         this.feed({ type: 'VoteReceived', vote: m.vote, nowMs: this.now() })
         return
@@ -665,6 +688,27 @@ export class ConsensusDriver extends EventEmitter {
     }
   }
 
+  /** Adds a verified precommit for the head block (same round as its certificate) to lastCommitPlus. */
+  private addLatePrecommit(v: Vote): void {
+    const head = this.node.headCommit
+    if (v.type !== VoteType.Precommit || v.height !== head.height || v.round !== head.round) return
+    if (!equalBytes(v.blockHash, head.blockHash)) return
+    const base = this.lastCommitPlus?.height === head.height ? this.lastCommitPlus : head
+    if (base.signatures.some((s) => s.validatorIndex === v.validatorIndex)) return
+    const val = this.sets.get(head.height)?.validators[v.validatorIndex]
+    if (!val || !this.verifier.verify(val.publicKey, this.verifier.voteSignBytes(v), v.signature)) return
+    const signatures = [
+      ...base.signatures,
+      {
+        validatorIndex: v.validatorIndex,
+        timestampMs: v.timestampMs,
+        extension: v.extension,
+        signature: v.signature,
+      },
+    ].sort((a, b) => a.validatorIndex - b.validatorIndex)
+    this.lastCommitPlus = { ...base, signatures }
+  }
+
   /** Gossiped duplicate-vote evidence: verified against its height's set, then pooled for proposals. */
   private async onPeerEvidence(bytes: Uint8Array): Promise<void> {
     const k = toHex(bytes)
@@ -673,7 +717,7 @@ export class ConsensusDriver extends EventEmitter {
       const ev = decodeEvidence(bytes)
       if (ev.voteA.height > this.node.height + 1n) throw new Error('evidence from the future')
       const set = await this.node.validatorSetAt(ev.voteA.height)
-      verifyDuplicateVoteEvidence({ ...ev, validatorPower: 0n, totalVotingPower: 0n }, set, this.verifier)
+      verifyEvidence(ev, set, this.verifier)
     } catch {
       this.stats.rejected++
       return
