@@ -21,7 +21,6 @@ import {
 import { addressFromPublicKey } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/server.ts'
-import { registerMeshRoutes } from '../api/mesh-routes.ts'
 import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { VerifyPool } from '../crypto/verify-pool.ts'
 import { Keystore } from '../keys/keystore.ts'
@@ -170,7 +169,6 @@ export async function runMeshDevnet(
     host.relay('hub', p.id, relayerKey, { intervalMs: Math.max(50, Math.floor(o.blockIntervalMs / 2)) }),
   )
   const api = buildApi({ networks: host.networks, rateLimit: false })
-  registerMeshRoutes(api, host.networks)
   await api.listen({ host: '127.0.0.1', port: o.port })
   const addr = api.server.address()
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : o.port}`
