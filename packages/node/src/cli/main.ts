@@ -16,6 +16,8 @@ import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
 import { parseAmount } from './amount.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
+import { registerStakingCommands } from './staking-commands.ts'
+import { initBftDevnetHome } from '../consensus/devnet-home.ts'
 import { registerMeshCommands } from './mesh-commands.ts'
 
 installNodeCrypto()
@@ -119,11 +121,13 @@ program
   .option('--block-interval <ms>', 'block interval', '500')
   .option('--profile <name>', 'emotionalchain: the Proof of Emotion network (EMO)')
   .option('--epoch-blocks <n>', 'with --profile emotionalchain: blocks per emotion epoch', '60')
-  .option('--validators <n>', 'with --profile: validators in this process (default 21)', '1')
+  .option('--validators <n>', 'validators in this process (> 1: BFT; --profile: 21)', '1')
   .action(
-    act(async (o: { port: string; blockInterval: string }) => {
+    act(async (o: { port: string; blockInterval: string; validators: string }) => {
       if ((o as { profile?: string }).profile !== undefined)
         return runDevnetProfile(program.commands.find((c) => c.name() === 'devnet')!)
+      const n = Number(o.validators)
+      if (n > 1) return runBftDevnet(n, o)
       const home = resolve(program.getOptionValueSource('home') === 'default' ? '.data/devnet' : g().home)
       if (!existsSync(join(home, 'config.json'))) {
         initHome(home, {
@@ -149,6 +153,31 @@ program
       )
     }),
   )
+
+/** N validators of network "hub" in this process, agreeing through BFT consensus (home .data/devnet-<N>v). */
+async function runBftDevnet(n: number, o: { port: string; blockInterval: string }): Promise<void> {
+  const home = resolve(program.getOptionValueSource('home') === 'default' ? `.data/devnet-${n}v` : g().home)
+  const r = initBftDevnetHome(home, {
+    networkId: 'hub',
+    port: Number(o.port),
+    blockIntervalMs: Number(o.blockInterval),
+    addressPrefix: 'pm',
+    feeAsset: 'pulse',
+    nowMs: BigInt(Date.now()),
+    validators: n,
+  })
+  await runNode(home, (url) =>
+    [
+      '',
+      `PulseMesh BFT devnet is running (${r.validators.length} validators in this process)`,
+      `  API:            ${url}/v1/networks/hub/status (validator 0's node)`,
+      `  demo account:   ${r.demoAddress} (key "demo" in ${home}/keys)`,
+      ...r.validators.map((v) => `  ${v.name}: operator ${v.address}`),
+      `  try:            npm run pulsemesh -- --home ${home} --node ${url} query validators`,
+      '',
+    ].join('\n'),
+  )
+}
 
 const keys = program.command('keys').description('manage local keys')
 keys
@@ -297,5 +326,6 @@ proof
   )
 
 registerExchangeCommands(program)
+registerStakingCommands(program)
 registerMeshCommands(program)
 await program.parseAsync(process.argv)
