@@ -32,6 +32,7 @@ import { type RateLimitConfig, RateLimiter } from './rate-limit.ts'
 import * as S from './schemas.ts'
 import { type StreamOptions, registerStreams } from './streams.ts'
 import { registerModuleRoutes } from './module-routes.ts'
+import { registerMeshRoutes } from './mesh-routes.ts'
 import { registerCheckpointRoutes } from './checkpoint-routes.ts'
 import { type WebhookOptions, WebhookService } from './webhooks.ts'
 import { blockView, commitView, headerView, jsonValue, resultView, txView } from './views.ts'
@@ -729,6 +730,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   if (o.graphql !== false) registerGraphql(app, o.networks, o.graphql ?? {})
   if (o.streams !== false) registerStreams(app, o.networks, { ...(o.streams ?? {}), metrics })
   registerModuleRoutes(app, o.networks)
+  registerMeshRoutes(app, o.networks)
   registerCheckpointRoutes(app, o.networks, metrics?.registry)
 
   void accountIdOf
