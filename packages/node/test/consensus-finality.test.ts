@@ -257,6 +257,9 @@ describe('finality: tx forwarding, checkpoints, forks', async () => {
       const halt = (await api.inject({ method: 'GET', url: '/v1/networks/hub/consensus/halt' })).json()
       assert.equal(halt.halted, true)
       assert.match(halt.reason, /fork at height 2/)
+      const status = (await api.inject({ method: 'GET', url: '/v1/networks/hub/status' })).json()
+      assert.equal(status.halted, true)
+      assert.match(status.haltReason, /fork at height 2/)
       const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body
       assert.match(metrics, /pulsemesh_network_halted\{network="hub"\} 1/)
     } finally {

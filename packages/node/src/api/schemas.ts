@@ -113,6 +113,9 @@ export const R = {
     params: Obj({}),
     mempool: Obj({ txs: T.Integer(), bytes: T.Integer() }),
     validators: T.Array(ValidatorJson),
+    /** True once this node halted the network (fork: two certified blocks at one height). */
+    halted: T.Boolean(),
+    haltReason: T.Union([T.String(), T.Null()]),
   }),
   block: Obj({ hash: T.String(), header: HeaderJson, txs: T.Array(T.String()), commit: CommitJson }),
   blockPage: Obj({

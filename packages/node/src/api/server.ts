@@ -324,6 +324,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         params: jsonValue(n.genesis.params, n.genesis.params.addressPrefix),
         mempool: { txs: n.mempool.size, bytes: n.mempool.sizeBytes },
         validators: validatorsOf(n),
+        halted: n.halted !== undefined,
+        haltReason: n.halted?.reason ?? null,
       }
     },
   )
