@@ -11,6 +11,7 @@ import {
   exchangeModule,
   type Genesis,
   genesisToJson,
+  meshModule,
   parseGenesis,
   stakingModule,
 } from '@pulsemesh/app'
@@ -107,7 +108,7 @@ export async function startHost(
           }),
           dataDir: join(home, 'data', `local-${genesis.networkId}`),
           verifyPool: pool,
-          modules: [bankModule, exchangeModule, stakingModule],
+          modules: [bankModule, exchangeModule, stakingModule, meshModule],
           timeouts: cfg.consensus?.timeouts,
           commitDelayMs: cfg.consensus?.commitDelayMs,
           checkpointInterval:
@@ -127,7 +128,7 @@ export async function startHost(
       const key = n.validatorKey ? keys.load(n.validatorKey) : undefined
       const node = await NetworkNode.open({
         // EmotionalChain genesis: the profile's modules (bank, staking weighted by emotion, emotion)
-        app: new App(genesis.params, emotionModulesFor(genesis) ?? [bankModule, exchangeModule]),
+        app: new App(genesis.params, emotionModulesFor(genesis) ?? [bankModule, exchangeModule, meshModule]),
         genesis,
         genesisJson,
         store: store.network(genesis.networkId),
