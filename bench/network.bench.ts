@@ -168,6 +168,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const total = LATENCY_RATE * LATENCY_SECONDS
     let sent = 0
     let inflightCount = 0
+    const lanes: Promise<unknown>[] = senders.map(() => Promise.resolve())
     const inflight: Promise<unknown>[] = []
     while (sent < total) {
       const due = Math.min(total, Math.floor(((performance.now() - latStart) / 1000) * LATENCY_RATE))
@@ -175,9 +176,12 @@ export async function run(): Promise<Record<string, unknown>> {
       while (sent < due && inflightCount < 256) {
         const i = sent % SENDERS
         const t = sign(i)
-        submitAt.set(t.hash, performance.now())
+        const at = performance.now()
+        submitAt.set(t.hash, at)
         inflightCount++
-        inflight.push(submit(i, t.bytes).finally(() => inflightCount--))
+        // Per-sender chains keep each sender's nonces in order (a gap would be refused).
+        lanes[i] = lanes[i].then(() => submit(i, t.bytes)).finally(() => inflightCount--)
+        inflight.push(lanes[i])
         sent++
       }
       await sleep(5)

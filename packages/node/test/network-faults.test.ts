@@ -132,7 +132,7 @@ describe('network faults with 4 validator processes', { timeout: 240_000 }, () =
       [0, 1],
       [2, 3],
     ])
-    await sleep(1500) // a commit whose precommits were already out may still land
+    await sleep(2500) // a commit whose precommits were already out may still land
     const frozen = await heights()
     await sleep(3000)
     const later = await heights()

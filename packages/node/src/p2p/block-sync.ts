@@ -31,6 +31,7 @@ export const SYNC_BYTES_MAX = 16 * 1024 * 1024
 /** One block + certificate, decompressed (the chain's blockBytesMax is 8 MiB). */
 export const FRAME_BYTES_MAX = 9 * 1024 * 1024
 const REQUEST_TIMEOUT_MS = 10_000
+const STALL_MS = 1000
 const SERVE_RATE = { capacity: 40, refillPerSecond: 20 }
 
 export const syncProtocol = (networkId: string) => `/pulsemesh/${networkId}/sync/1`
@@ -85,6 +86,8 @@ export class BlockSync {
   private poll: NodeJS.Timeout | undefined
   /** Best height any peer claimed (through status or gossip), for the progress bar. */
   private remoteHeight = 0n
+  private lastHeight = -1n
+  private lastMoveAt = 0
 
   constructor(o: BlockSyncOptions) {
     this.o = o
@@ -268,8 +271,16 @@ export class BlockSync {
       .map((r) => r.value)
       .sort((a, b) => (a.height > b.height ? -1 : a.height < b.height ? 1 : 0))
     if (statuses.length === 0 || statuses[0].height <= node.height) return
-    // One block behind is normal between heights: consensus itself gets it. Sync from 2 behind.
-    if (statuses[0].height < node.height + 2n && this.remoteHeight < node.height + 2n) return
+    // One block behind is normal between heights (consensus gets it itself): sync from 2 behind,
+    // or from 1 behind when our head has not moved for STALL_MS (the precommits we missed are
+    // gone: peers at the next height no longer send them).
+    if (node.height !== this.lastHeight) {
+      this.lastHeight = node.height
+      this.lastMoveAt = performance.now()
+    }
+    const stalled = performance.now() - this.lastMoveAt > STALL_MS
+    const ahead = statuses[0].height > this.remoteHeight ? statuses[0].height : this.remoteHeight
+    if (ahead < node.height + (stalled ? 1n : 2n)) return
     this.stats.rounds++
     const start = node.height
     const target = statuses[0].height

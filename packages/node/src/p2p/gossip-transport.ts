@@ -79,7 +79,8 @@ export class GossipConsensusTransport implements ConsensusTransport {
    * Tendermint assumes eventual delivery, but gossipsub drops what is published before a mesh
    * exists (start-up, a healed partition, a restarted peer). The driver re-sends only on its own
    * timeouts, and some steps (waiting for 2/3 prevotes) have none: so this transport re-publishes
-   * its recent proposals and votes when a peer (re)subscribes and while the head is stalled.
+   * its proposals and votes of the current height when a peer (re)subscribes and while the head
+   * is stalled.
    */
   private recent: { topic: string; msg: Uint8Array }[] = []
   private recentBytes = 0
@@ -89,6 +90,8 @@ export class GossipConsensusTransport implements ConsensusTransport {
     e: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>,
   ) => void
   resends = 0
+  private onBlock: (() => void) | undefined
+  private node: NetworkNode | undefined
 
   constructor(p2p: P2PNode, networkId: string, sync: BlockSync, node?: NetworkNode) {
     this.p2p = p2p
@@ -100,6 +103,13 @@ export class GossipConsensusTransport implements ConsensusTransport {
     }
     p2p.libp2p.services.pubsub.addEventListener('subscription-change', this.onSubscription)
     if (node) {
+      // Messages of committed heights are useless to peers (a lagging peer uses block sync).
+      this.onBlock = () => {
+        this.recent = []
+        this.recentBytes = 0
+      }
+      node.on('block', this.onBlock)
+      this.node = node
       let last = node.height
       this.stallTimer = setInterval(() => {
         if (node.height === last) this.scheduleResend(0)
@@ -162,6 +172,7 @@ export class GossipConsensusTransport implements ConsensusTransport {
     this.handler = undefined
     if (this.resendTimer) clearTimeout(this.resendTimer)
     if (this.stallTimer) clearInterval(this.stallTimer)
+    if (this.onBlock) this.node?.off('block', this.onBlock)
     this.p2p.libp2p.services.pubsub.removeEventListener('subscription-change', this.onSubscription)
   }
 }
