@@ -14,6 +14,7 @@ import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
+import { ProcessDevnet } from '../p2p/devnet-processes.ts'
 import { parseAmount } from './amount.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
 import { registerStakingCommands } from './staking-commands.ts'
@@ -122,11 +123,13 @@ program
   .option('--profile <name>', 'emotionalchain: the Proof of Emotion network (EMO)')
   .option('--epoch-blocks <n>', 'with --profile emotionalchain: blocks per emotion epoch', '60')
   .option('--validators <n>', 'validators in this process (> 1: BFT; --profile: 21)', '1')
+  .option('--processes', 'with --validators N: one process per validator, over libp2p')
   .action(
-    act(async (o: { port: string; blockInterval: string; validators: string }) => {
+    act(async (o: { port: string; blockInterval: string; validators: string; processes?: boolean }) => {
       if ((o as { profile?: string }).profile !== undefined)
         return runDevnetProfile(program.commands.find((c) => c.name() === 'devnet')!)
       const n = Number(o.validators)
+      if (n > 1 && o.processes) return runProcessDevnet(n, o)
       if (n > 1) return runBftDevnet(n, o)
       const home = resolve(program.getOptionValueSource('home') === 'default' ? '.data/devnet' : g().home)
       if (!existsSync(join(home, 'config.json'))) {
@@ -177,6 +180,47 @@ async function runBftDevnet(n: number, o: { port: string; blockInterval: string 
       '',
     ].join('\n'),
   )
+}
+
+/** `devnet --validators N` (N > 1): N validator processes on 127.0.0.1, see p2p/devnet-processes.ts. */
+async function runProcessDevnet(n: number, o: { port: string; blockInterval: string }): Promise<void> {
+  if (!Number.isSafeInteger(n) || n > 64) throw new Error('--validators must be an integer from 1 to 64')
+  const dir = resolve(program.getOptionValueSource('home') === 'default' ? `.data/devnet-${n}` : g().home)
+  console.error(`starting ${n} validator processes in ${dir} …`)
+  const net = await ProcessDevnet.start({
+    validators: n,
+    dir,
+    basePort: Number(o.port),
+    blockIntervalMs: Number(o.blockInterval),
+    // Validator 0's blocks stand for the network's; every other line (sync progress, p2p) is shown.
+    onLine: (i, line) => {
+      if (i === 0 || !/^\[[^\]]+\] block \d+/.test(line)) console.error(`[v${i}] ${line}`)
+    },
+  })
+  out(
+    [
+      '',
+      `PulseMesh devnet: ${n} validator processes over libp2p`,
+      ...net.members.map((m) => `  v${m.index}: API ${m.apiUrl}  p2p ${m.p2pAddr}`),
+      `  demo account: ${net.demoAddress} (key "demo" in ${net.members[0].home}/keys)`,
+      `  try: npm run pulsemesh -- --home ${net.members[0].home} --node ${net.members[0].apiUrl} tx send --from demo --to <address> --amount 1.5`,
+      '',
+    ].join('\n'),
+    {
+      validators: net.members.map((m) => ({ api: m.apiUrl, p2p: m.p2pAddr, home: m.home })),
+      demoAddress: net.demoAddress,
+    },
+  )
+  let stopping = false
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    console.error('stopping validators…')
+    await net.stop()
+    process.exit(0)
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
 }
 
 const keys = program.command('keys').description('manage local keys')
@@ -326,6 +370,6 @@ proof
   )
 
 registerExchangeCommands(program)
-registerStakingCommands(program)
 registerMeshCommands(program)
+registerStakingCommands(program)
 await program.parseAsync(process.argv)
