@@ -191,6 +191,32 @@ describe('mesh light clients', () => {
     assert.equal(r[0]!.error, 'CLIENT_EXPIRED')
   })
 
+  it('a network in the registry can only be tracked from its registered validators', () => {
+    const hub = new SimNetwork('hub', genesisFor('hub', 'pulse', [alice, relayer], v), v)
+    const alpha = new SimNetwork('alpha', genesisFor('alpha', 'emo', [alice], w), w)
+    hub.block()
+    alpha.block()
+    const register = (vs: typeof w) =>
+      hub.tx(
+        alice,
+        MESH_KIND.networkCreate,
+        enc(MESH_KIND.networkCreate, {
+          id: 'alpha',
+          profile: 'bft',
+          validators: vs.map((k) => ({ publicKey: k.publicKey.bytes, power: 10n })),
+          nativeAsset: 'emo',
+          blockIntervalMs: 500,
+          compliancePolicy: '',
+        }),
+      )
+    // Registered with v0 as validator: alpha's real set {w0} does not match -> refused.
+    const r = hub.block([register([v[0]!]), createClientTx(hub, alpha, relayer)])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['', 'VALIDATORS_MISMATCH'],
+    )
+  })
+
   it('only configured creators may create clients when restricted', () => {
     const hub = new SimNetwork('hub', genesisFor('hub', 'pulse', [alice, relayer], v), v, {
       clientCreators: [idOf(relayer)],

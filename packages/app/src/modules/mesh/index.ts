@@ -11,7 +11,8 @@
  *    destination's state) or a timeout (proved by the ABSENCE of a receipt) removes it; an error
  *    acknowledgement or a timeout refunds the sender. Receipts make delivery at-most-once.
  */
-import { fromUtf8, isValidAssetId, isValidNetworkId, toHex, utf8 } from '@pulsemesh/core'
+import { equalBytes, fromUtf8, isValidAssetId, isValidNetworkId, toHex, utf8 } from '@pulsemesh/core'
+import { validatorSetOf } from '../../validators.ts'
 import { formatAddress } from '../../accounts.ts'
 import { TxError } from '../../errors.ts'
 import type { AppModule, TxContext, TxKind } from '../../module.ts'
@@ -32,6 +33,7 @@ import {
   getConsensusState,
   updateClient,
   type ValidatorEntry,
+  validatorsHashOf,
   verifyMembership,
 } from './client.ts'
 import {
@@ -369,6 +371,22 @@ function clientCreateKind(o: MeshModuleOptions): TxKind<ClientCreatePayload> {
       if (p.counterparty === ctx.networkId)
         throw new MeshError('HEADER_INVALID', 'a network cannot track itself')
       const c = createClient(store, { ...p, creator: ctx.sender })
+      // A network in this chain's registry may only be tracked from its registered validator set
+      // (nobody can squat a registered name with validators of their own).
+      const rec = getNetwork(store, p.counterparty)
+      if (rec !== undefined) {
+        if (rec.status === 'retired') throw new MeshError('NETWORK_RETIRED', `${p.counterparty} is retired`)
+        if (
+          !equalBytes(
+            validatorsHashOf(validatorSetOf(rec.validators)),
+            validatorsHashOf(validatorSetOf(p.validators)),
+          )
+        )
+          throw new MeshError(
+            'VALIDATORS_MISMATCH',
+            `client validators differ from the registry record of ${p.counterparty}`,
+          )
+      }
       append(store, LIST.clientCount(), LIST.clientAt, p.counterparty)
       ctx.emit(ev('mesh_client_created', { counterparty: p.counterparty, height: c.latestHeight.toString() }))
     },
