@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { accountIdOf, createMeshModule, type Genesis, getSupply, MESH_KIND } from '@pulsemesh/app'
 import { LocalEndpoint } from '../src/mesh/endpoint.ts'
-import { MeshHost } from '../src/mesh/mesh-host.ts'
+import { devNetworkGenesis, MeshHost } from '../src/mesh/mesh-host.ts'
 import { RegistryWatcher } from '../src/mesh/registry-watcher.ts'
 import { clientCreatePayload } from '../src/mesh/relayer.ts'
 import { ChainStore } from '../src/storage/chain-store.ts'
@@ -96,6 +96,15 @@ describe(`mesh host: ${N} networks in one node`, () => {
     assert.deepEqual(w.started, ['tenant-x'])
     assert.equal(host.net('tenant-x').genesis.params.feeAsset, 'xcoin')
     w.stop()
+  })
+
+  it('development mode: joining a name creates the network (same genesis for every joiner)', async () => {
+    const n = await host.join('scratch')
+    assert.equal(await host.join('scratch'), n)
+    await until(() => n.height >= 1n)
+    assert.equal(n.genesis.params.minFee, 0n)
+    assert.deepEqual(devNetworkGenesis('scratch', validator.publicKey.bytes), n.genesis)
+    await assert.rejects(host.join('Bad Name'), (e: { code?: string }) => e.code === 'INVALID_NETWORK')
   })
 
   it('relays a transfer between two hosted networks', async () => {

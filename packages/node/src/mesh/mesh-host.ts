@@ -18,6 +18,7 @@ import {
   genesisToJson,
 } from '@pulsemesh/app'
 import type { DecodedTx } from '@pulsemesh/app'
+import { isValidNetworkId, PulseError } from '@pulsemesh/core'
 import { NetworkNode, type SignatureVerifier, type ValidatorKey } from '../chain/network-node.ts'
 import type { ChainStore } from '../storage/chain-store.ts'
 import { LocalEndpoint, type RelayerKey } from './endpoint.ts'
@@ -90,6 +91,15 @@ export class MeshHost extends EventEmitter {
       this.wake(id) // the first block makes the network provable
     else this.scheduleHeartbeat(id)
     return node
+  }
+
+  /**
+   * Development mode: a network exists as soon as a peer joins its name. The genesis is derived
+   * from the name alone (plus this host's validator key), with a zero fee floor so nobody needs
+   * funds. Production networks come from the hub registry (RegistryWatcher), never from here.
+   */
+  async join(name: string): Promise<NetworkNode> {
+    return this.networks.get(name) ?? this.addNetwork(devNetworkGenesis(name, this.o.validatorKey.publicKey))
   }
 
   /** Relays between two hosted networks (both need light clients of each other). */
@@ -199,5 +209,28 @@ export class MeshHost extends EventEmitter {
     for (const r of this.relayers) await r.stop()
     while (this.ticking) await new Promise((r) => setTimeout(r, 5))
     for (const n of this.networks.values()) await n.idle()
+  }
+}
+
+/** The genesis of an ad-hoc development network named `name` (see MeshHost.join). */
+export function devNetworkGenesis(name: string, validatorPublicKey: Uint8Array): Genesis {
+  if (!isValidNetworkId(name))
+    throw new PulseError('INVALID_NETWORK', `invalid network name ${JSON.stringify(name)}`)
+  return {
+    networkId: name,
+    genesisTimeMs: 1_700_000_000_000n,
+    params: {
+      networkId: name,
+      addressPrefix: 'pm',
+      feeAsset: 'dev',
+      minFee: 0n,
+      blockIntervalMs: 500,
+      txLifetimeBlocksMax: 10_000n,
+      blockTxsMax: 10_000,
+      blockBytesMax: 4 * 1024 * 1024,
+    },
+    assets: [{ id: 'dev', decimals: 6, maxSupply: 0n }],
+    balances: [],
+    validators: [{ name: `${name}-dev`, publicKey: validatorPublicKey, power: 10n }],
   }
 }
