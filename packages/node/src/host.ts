@@ -19,6 +19,7 @@ import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from './api/auth.ts'
 import type { RateLimitConfig } from './api/rate-limit.ts'
+import { startRegistryHosting } from './mesh/host-registry.ts'
 import { buildApi } from './api/server.ts'
 import type { StreamOptions } from './api/streams.ts'
 import type { WebhookOptions } from './api/webhooks.ts'
@@ -164,6 +165,7 @@ export async function startHost(
     await store.close()
     throw e
   }
+  const registry = await startRegistryHosting({ cfg, networks, store, pool, keys, log })
   const dataDir = join(home, 'data')
   const api = buildApi({
     networks,
@@ -194,6 +196,7 @@ export async function startHost(
     networking,
     api,
     async stop() {
+      registry?.stop()
       for (const n of networks.values()) n.stopProducing()
       await networking?.stop()
       await api.close()

@@ -6,11 +6,17 @@
  */
 import { formatAddress, type Genesis, mesh } from '@pulsemesh/app'
 import { equalBytes, type ChainEvent } from '@pulsemesh/core'
-import type { CommittedBlock } from '../chain/network-node.ts'
-import type { MeshHost } from './mesh-host.ts'
+import type { CommittedBlock, NetworkNode } from '../chain/network-node.ts'
+
+/** What the watcher needs from whatever hosts networks (MeshHost, or a config-driven node). */
+export interface NetworkHosting {
+  networks: Map<string, NetworkNode>
+  net(id: string): NetworkNode
+  addNetwork(g: Genesis): Promise<NetworkNode>
+}
 
 export interface RegistryWatcherOptions {
-  host: MeshHost
+  host: NetworkHosting
   hubId: string
   /** Consensus public key of this host's validator. */
   validatorKey: Uint8Array
