@@ -279,3 +279,48 @@ describe('finality: tx forwarding, checkpoints, forks', async () => {
     ep.close()
   })
 })
+
+describe('fork seen through votes', async () => {
+  const net = await LocalValidatorNetwork.start({
+    genesis,
+    genesisJson,
+    keys: keysOf(4),
+    dataDir: join(t.dir, 'net2'),
+    verifyPool: inlineVerifier,
+    timeouts: FAST_TIMEOUTS,
+    commitDelayMs: 10,
+  })
+  after(() => net.stop())
+
+  test('> 2/3 precommits for another block at a committed height halt the node (certificate kept as evidence)', async () => {
+    const v0 = net.validators[0]!
+    await waitFor(() => v0.node.height >= 3n, 'three blocks')
+    // Two validators down: the other two cannot commit, so the head stays put while we look.
+    await net.stopValidator(2)
+    await net.stopValidator(3)
+    await new Promise((r) => setTimeout(r, 100))
+    const h = v0.node.height
+    const set = await v0.node.validatorSetAt(h)
+    const ep = net.hub.connect('forger')
+    const rival = new Uint8Array(32).fill(0x5a)
+    for (const k of validatorKeys.slice(0, 3)) {
+      const vote = {
+        type: VoteType.Precommit,
+        height: h,
+        round: 0,
+        blockHash: rival,
+        timestampMs: 1n,
+        extension: new Uint8Array(),
+      }
+      const validatorIndex = set.validators.findIndex((x) => toHex(x.publicKey) === toHex(k.publicKey.bytes))
+      const signature = sign('ed25519', k.secretKey, voteSignBytes('hub', vote))
+      ep.broadcast(encodeMessage({ type: 'vote', vote: { ...vote, validatorIndex, signature } }))
+    }
+    await waitFor(() => v0.node.halted !== undefined, 'halted')
+    assert.match(v0.node.halted!.reason, new RegExp(`fork at height ${h}`))
+    const ev = readForkEvidence(readFileSync(v0.driver.forkEvidenceFile))
+    assert.equal(ev.height, h)
+    assert.equal(ev.b.blockBytes.length, 0, 'the rival block itself was never seen')
+    ep.close()
+  })
+})

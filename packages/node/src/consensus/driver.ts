@@ -171,6 +171,8 @@ export class ConsensusDriver extends EventEmitter {
    * so a validator whose precommit is merely a few ms late is not counted as down.
    */
   private lastCommitPlus: Commit | undefined
+  /** Precommits for another block than the head at the head's height, by round:hash (fork watch). */
+  private rivals = new Map<string, { commit: Commit; power: bigint }>()
   private readonly onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
     if (this.stopped || this.seenTx.has(d.hashHex)) return
     this.rememberTx(d.hashHex)
@@ -691,8 +693,12 @@ export class ConsensusDriver extends EventEmitter {
   /** Adds a verified precommit for the head block (same round as its certificate) to lastCommitPlus. */
   private addLatePrecommit(v: Vote): void {
     const head = this.node.headCommit
-    if (v.type !== VoteType.Precommit || v.height !== head.height || v.round !== head.round) return
-    if (!equalBytes(v.blockHash, head.blockHash)) return
+    if (v.type !== VoteType.Precommit || v.height !== head.height) return
+    if (!equalBytes(v.blockHash, head.blockHash)) {
+      this.noteRival(v)
+      return
+    }
+    if (v.round !== head.round) return
     const base = this.lastCommitPlus?.height === head.height ? this.lastCommitPlus : head
     if (base.signatures.some((s) => s.validatorIndex === v.validatorIndex)) return
     const val = this.sets.get(head.height)?.validators[v.validatorIndex]
@@ -707,6 +713,47 @@ export class ConsensusDriver extends EventEmitter {
       },
     ].sort((a, b) => a.validatorIndex - b.validatorIndex)
     this.lastCommitPlus = { ...base, signatures }
+  }
+
+  /**
+   * A precommit for another (non-nil) block at the committed head height. Once one round's precommits
+   * for one such block reach > 2/3 of the power, that is a second certificate: a fork (halt, evidence
+   * with the certificate; the block itself may be unknown here).
+   */
+  private noteRival(v: Vote): void {
+    if (v.blockHash.every((b) => b === 0)) return // nil
+    const set = this.sets.get(v.height)
+    const val = set?.validators[v.validatorIndex]
+    if (!set || !val) return
+    const key = `${v.height}:${v.round}:${toHex(v.blockHash)}`
+    let r = this.rivals.get(key)
+    if (!r) {
+      for (const k of this.rivals.keys()) if (!k.startsWith(`${v.height}:`)) this.rivals.delete(k)
+      if (this.rivals.size >= 16) return
+      r = { commit: { height: v.height, round: v.round, blockHash: v.blockHash, signatures: [] }, power: 0n }
+      this.rivals.set(key, r)
+    }
+    if (r.commit.signatures.some((x) => x.validatorIndex === v.validatorIndex)) return
+    if (!this.verifier.verify(val.publicKey, this.verifier.voteSignBytes(v), v.signature)) return
+    r.commit.signatures.push({
+      validatorIndex: v.validatorIndex,
+      timestampMs: v.timestampMs,
+      extension: v.extension,
+      signature: v.signature,
+    })
+    r.commit.signatures.sort((a, b) => a.validatorIndex - b.validatorIndex)
+    r.power += val.votingPower
+    if (r.power * 3n > set.totalVotingPower * 2n) void this.enqueue(() => this.forkByVotes(r.commit))
+  }
+
+  private async forkByVotes(commit: Commit): Promise<void> {
+    const ours = await this.node.getBlock(commit.height)
+    if (!ours || equalBytes(ours.hash, commit.blockHash)) return
+    this.declareFork(commit.height, ours, {
+      blockBytes: new Uint8Array(0),
+      commitBytes: encodeCommit(commit),
+      hash: commit.blockHash,
+    })
   }
 
   /** Gossiped duplicate-vote evidence: verified against its height's set, then pooled for proposals. */
@@ -748,6 +795,16 @@ export class ConsensusDriver extends EventEmitter {
       this.stats.rejected++ // an uncertified alternative is just noise
       return
     }
+    this.declareFork(h, ours, { blockBytes: theirs.blockBytes, commitBytes: theirs.commitBytes, hash })
+  }
+
+  /** Persists both certificates (fsync), stops timers, halts the network on this node, raises 'fork'. */
+  private declareFork(
+    h: bigint,
+    ours: { block: Block; hash: Uint8Array; commit: Commit },
+    theirs: { blockBytes: Uint8Array; commitBytes: Uint8Array; hash: Uint8Array },
+  ): void {
+    const hash = theirs.hash
     const evidence: ForkEvidence = {
       networkId: this.node.id,
       height: h,
