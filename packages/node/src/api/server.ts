@@ -222,12 +222,19 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     return fromHex(h)
   }
   const notFound = (what: string) => new PulseError('NOT_FOUND', `${what} not found`)
-  const validatorsOf = (n: NetworkNode) =>
-    n.genesis.validators.map((v) => ({
-      name: v.name,
-      publicKey: toHex(v.publicKey),
-      power: v.power.toString(),
-    }))
+  /**
+   * The validator set that signed block `height` (it changes with staking and Proof of Emotion), in
+   * the order commit signatures index; names where genesis gave one.
+   */
+  const validatorsOf = async (n: NetworkNode, height: bigint = n.height) => {
+    const names = new Map(n.genesis.validators.map((v) => [toHex(v.publicKey), v.name]))
+    const set = await n.validatorSetAt(height === 0n ? 1n : height)
+    return set.validators.map((v) => {
+      const publicKey = toHex(v.publicKey)
+      const name = names.get(publicKey)
+      return { ...(name ? { name } : {}), publicKey, power: v.votingPower.toString() }
+    })
+  }
   const certified = async (n: NetworkNode, height: bigint) => {
     if (height === 0n) throw new PulseError('BAD_REQUEST', 'height 0 (genesis) has no commit certificate')
     const b = await n.getBlock(height)
@@ -239,7 +246,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       commit: toHex(encodeCommit(b.commit)),
       headerJson: headerView(b.block.header),
       commitJson: commitView(b.commit),
-      validators: validatorsOf(n),
+      validators: await validatorsOf(n, height),
     }
   }
   const doc = (summary: string, tags: string[], role?: Role): { doc: RouteDoc } => ({
@@ -323,7 +330,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         latestHeader: n.headHeader ? headerView(n.headHeader) : null,
         params: jsonValue(n.genesis.params, n.genesis.params.addressPrefix),
         mempool: { txs: n.mempool.size, bytes: n.mempool.sizeBytes },
-        validators: validatorsOf(n),
+        validators: await validatorsOf(n),
         halted: n.halted !== undefined,
         haltReason: n.halted?.reason ?? null,
       }
@@ -424,8 +431,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       return {
         height: n.height.toString(),
         validatorsHash: toHex(n.validatorsHash()),
-        totalPower: n.genesis.validators.reduce((a, v) => a + v.power, 0n).toString(),
-        validators: validatorsOf(n),
+        totalPower: (await n.validatorSetAt(n.height === 0n ? 1n : n.height)).totalVotingPower.toString(),
+        validators: await validatorsOf(n),
       }
     },
   )
@@ -586,7 +593,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         commit: toHex(encodeCommit(found.block.commit)),
         headerJson: headerView(found.block.block.header),
         commitJson: commitView(found.block.commit),
-        validators: validatorsOf(n),
+        validators: await validatorsOf(n, found.height),
       }
     },
   )
@@ -614,7 +621,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         proof: toHex(encodeStateProof(r.proof)),
         header: r.header ? toHex(encodeHeader(r.header)) : null,
         commit: toHex(encodeCommit(r.commit)),
-        validators: validatorsOf(n),
+        validators: await validatorsOf(n, r.height),
       }
     },
   )
