@@ -82,8 +82,9 @@ describe('network faults with 4 validator processes', { timeout: 240_000 }, () =
     net = await ProcessDevnet.start({
       validators: 4,
       dir: tmp.dir,
-      blockIntervalMs: 100,
-      commitDelayMs: 50,
+      // Slower heights than the consensus tests: 4 processes share the CI cores with other suites.
+      blockIntervalMs: 200,
+      commitDelayMs: 250,
       timeouts: FAST_TIMEOUTS,
     })
     clients = net.members.map((m) => new PulseClient({ baseUrl: m.apiUrl }))

@@ -320,6 +320,8 @@ export class P2PNode extends EventEmitter {
   blockPeer(peer: string, reason: string): void {
     if (this.gater.denies(peer)) return
     this.gater.block(peer, this.cfg.blockMs)
+    // Forgotten as a redial target: it may come back (inbound, or via bootstrap/identify) later.
+    this.known.delete(peer)
     this.ledger.delete(peer)
     this.buckets.forget(peer)
     this.stats.blockedPeers++
