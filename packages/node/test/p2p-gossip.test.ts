@@ -17,12 +17,14 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { App, bankModule, genesisToJson } from '@pulsemesh/app'
 import { sha256, sign, type Vote, voteSignBytes } from '@pulsemesh/core'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createLibp2p } from 'libp2p'
 import { NetworkNode } from '../src/chain/network-node.ts'
 import { encodeMessage } from '../src/consensus/messages.ts'
 import { compressFrame } from '../src/p2p/compression.ts'
 import { networkTopics } from '../src/p2p/gossip-transport.ts'
 import { Networking } from '../src/p2p/networking.ts'
+import { P2PNode } from '../src/p2p/p2p-node.ts'
 import { ChainStore } from '../src/storage/chain-store.ts'
 import { fourValidatorGenesis, validatorKeys, waitFor } from './consensus-fixtures.ts'
 import { inlineVerifier, keyFromByte, tempDir } from './fixtures.ts'
@@ -143,5 +145,51 @@ describe('gossip admission against a misbehaving peer', () => {
     const junk = randomBytes(200)
     await assert.rejects(node.submitTx(junk))
     assert.equal(node.mempool.size, before)
+  })
+})
+
+describe('transports and discovery', () => {
+  it('a node bootstrapped to a WebSocket address connects and receives gossip, and redials after a hang-up', async () => {
+    const topic = '/pulsemesh/test/ws/1'
+    const got: Uint8Array[] = []
+    const spec = {
+      maxBytes: 1024,
+      rate: { capacity: 100, refillPerSecond: 100 },
+      validate: () => 'accept' as const,
+      deliver: (d: Uint8Array) => got.push(d),
+    }
+    const a = await P2PNode.start({
+      privateKey: await generateKeyPair('Ed25519'),
+      config: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
+      topics: [topic],
+    })
+    const wsAddr = a.addrs().find((x) => x.includes('/ws/'))!
+    const b = await P2PNode.start({
+      privateKey: await generateKeyPair('Ed25519'),
+      config: {
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: [wsAddr],
+        redialInitialMs: 50,
+        redialMaxMs: 200,
+      },
+      topics: [topic],
+    })
+    try {
+      a.registerTopic(topic, spec)
+      b.registerTopic(topic, spec)
+      await waitFor(() => b.connectedPeers().includes(a.peerId), 'bootstrap dial over WebSockets')
+      for (let k = 0; k < 300 && got.length === 0; k++) {
+        a.publish(topic, new Uint8Array([k & 255, 1, 2, 3]))
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      assert.ok(got.length > 0, 'gossip delivered over WebSockets')
+      // A dropped connection to a known peer is redialled (backoff + breaker) without help.
+      await b.libp2p.hangUp(a.libp2p.peerId)
+      await waitFor(() => b.connectedPeers().includes(a.peerId), 'redial after hang-up')
+      assert.ok(b.stats.redials >= 2)
+    } finally {
+      await b.stop()
+      await a.stop()
+    }
   })
 })
