@@ -67,7 +67,8 @@ describe('node process', () => {
     }
     assert.match(init.demoAddress, /^pm1/)
     const k = (await cli('keys', 'new', 'bob')) as { address: string }
-    const { child } = await startNode()
+    const { child, url } = await startNode()
+    port = Number(new URL(url).port)
     try {
       const sent = (await cli('tx', 'send', '--from', 'demo', '--to', k.address, '--amount', '2.5')) as {
         status: string
