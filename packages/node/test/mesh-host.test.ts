@@ -107,6 +107,30 @@ describe(`mesh host: ${N} networks in one node`, () => {
     await assert.rejects(host.join('Bad Name'), (e: { code?: string }) => e.code === 'INVALID_NETWORK')
   })
 
+  it('enforces the storage quota per network (over quota: no more blocks, reported)', async () => {
+    const t = tempDir('pm-meshquota-')
+    const s2 = await ChainStore.open(join(t.dir, 'data'))
+    const h2 = new MeshHost({
+      store: s2,
+      verifyPool: inlineVerifier,
+      validatorKey: { seed: validator.secretKey, publicKey: validator.publicKey.bytes },
+      quotas: { stateEntries: 3 },
+    })
+    try {
+      const quota: string[] = []
+      h2.on('quota', (id: string) => quota.push(id))
+      const n = await h2.addNetwork(genesisOf('small'))
+      await until(() => quota.length === 1)
+      assert.deepEqual(quota, ['small'])
+      assert.equal(n.height, 0n)
+      assert.equal(h2.stats()[0]!.overQuota, true)
+    } finally {
+      await h2.stop()
+      await s2.close()
+      t.cleanup()
+    }
+  })
+
   it('relays a transfer between two hosted networks', async () => {
     const [a, b] = [host.net('t1'), host.net('t2')]
     const ep = (n: typeof a, k = relayerKey) => new LocalEndpoint(n, k)
