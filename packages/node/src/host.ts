@@ -31,7 +31,7 @@ import { ChainStore } from './storage/chain-store.ts'
 import { emotionModulesFor } from './emotion/profile.ts'
 import { LocalValidatorNetwork } from './consensus/devnet.ts'
 import type { P2PConfig } from './p2p/p2p-node.ts'
-import { type ConsensusConfig, Networking } from './p2p/networking.ts'
+import type { ConsensusConfig, Networking } from './p2p/networking.ts'
 
 export interface HostConfig {
   api: { host: string; port: number }
@@ -150,7 +150,8 @@ export async function startHost(
       log(`network ${genesis.networkId}: height ${node.height}, ${key ? 'validator' : 'full node'}`)
     }
     if (cfg.p2p)
-      networking = await Networking.start({
+      // Imported on demand: libp2p adds ~0.7 s to start-up, which nodes without p2p never pay.
+      networking = await (await import('./p2p/networking.ts')).Networking.start({
         home,
         config: cfg.p2p,
         networks,
