@@ -86,6 +86,8 @@ async function committedTps(pool: VerifyPool) {
   let blocks = 0
   let submitted = 0
   let rejected = 0
+  let produceMs = 0
+  const cpu0 = process.cpuUsage()
   const submitter = (async () => {
     // In nonce order, in windows, as many clients would: admission verifies on the pool.
     const WINDOW = 2000
@@ -103,11 +105,14 @@ async function committedTps(pool: VerifyPool) {
       await new Promise((r) => setImmediate(r))
       continue
     }
+    const tb = performance.now()
     const b = await node.produceBlock()
+    produceMs += performance.now() - tb
     committed += b.txHashes.length
     blocks++
   }
   const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
   await node.idle()
   await store.close()
   rmSync(dir, { recursive: true, force: true })
@@ -119,6 +124,9 @@ async function committedTps(pool: VerifyPool) {
     blocks,
     seconds: Number(seconds.toFixed(2)),
     committedTps: Math.round(committed / seconds),
+    /** Where the time goes: block production (execute, roots, fsynced write) vs the rest (admission). */
+    produceSeconds: Number((produceMs / 1000).toFixed(2)),
+    mainThreadCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
   }
 }
 

@@ -52,7 +52,19 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
-export const utf8 = (s: string): Uint8Array => enc.encode(s)
+/** UTF-8 of a string. Short ASCII strings (ids, addresses, amounts) skip the native call. */
+export function utf8(s: string): Uint8Array {
+  if (s.length <= 64) {
+    const out = new Uint8Array(s.length)
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c > 0x7f) return enc.encode(s)
+      out[i] = c
+    }
+    return out
+  }
+  return enc.encode(s)
+}
 export const fromUtf8 = (b: Uint8Array): string => dec.decode(b)
 
 /** Big-endian fixed-width unsigned integer encodings (used in storage keys so they sort by value). */

@@ -8,7 +8,7 @@
  *   C <height u64>       -> encoded Commit certificate for that block
  *   H <block hash>       -> u64 height
  *   T <tx hash>          -> u64 height ++ u32 index
- *   R <height> <index>   -> encoded TxResult
+ *   R <height>           -> the block's encoded TxResults, each u32be length-prefixed (one write per block)
  *   A <account 20> <height> <index> -> tx hash     (txs by account, both sender and recipients)
  *   S <state key>        -> state value            (the flat state; the Merkle tree is rebuilt from it)
  *   V <height u64>       -> validator set of that height, with proposer priorities (JSON; written
@@ -26,6 +26,33 @@ type DB = ClassicLevel<Bytes, Bytes>
 const T = (c: string) => new Uint8Array([c.charCodeAt(0)])
 const LATEST = concatBytes(T('M'), new TextEncoder().encode('latest'))
 const GENESIS = T('G')
+/** Concatenation of u32be-length-prefixed items. */
+function framed(items: Bytes[]): Bytes {
+  let n = 0
+  for (const it of items) n += 4 + it.length
+  const out = new Uint8Array(n)
+  const dv = new DataView(out.buffer)
+  let o = 0
+  for (const it of items) {
+    dv.setUint32(o, it.length)
+    out.set(it, o + 4)
+    o += 4 + it.length
+  }
+  return out
+}
+/** Item `index` of a `framed` blob, or undefined if out of range or malformed. */
+function nthFramed(blob: Bytes, index: number): Bytes | undefined {
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
+  let o = 0
+  for (let i = 0; o + 4 <= blob.length; i++) {
+    const len = dv.getUint32(o)
+    if (o + 4 + len > blob.length) return undefined
+    if (i === index) return blob.slice(o + 4, o + 4 + len)
+    o += 4 + len
+  }
+  return undefined
+}
+
 /** The smallest key greater than every key starting with `prefix`. */
 export function prefixEnd(prefix: Bytes): Bytes {
   for (let i = prefix.length - 1; i >= 0; i--) {
@@ -142,7 +169,9 @@ export class NetworkStore {
     return { height: readU64be(v), index: new DataView(v.buffer, v.byteOffset + 8, 4).getUint32(0) }
   }
   getTxResult(height: bigint, index: number): Promise<Bytes | undefined> {
-    return this.get(concatBytes(T('R'), u64be(height), u32be(index)))
+    return this.get(concatBytes(T('R'), u64be(height))).then((blob) =>
+      blob ? nthFramed(blob, index) : undefined,
+    )
   }
 
   /** Tx hashes touching an account, newest first, at most `limit`, strictly before `before` (height,index). */
@@ -184,10 +213,10 @@ export class NetworkStore {
     ops.push({ type: 'put', key: concatBytes(T('B'), h), value: w.blockBytes })
     ops.push({ type: 'put', key: concatBytes(T('C'), h), value: w.commitBytes })
     ops.push({ type: 'put', key: concatBytes(T('H'), w.hash), value: h })
+    ops.push({ type: 'put', key: concatBytes(T('R'), h), value: framed(w.results) })
     for (let i = 0; i < w.txHashes.length; i++) {
       const idx = u32be(i)
       ops.push({ type: 'put', key: concatBytes(T('T'), w.txHashes[i]), value: concatBytes(h, idx) })
-      ops.push({ type: 'put', key: concatBytes(T('R'), h, idx), value: w.results[i] })
       for (const acct of w.accounts[i] ?? []) {
         ops.push({ type: 'put', key: concatBytes(T('A'), acct, h, idx), value: w.txHashes[i] })
       }
