@@ -140,13 +140,15 @@ describe('staking through consensus: downtime, rotation, equivocation', async ()
     const index = set.validators.findIndex((v) => toHex(v.publicKey) === toHex(newKey3.publicKey.bytes))
     assert.ok(index >= 0)
     const byz = net.hub.connect('byz')
+    // It keeps equivocating on every proposal until it is punished: on a loaded machine the first
+    // proposals it hears may already be stale (their height decided), and stale votes prove nothing.
     let forged = 0
     byz.onMessage((bytes) => {
-      if (forged >= 3 || bytes[0] !== 1) return
+      if (bytes[0] !== 1) return
       const m = decodeMessage(bytes)
       if (m.type !== 'proposal') return
       forged++
-      for (const fill of [0xa0 + forged, 0xb0 + forged]) {
+      for (const fill of [0xa0 + (forged % 16), 0xb0 + (forged % 16)]) {
         const vote: Omit<Vote, 'signature'> = {
           type: VoteType.Prevote,
           height: m.proposal.height,
@@ -160,7 +162,7 @@ describe('staking through consensus: downtime, rotation, equivocation', async ()
         byz.broadcast(encodeMessage({ type: 'vote', vote: { ...vote, signature } }))
       }
     })
-    await waitFor(() => getValidator(v0().state, opOf(3))?.tombstoned === true, 'tombstoned')
+    await waitFor(() => getValidator(v0().state, opOf(3))?.tombstoned === true, 'tombstoned', 9000)
     byz.close()
     let withEvidence = 0n
     for (let h = 1n; h <= v0().height; h++)
