@@ -6,6 +6,8 @@
  */
 import { accountIdOf, balanceKey, decodeTxBytes, parseAccount } from '@pulsemesh/app'
 import {
+  type Block,
+  type Commit,
   decodeTxResult,
   encodeCommit,
   encodeHeader,
@@ -15,6 +17,7 @@ import {
   merkleProof,
   PulseError,
   toHex,
+  txHash,
 } from '@pulsemesh/core'
 import Fastify, {
   type FastifyInstance,
@@ -222,6 +225,14 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     return fromHex(h)
   }
   const notFound = (what: string) => new PulseError('NOT_FOUND', `${what} not found`)
+  /** A block as JSON; tx hashes are hashed from the bytes (no need to decode the txs). */
+  const blockJson = (b: { block: Block; hash: Uint8Array; commit: Commit }) =>
+    blockView(
+      b.block,
+      b.hash,
+      b.commit,
+      b.block.txs.map((t) => toHex(txHash(t))),
+    )
   /**
    * The validator set that signed block `height` (it changes with staking and Proof of Emotion), in
    * the order commit signatures index; names where genesis gave one.
@@ -379,12 +390,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       const n = net(req.params.id)
       const b = await n.getBlock(parseHeight(req.params.height, n))
       if (b === undefined) throw notFound('block')
-      return blockView(
-        b.block,
-        b.hash,
-        b.commit,
-        b.block.txs.map((t) => decodeTxBytes(t).hashHex),
-      )
+      return blockJson(b)
     },
   )
 
@@ -399,12 +405,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       const h = await n.store.heightOfBlock(parseHash(req.params.hash))
       const b = h === undefined ? undefined : await n.getBlock(h)
       if (b === undefined) throw notFound('block')
-      return blockView(
-        b.block,
-        b.hash,
-        b.commit,
-        b.block.txs.map((t) => decodeTxBytes(t).hashHex),
-      )
+      return blockJson(b)
     },
   )
 

@@ -7,9 +7,9 @@
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { FAULTS, makeScenario, parseFaults, replayCommand } from './scenario.ts'
-import { runMany } from './run.ts'
-import { runSimulation } from './world.ts'
+import { FAULTS, makeScenario, parseFaults, replayCommand } from '../src/sim/scenario.ts'
+import { runMany } from '../src/sim/run.ts'
+import { runSimulation } from '../src/sim/world.ts'
 
 const { values } = parseArgs({
   options: {
