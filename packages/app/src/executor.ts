@@ -17,6 +17,7 @@ import {
   type SignedTx,
   type TxResult,
   toHex,
+  equalBytes,
   txHash,
   txSignBytes,
   verify,
@@ -172,8 +173,7 @@ export class App {
         )
       }
       const collector = accountIdOf({ scheme: 'ed25519', bytes: ctx.proposer })
-      if (toHex(collector) !== toHex(d.sender))
-        transfer(store, d.sender, collector, this.params.feeAsset, b.fee)
+      if (!equalBytes(collector, d.sender)) transfer(store, d.sender, collector, this.params.feeAsset, b.fee)
     }
     setNonce(store, d.sender, expected + 1n)
   }
@@ -186,9 +186,9 @@ export class App {
     if (verifySignature && !verifyTxSignature(d))
       throw new TxError('BAD_SIGNATURE', 'signature does not verify')
     this.checkStateless(d)
-    const anteStore = new Overlay(store)
-    this.ante(anteStore, d, ctx)
-    anteStore.commit()
+    // No overlay needed: ante makes every check before its first write, and its writes (fee transfer
+    // after the balance check, nonce) cannot fail.
+    this.ante(store, d, ctx)
     const kind = this.kinds.get(d.tx.body.kind)!
     const payload = d.payload
     const events: ChainEvent[] = []
