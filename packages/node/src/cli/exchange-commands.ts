@@ -7,13 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { exchange, parseAccount } from '@pulsemesh/app'
-import { addressFromPublicKey, fromHex, isPulseError, sha256, toHex, utf8 } from '@pulsemesh/core'
-import { PulseClient, signTx } from '@pulsemesh/sdk'
+import { addressFromPublicKey, fromHex, sha256, toHex, utf8 } from '@pulsemesh/core'
 import type { Command } from 'commander'
+import { cliContext } from './context.ts'
 import { Keystore } from '../keys/keystore.ts'
 
 const { EXCHANGE_KIND: K, codec } = exchange
-type Globals = { home: string; node: string; network: string; json?: boolean }
 
 const int = (s: string, what: string): bigint => {
   if (!/^[0-9]{1,39}$/.test(s))
@@ -22,23 +21,7 @@ const int = (s: string, what: string): bigint => {
 }
 
 export function registerExchangeCommands(program: Command): void {
-  const g = (): Globals => program.opts<Globals>()
-  const client = () => new PulseClient({ baseUrl: g().node })
-  const out = (human: string, json: unknown) => {
-    if (g().json) console.log(JSON.stringify(json, null, 2))
-    else console.log(human)
-  }
-  const fail = (e: unknown): never => {
-    const code = isPulseError(e) ? e.code : 'ERROR'
-    const msg = e instanceof Error ? e.message : String(e)
-    if (g().json) console.log(JSON.stringify({ error: code, message: msg }))
-    else console.error(`error: ${msg} (${code})`)
-    process.exit(1)
-  }
-  const act =
-    <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
-    (...a: A) =>
-      fn(...a).catch(fail)
+  const { g, client, out, act, submit: submitTx } = cliContext(program)
 
   const query = async <T>(name: string, args: Record<string, string> = {}): Promise<T> => {
     const qs = new URLSearchParams(args).toString()
@@ -50,29 +33,8 @@ export function registerExchangeCommands(program: Command): void {
   }
 
   /** Signs and submits one exchange tx; waits for its block unless told not to. */
-  const submit = async (from: string, kind: number, payload: Uint8Array, wait = true, nonce?: bigint) => {
-    const c = client()
-    const net = g().network
-    const st = await c.status(net)
-    const key = new Keystore(g().home).load(from)
-    const addr = addressFromPublicKey(key.publicKey, st.params.addressPrefix)
-    const n = nonce ?? BigInt((await c.account(net, addr)).nextNonce)
-    const signed = signTx(
-      { scheme: key.scheme, publicKey: key.publicKey, secret: key.secret },
-      { networkId: net, nonce: n, fee: BigInt(st.params.minFee), expiresAt: BigInt(st.height) + 100n },
-      kind,
-      payload,
-    )
-    const r = await c.submitTx(net, signed.bytes)
-    if (!wait) return { hash: r.hash, ok: true, error: '', height: '' }
-    const done = await c.waitForTx(net, r.hash)
-    return {
-      hash: r.hash,
-      ok: done.result?.ok ?? false,
-      error: done.result?.error ?? '',
-      height: done.height ?? '',
-    }
-  }
+  const submit = (from: string, kind: number, payload: Uint8Array, wait = true, nonce?: bigint) =>
+    submitTx(from, kind, payload, { wait, nonce })
   const report = (
     what: string,
     r: { hash: string; ok: boolean; error: string; height: string },

@@ -8,14 +8,15 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { parseAccount } from '@pulsemesh/app'
-import { addressFromPublicKey, isPulseError, type KeyScheme, toHex } from '@pulsemesh/core'
-import { PulseClient, signTx, transferPayload, verifyAccountProof, verifyTxProof } from '@pulsemesh/sdk'
+import { addressFromPublicKey, type KeyScheme, toHex } from '@pulsemesh/core'
+import { transferPayload, verifyAccountProof, verifyTxProof } from '@pulsemesh/sdk'
 import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
 import { ProcessDevnet } from '../p2p/devnet-processes.ts'
 import { parseAmount } from './amount.ts'
+import { cliContext } from './context.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
 import { registerStakingCommands } from './staking-commands.ts'
 import { initBftDevnetHome } from '../consensus/devnet-home.ts'
@@ -36,27 +37,7 @@ program
   .option('--network <id>', 'network id', 'hub')
   .option('--json', 'machine-readable output')
 
-type Globals = { home: string; node: string; network: string; json?: boolean }
-const g = (): Globals => program.opts<Globals>()
-
-function out(human: string, json: unknown): void {
-  if (g().json) console.log(JSON.stringify(json, null, 2))
-  else console.log(human)
-}
-
-function fail(e: unknown): never {
-  const code = isPulseError(e) ? e.code : 'ERROR'
-  const msg = e instanceof Error ? e.message : String(e)
-  if (g().json) console.log(JSON.stringify({ error: code, message: msg }))
-  else console.error(`error: ${msg} (${code})`)
-  process.exit(1)
-}
-const act =
-  <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
-  (...a: A) =>
-    fn(...a).catch(fail)
-
-const client = () => new PulseClient({ baseUrl: g().node })
+const { g, client, out, act, submit } = cliContext(program)
 
 program
   .command('init')
@@ -273,36 +254,19 @@ tx.command('send')
         memo: string
         wait: boolean
       }) => {
-        const c = client()
-        const net = g().network
-        const st = await c.status(net)
-        const prefix = st.params.addressPrefix
-        const to = parseAccount(o.to, prefix)
-        const key = new Keystore(g().home).load(o.from)
-        const from = addressFromPublicKey(key.publicKey, prefix)
+        const st = await client().status(g().network)
+        const to = parseAccount(o.to, st.params.addressPrefix)
         const asset = o.asset ?? st.params.feeAsset
-        const amount = parseAmount(o.amount, 6)
-        const acct = await c.account(net, from)
-        const signed = signTx(
-          { scheme: key.scheme, publicKey: key.publicKey, secret: key.secret },
-          {
-            networkId: net,
-            nonce: BigInt(acct.nextNonce),
-            fee: o.fee ? BigInt(o.fee) : BigInt(st.params.minFee),
-            expiresAt: BigInt(st.height) + 100n,
-            memo: o.memo,
-          },
-          0x0101,
-          transferPayload(to, asset, amount),
-        )
-        const r = await c.submitTx(net, signed.bytes)
-        if (!o.wait) return out(`submitted ${r.hash}`, r)
-        const done = await c.waitForTx(net, r.hash)
-        out(
-          `tx ${r.hash}\n  committed at height ${done.height}${done.result?.ok ? '' : ` FAILED: ${done.result?.error}`}`,
-          done,
-        )
-        if (!done.result?.ok) process.exitCode = 1
+        const payload = transferPayload(to, asset, parseAmount(o.amount, 6))
+        const r = await submit(o.from, 0x0101, payload, {
+          wait: o.wait,
+          fee: o.fee ? BigInt(o.fee) : undefined,
+          memo: o.memo,
+          status: st,
+        })
+        if (!o.wait) return out(`submitted ${r.hash}`, r.response)
+        out(`tx ${r.hash}\n  committed at height ${r.height}${r.ok ? '' : ` FAILED: ${r.error}`}`, r.response)
+        if (!r.ok) process.exitCode = 1
       },
     ),
   )

@@ -9,16 +9,16 @@
  */
 import { resolve } from 'node:path'
 import { MESH_KIND, mesh, parseAccount } from '@pulsemesh/app'
-import { fromHex, isPulseError } from '@pulsemesh/core'
+import { fromHex } from '@pulsemesh/core'
 import { PulseClient } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
+import { cliContext } from './context.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { encodeMesh } from '../mesh/devnet-deps.ts'
 import { runMeshDevnet } from '../mesh/devnet.ts'
 import { HttpEndpoint } from '../mesh/endpoint.ts'
 import { Relayer } from '../mesh/relayer.ts'
 
-type Globals = { home: string; node: string; network: string; json?: boolean }
 /** `success` or the error code of an acknowledgement (hex of its SSZ bytes). */
 const ackText = (hex: string | null) => {
   if (hex === null) return 'pending'
@@ -28,22 +28,7 @@ const ackText = (hex: string | null) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function registerMeshCommands(program: Command): void {
-  const g = (): Globals => program.opts<Globals>()
-  const out = (human: string, json: unknown) => {
-    if (g().json) console.log(JSON.stringify(json, null, 2))
-    else console.log(human)
-  }
-  const fail = (e: unknown): never => {
-    const code = isPulseError(e) ? e.code : ((e as { code?: string }).code ?? 'ERROR')
-    const msg = e instanceof Error ? e.message : String(e)
-    if (g().json) console.log(JSON.stringify({ error: code, message: msg }))
-    else console.error(`error: ${msg} (${code})`)
-    process.exit(1)
-  }
-  const act =
-    <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
-    (...a: A) =>
-      fn(...a).catch(fail)
+  const { g, out, fail, act } = cliContext(program)
   const keyOf = (name: string) => {
     const k = new Keystore(g().home).load(name)
     return { secretKey: k.secret, publicKey: k.publicKey }

@@ -12,32 +12,14 @@ import {
   STAKING_KIND,
   UnjailSSZ,
 } from '@pulsemesh/app'
-import { addressFromPublicKey, fromHex, isPulseError } from '@pulsemesh/core'
-import { PulseClient, signTx } from '@pulsemesh/sdk'
+import { addressFromPublicKey, fromHex } from '@pulsemesh/core'
 import type { Command } from 'commander'
+import { cliContext } from './context.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { parseAmount } from './amount.ts'
 
-type Globals = { home: string; node: string; network: string; json?: boolean }
-
 export function registerStakingCommands(program: Command): void {
-  const g = (): Globals => program.opts<Globals>()
-  const client = () => new PulseClient({ baseUrl: g().node })
-  const out = (human: string, json: unknown) => {
-    if (g().json) console.log(JSON.stringify(json, null, 2))
-    else console.log(human)
-  }
-  const fail = (e: unknown): never => {
-    const code = isPulseError(e) ? e.code : 'ERROR'
-    const msg = e instanceof Error ? e.message : String(e)
-    if (g().json) console.log(JSON.stringify({ error: code, message: msg }))
-    else console.error(`error: ${msg} (${code})`)
-    process.exit(1)
-  }
-  const act =
-    <A extends unknown[]>(fn: (...a: A) => Promise<void>) =>
-    (...a: A) =>
-      fn(...a).catch(fail)
+  const { g, client, out, act, submit: submitTx } = cliContext(program)
   const amountOf = (o: { amount: string; baseUnits?: boolean }) =>
     o.baseUnits ? BigInt(o.amount) : parseAmount(o.amount, 6)
   /** A consensus public key: 64 hex chars, or the name of an ed25519 key in the keystore. */
@@ -50,31 +32,13 @@ export function registerStakingCommands(program: Command): void {
 
   /** Signs, submits and waits for one staking tx; exit code 1 if it failed in its block. */
   const submit = async (what: string, from: string, kind: number, payload: Uint8Array, wait: boolean) => {
-    const c = client()
-    const net = g().network
-    const st = await c.status(net)
-    const key = new Keystore(g().home).load(from)
-    const addr = addressFromPublicKey(key.publicKey, st.params.addressPrefix)
-    const signed = signTx(
-      { scheme: key.scheme, publicKey: key.publicKey, secret: key.secret },
-      {
-        networkId: net,
-        nonce: BigInt((await c.account(net, addr)).nextNonce),
-        fee: BigInt(st.params.minFee),
-        expiresAt: BigInt(st.height) + 100n,
-      },
-      kind,
-      payload,
-    )
-    const r = await c.submitTx(net, signed.bytes)
-    if (!wait) return out(`${what}: submitted ${r.hash}`, r)
-    const done = await c.waitForTx(net, r.hash)
-    const ok = done.result?.ok ?? false
+    const r = await submitTx(from, kind, payload, { wait })
+    if (!wait) return out(`${what}: submitted ${r.hash}`, r.response)
     out(
-      `${what}: tx ${r.hash}${ok ? ` committed at height ${done.height}` : ` FAILED: ${done.result?.error}`}`,
-      done,
+      `${what}: tx ${r.hash}${r.ok ? ` committed at height ${r.height}` : ` FAILED: ${r.error}`}`,
+      r.response,
     )
-    if (!ok) process.exitCode = 1
+    if (!r.ok) process.exitCode = 1
   }
   const operatorOf = async (from: string, validator?: string): Promise<Uint8Array> => {
     const prefix = (await client().status(g().network)).params.addressPrefix
