@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { encodeHeader } from '@pulsemesh/core'
 import { accountIdOf, getBalance, getSupply, mesh } from '../src/index.ts'
-import { mint, putAsset } from '../src/modules/bank/ledger.ts'
+import { getAsset, mint, putAsset } from '../src/modules/bank/ledger.ts'
 import { Overlay } from '../src/state/kv.ts'
 import { keyFromByte } from './helpers.ts'
 import { genesisFor, MESH_KIND, SimNetwork } from './mesh-harness.ts'
@@ -252,6 +252,8 @@ describe('mesh transfers (ICS-20)', () => {
     )
     assert.equal(getBalance(hub.tree, idOf(bob), 'transfer/alpha/emo'), 300n)
     assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 300n)
+    // The voucher carries the origin's denomination metadata (emo has 6 decimals on alpha).
+    assert.equal(getAsset(hub.tree, 'transfer/alpha/emo')?.decimals, 6)
     assert.equal(pending(alpha, hub).length, 0, 'acknowledged packets are removed')
     // Back home: the voucher burns on the hub and the escrow releases on alpha.
     const back = hub.block([

@@ -426,7 +426,7 @@ const transferKind: TxKind<MeshTransferPayload> = {
     if (p.timeoutHeight === 0n && p.timeoutTimeMs === 0n)
       throw new MeshError('INVALID_PACKET', 'a transfer needs a timeout height or time')
     if (p.amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
-    requireAsset(store, p.asset)
+    const info = requireAsset(store, p.asset)
     if (isVoucherFrom(p.asset, p.destNetwork)) burn(store, ctx.sender, p.asset, p.amount)
     else transfer(store, ctx.sender, escrowAccount(p.destNetwork), p.asset, p.amount)
     const seqKey = MESH_KEYS.nextSequence(src, p.destNetwork)
@@ -444,6 +444,7 @@ const transferKind: TxKind<MeshTransferPayload> = {
       receiver: p.receiver,
       timeoutHeight: p.timeoutHeight,
       timeoutTimeMs: p.timeoutTimeMs,
+      decimals: info.decimals,
     }
     const bytes = encodePacket(packet)
     store.set(MESH_KEYS.packet(src, p.destNetwork, seq), bytes)
@@ -466,8 +467,9 @@ function deliver(store: KVStore, ctx: TxContext, p: Packet): string {
   }
   const voucher = voucherDenom(p.sourceNetwork, p.denom)
   if (!isValidAssetId(voucher)) throw new MeshError('INVALID_PACKET', `voucher id ${voucher} is too long`)
+  if (p.decimals > 18) throw new MeshError('INVALID_PACKET', `denom metadata: ${p.decimals} decimals`)
   if (getAsset(store, voucher) === undefined)
-    putAsset(store, { id: voucher, decimals: 0, issuer: NO_ISSUER, maxSupply: 0n })
+    putAsset(store, { id: voucher, decimals: p.decimals, issuer: NO_ISSUER, maxSupply: 0n })
   mint(store, p.receiver, voucher, p.amount)
   return voucher
 }

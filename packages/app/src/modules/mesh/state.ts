@@ -97,6 +97,11 @@ export const PacketSSZ = new ContainerType({
   timeoutHeight: ssz.Uint64,
   /** ... or at or after this BFT time in ms (0 = none). */
   timeoutTimeMs: ssz.Uint64,
+  /**
+   * Denomination metadata: the decimals of `denom` on the source (its bank asset record), so the
+   * destination's voucher displays like the original (ICS-20 leaves metadata out; we carry it).
+   */
+  decimals: ssz.Uint8,
 })
 export const AckSSZ = new ContainerType({ success: ssz.Uint8, error: Text(64) })
 
@@ -110,6 +115,8 @@ export interface Packet {
   receiver: Uint8Array
   timeoutHeight: bigint
   timeoutTimeMs: bigint
+  /** Decimals of `denom` on the source network (denomination metadata). */
+  decimals: number
 }
 export interface Ack {
   success: boolean
