@@ -18,6 +18,7 @@ import {
   type EmotionStakingParams,
   type Genesis,
   type ManufacturerRoot,
+  meshModule,
 } from '@pulsemesh/app'
 import { addressFromPublicKey, generateKeyPair, type KeyPair, sha256, sign, utf8 } from '@pulsemesh/core'
 
@@ -59,6 +60,8 @@ export interface ProfileOptions {
   blockIntervalMs?: number
   /** Staking's use of the emotion module (violations to jail, window, slash, jail time). */
   staking?: Partial<Omit<EmotionStakingParams, 'blocksPerEpoch'>>
+  /** More EMO at genesis (devnets: a demo account, a relayer), base units. */
+  extraBalances?: { address: string; amount: bigint }[]
 }
 
 const keyOf = (seed: string, what: string) => generateKeyPair('ed25519', sha256(utf8(`${seed}/${what}`)))
@@ -111,6 +114,7 @@ export function emotionalChainProfile(o: ProfileOptions = {}): EmotionalChainPro
         asset: EMO,
         amount: o.operatorBalance ?? 10_000n * EMO_UNIT,
       })),
+      ...(o.extraBalances ?? []).map((b) => ({ ...b, asset: EMO })),
     ],
     validators: validators.map((v) => ({
       name: v.name,
@@ -133,7 +137,16 @@ export function emotionalChainProfile(o: ProfileOptions = {}): EmotionalChainPro
   return { genesis, modules: [bankModule, staking, emotion], emotion, manufacturer, validators }
 }
 
-/** The module list for a genesis: the EmotionalChain profile's for its network id, else undefined. */
-export function emotionModulesFor(genesis: Genesis): AppModule[] | undefined {
-  return genesis.networkId === EMOTIONALCHAIN_ID ? emotionalChainProfile().modules : undefined
+/**
+ * The module list a node builds for a genesis: for the EmotionalChain network id the profile's
+ * modules plus mesh (so EMO and vouchers cross to the hub), else undefined. Epoch length and nonce
+ * window are module parameters, not genesis fields: every validator of the network must pass the
+ * same `emotion` options (the host takes them from the network entry of config.json).
+ */
+export function emotionModulesFor(
+  genesis: Genesis,
+  o: { emotion?: Partial<EmotionModuleParams> } = {},
+): AppModule[] | undefined {
+  if (genesis.networkId !== EMOTIONALCHAIN_ID) return undefined
+  return [...emotionalChainProfile({ validators: 1, emotion: o.emotion }).modules, meshModule]
 }
