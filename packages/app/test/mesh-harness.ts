@@ -107,28 +107,40 @@ export class SimNetwork {
       evidenceHash: ZERO32,
       proposer: this.validators[0]!.publicKey.bytes,
     }
+    const commit = this.signHeader(header)
+    this.header = header
+    this.commit = commit
+    return ex.results
+  }
+
+  /**
+   * A commit of every validator for `header` — whatever it says. Tests use it to make this
+   * network's validators misbehave (sign a second header at a height, or a time going backwards).
+   */
+  signHeader(header: Header, signers: TestKey[] = this.validators): Commit {
+    const set = validatorSetOf(this.validatorEntries)
     const hash = blockHash(header)
-    const byKey = new Map(this.validators.map((v) => [v.address, v]))
-    const signatures = set.validators.map((sv, i) => {
-      const key = [...byKey.values()].find((k) => k.publicKey.bytes.every((b, j) => b === sv.publicKey[j]))!
+    const signatures = set.validators.flatMap((sv, i) => {
+      const key = signers.find((k) => k.publicKey.bytes.every((b, j) => b === sv.publicKey[j]))
+      if (key === undefined) return []
       const vote = {
         type: VoteType.Precommit,
-        height: this.height,
+        height: header.height,
         round: 0,
         blockHash: hash,
-        timestampMs: this.timeMs,
+        timestampMs: header.timeMs,
         extension: new Uint8Array(0),
       }
-      return {
-        validatorIndex: i,
-        timestampMs: this.timeMs,
-        extension: new Uint8Array(0),
-        signature: sign('ed25519', key.secretKey, voteSignBytes(this.id, vote)),
-      }
+      return [
+        {
+          validatorIndex: i,
+          timestampMs: header.timeMs,
+          extension: new Uint8Array(0),
+          signature: sign('ed25519', key.secretKey, voteSignBytes(this.id, vote)),
+        },
+      ]
     })
-    this.header = header
-    this.commit = { height: this.height, round: 0, blockHash: hash, signatures }
-    return ex.results
+    return { height: header.height, round: 0, blockHash: hash, signatures }
   }
 
   /** The head header and commit, encoded as a client update carries them. */

@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { encodeHeader } from '@pulsemesh/core'
+import { encodeCommit, encodeHeader, type Header } from '@pulsemesh/core'
 import { accountIdOf, getBalance, getSupply, mesh } from '../src/index.ts'
 import { getAsset, mint, putAsset } from '../src/modules/bank/ledger.ts'
 import { Overlay } from '../src/state/kv.ts'
+import { validatorSetOf } from '../src/validators.ts'
 import { keyFromByte } from './helpers.ts'
 import { genesisFor, MESH_KIND, SimNetwork } from './mesh-harness.ts'
 import {
@@ -232,6 +233,147 @@ describe('mesh light clients', () => {
     assert.deepEqual(
       r.map((x) => x.error),
       ['NOT_AUTHORIZED', '', 'CLIENT_EXISTS'],
+    )
+  })
+})
+
+describe('mesh light-client misbehaviour', () => {
+  const cert = (n: SimNetwork, h: Header, signers?: typeof w) => ({
+    header: encodeHeader(h),
+    commit: encodeCommit(n.signHeader(h, signers)),
+  })
+  const misbehaviourTx = (
+    on: SimNetwork,
+    a: { header: Uint8Array; commit: Uint8Array },
+    b?: { header: Uint8Array; commit: Uint8Array },
+    counterparty = 'alpha',
+    validators1: mesh.ValidatorEntry[] = [],
+  ) =>
+    on.tx(
+      bob, // anyone may submit evidence
+      MESH_KIND.misbehaviour,
+      enc(MESH_KIND.misbehaviour, {
+        counterparty,
+        header1: a.header,
+        commit1: a.commit,
+        validators1,
+        header2: b?.header ?? new Uint8Array(0),
+        commit2: b?.commit ?? new Uint8Array(0),
+        validators2: [],
+      }),
+    )
+
+  it('a second certified header at a trusted height freezes the client; packets from it are refused', () => {
+    const { hub, alpha } = pair()
+    alpha.block([transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 70n, receiver: idOf(bob) })])
+    alpha.block()
+    const [p] = pending(alpha, hub)
+    assert.equal(hub.block([updateClientTx(hub, alpha, relayer)])[0]!.error, '')
+    // alpha's validators sign another block at the height the hub already trusts.
+    const fork = { ...alpha.header!, stateRoot: new Uint8Array(32).fill(9) }
+    const r = hub.block([misbehaviourTx(hub, cert(alpha, fork))])
+    assert.equal(r[0]!.error, '')
+    assert.ok(r[0]!.events.some((e) => e.type === 'mesh_client_frozen'))
+    const c = hub.query('client', { network: 'alpha' }) as { status: string; frozenAt: string }
+    assert.equal(c.status, 'frozen')
+    assert.equal(c.frozenAt, alpha.height.toString())
+    // Frozen for good: no packet, no update, no new transfer towards it, no second evidence.
+    alpha.block()
+    const after = hub.block([
+      recvTx(hub, alpha, relayer, p!, alpha.height - 1n),
+      updateClientTx(hub, alpha, relayer),
+      transferTx(hub, alice, { to: 'alpha', asset: 'pulse', amount: 5n, receiver: idOf(alice) }),
+      misbehaviourTx(hub, cert(alpha, fork)),
+    ])
+    assert.deepEqual(
+      after.map((x) => x.error),
+      ['CLIENT_FROZEN', 'CLIENT_FROZEN', 'CLIENT_FROZEN', 'CLIENT_FROZEN'],
+    )
+    assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 0n, 'nothing minted from a frozen client')
+  })
+
+  it('two conflicting headers (fork, or time going backwards) freeze it; a lone backwards header too', () => {
+    for (const variant of ['fork', 'time', 'single'] as const) {
+      const { hub, alpha } = pair()
+      alpha.block()
+      const base = alpha.header!
+      const h1 = { ...base, height: base.height + 1n, timeMs: base.timeMs + 1000n }
+      const h2 =
+        variant === 'fork'
+          ? { ...h1, stateRoot: new Uint8Array(32).fill(4) }
+          : { ...h1, height: h1.height + 1n, timeMs: h1.timeMs - 1n }
+      const trustedTime = (hub.query('client', { network: 'alpha' }) as { latestTimeMs: string }).latestTimeMs
+      const lone = { ...h1, timeMs: BigInt(trustedTime) } // above the trusted height, not after its time
+      const tx =
+        variant === 'single'
+          ? misbehaviourTx(hub, cert(alpha, lone))
+          : misbehaviourTx(hub, cert(alpha, h1), cert(alpha, h2))
+      const r = hub.block([tx])
+      assert.equal(r[0]!.error, '', variant)
+      const kind = r[0]!.events
+        .find((e) => e.type === 'mesh_client_frozen')!
+        .attributes.find((a) => a.key === 'kind')!.value
+      assert.equal(kind, variant === 'fork' ? 'fork' : 'time')
+    }
+  })
+
+  it('refuses evidence that is not misbehaviour, forged or untrusted; the client stays active', () => {
+    const { hub, alpha } = pair()
+    alpha.block()
+    const h = alpha.header!
+    const next = { ...h, height: h.height + 1n, timeMs: h.timeMs + 1000n }
+    const tampered = {
+      header: encodeHeader({ ...h, stateRoot: new Uint8Array(32).fill(1) }),
+      commit: alpha.certified().commit,
+    }
+    const strangers = [keyFromByte(40)]
+    const stranger = new SimNetwork('alpha', genesisFor('alpha', 'emo', [alice], strangers), strangers)
+    const strangerHash = mesh.validatorsHashOf(validatorSetOf(stranger.validatorEntries))
+    const r = hub.block([
+      misbehaviourTx(hub, cert(alpha, h), cert(alpha, next)), // consistent headers
+      misbehaviourTx(hub, alpha.certified()), // the same block the client already knows
+      misbehaviourTx(hub, tampered), // header changed after signing
+      misbehaviourTx(hub, cert(stranger, { ...h, stateRoot: new Uint8Array(32).fill(2) })), // not alpha's keys
+      // Self-consistent, but a set the client never trusted signed it (no > 1/3 overlap).
+      misbehaviourTx(
+        hub,
+        cert(stranger, { ...h, validatorsHash: strangerHash }),
+        undefined,
+        'alpha',
+        stranger.validatorEntries,
+      ),
+      misbehaviourTx(hub, cert(alpha, h), undefined, 'beta'), // no such client
+    ])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      [
+        'MISBEHAVIOUR_INVALID',
+        'MISBEHAVIOUR_INVALID',
+        'COMMIT_INVALID',
+        'COMMIT_INVALID',
+        'INSUFFICIENT_TRUST',
+        'UNKNOWN_CLIENT',
+      ],
+    )
+    assert.equal(hub.tree.get(MESH_KEYS.frozen('alpha')), undefined)
+    assert.equal((hub.query('client', { network: 'alpha' }) as { status: string }).status, 'active')
+  })
+
+  it('an expired client refuses updates and proofs (trust period)', () => {
+    const { hub, alpha } = pair()
+    alpha.block([transferTx(alpha, alice, { to: 'hub', asset: 'emo', amount: 10n, receiver: idOf(bob) })])
+    const [p] = pending(alpha, hub)
+    alpha.block()
+    assert.equal(hub.block([updateClientTx(hub, alpha, relayer)])[0]!.error, '')
+    hub.block([], 3_700_000n) // past the 1 h trust period
+    alpha.block()
+    const r = hub.block([
+      recvTx(hub, alpha, relayer, p!, alpha.height - 1n),
+      updateClientTx(hub, alpha, relayer),
+    ])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['HEADER_EXPIRED', 'CLIENT_EXPIRED'],
     )
   })
 })

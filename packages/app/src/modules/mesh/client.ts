@@ -54,9 +54,20 @@ export function getClient(store: KVStore, counterparty: string): ClientState | u
 export function putClient(store: KVStore, counterparty: string, c: ClientState): void {
   store.set(MESH_KEYS.client(counterparty), ClientStateSSZ.serialize(c))
 }
+/** The height at which misbehaviour of `counterparty` was proved, if it was (the client is frozen). */
+export function frozenAt(store: KVStore, counterparty: string): bigint | undefined {
+  const raw = store.get(MESH_KEYS.frozen(counterparty))
+  return raw === undefined ? undefined : new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)
+}
+/** The client of `counterparty`; a frozen one is refused (nothing from it is trusted any more). */
 export function requireClient(store: KVStore, counterparty: string): ClientState {
   const c = getClient(store, counterparty)
   if (c === undefined) throw new MeshError('UNKNOWN_CLIENT', `no light client of ${counterparty}`)
+  const f = frozenAt(store, counterparty)
+  if (f !== undefined)
+    throw new MeshError('CLIENT_FROZEN', `the client of ${counterparty} is frozen (misbehaviour at ${f})`, {
+      frozenAt: f.toString(),
+    })
   return c
 }
 export function getConsensusState(
@@ -249,4 +260,77 @@ export function verifyMembership(
       },
     )
   return cs
+}
+
+/**
+ * A header the client would have to accept: > 2/3 of its own set signed it and that set is the
+ * trusted one or was signed by > 1/3 of the trusted set (the same trust rule as `updateClient`).
+ */
+function checkTrustedHeader(
+  counterparty: string,
+  c: ClientState,
+  headerBytes: Uint8Array,
+  commitBytes: Uint8Array,
+  validators: ValidatorEntry[],
+): { header: Header; hash: Uint8Array } {
+  const { header, commit, hash } = decodeCertified(counterparty, headerBytes, commitBytes)
+  const set = toSet(validators.length > 0 ? validators : c.validators)
+  checkSelfCertified(counterparty, header, commit, hash, set)
+  const trustedSet = toSet(c.validators)
+  if (!equalBytes(header.validatorsHash, validatorsHashOf(trustedSet))) {
+    try {
+      verifyCommitTrusting(commit, set, trustedSet, verifierFor(counterparty))
+    } catch (e) {
+      throw new MeshError(
+        'INSUFFICIENT_TRUST',
+        `not enough of the trusted set signed: ${(e as Error).message}`,
+      )
+    }
+  }
+  return { header, hash }
+}
+
+/**
+ * Misbehaviour (ICS-07 style): the counterparty's validators signed two headers that cannot both
+ * be honest — same height, different blocks (a fork), or heights and times that go in opposite
+ * directions (BFT time must increase). Each header must carry a commit this client would accept.
+ * Returns the height to freeze at; the caller freezes the client. Expiry does not matter here:
+ * freezing only ever removes trust.
+ */
+export function checkMisbehaviour(
+  store: KVStore,
+  o: {
+    counterparty: string
+    header1: Uint8Array
+    commit1: Uint8Array
+    validators1: ValidatorEntry[]
+    header2: Uint8Array
+    commit2: Uint8Array
+    validators2: ValidatorEntry[]
+  },
+): { height: bigint; kind: 'fork' | 'time' } {
+  const c = requireClient(store, o.counterparty) // UNKNOWN_CLIENT, CLIENT_FROZEN
+  const a = checkTrustedHeader(o.counterparty, c, o.header1, o.commit1, o.validators1)
+  // The other side: a second certified header, or what this client trusts already.
+  let b: { height: bigint; timeMs: bigint; hash: Uint8Array }
+  const conflicts: { height: bigint; timeMs: bigint; hash: Uint8Array }[] = []
+  if (o.header2.length > 0) {
+    const h2 = checkTrustedHeader(o.counterparty, c, o.header2, o.commit2, o.validators2)
+    conflicts.push({ height: h2.header.height, timeMs: h2.header.timeMs, hash: h2.hash })
+  } else {
+    const same = getConsensusState(store, o.counterparty, a.header.height)
+    if (same !== undefined)
+      conflicts.push({ height: a.header.height, timeMs: same.timeMs, hash: same.blockHash })
+    const latest = getConsensusState(store, o.counterparty, c.latestHeight)!
+    conflicts.push({ height: c.latestHeight, timeMs: latest.timeMs, hash: c.latestHash })
+  }
+  for (b of conflicts) {
+    if (b.height === a.header.height) {
+      if (!equalBytes(b.hash, a.hash)) return { height: a.header.height, kind: 'fork' }
+      continue
+    }
+    const [lo, hi] = b.height < a.header.height ? [b, a.header] : [a.header, b]
+    if (hi.timeMs <= lo.timeMs) return { height: a.header.height, kind: 'time' }
+  }
+  throw new MeshError('MISBEHAVIOUR_INVALID', 'the headers do not conflict')
 }

@@ -28,7 +28,9 @@ import {
   transfer,
 } from '../bank/ledger.ts'
 import {
+  checkMisbehaviour,
   createClient,
+  frozenAt,
   getClient,
   getConsensusState,
   updateClient,
@@ -56,6 +58,8 @@ import {
   TimeoutSSZ,
   type MeshTransferPayload,
   MeshTransferSSZ,
+  type MisbehaviourPayload,
+  MisbehaviourSSZ,
 } from './payloads.ts'
 import {
   decodeAck,
@@ -85,6 +89,7 @@ export const MESH_KIND = {
   recvPacket: 0x0707,
   acknowledge: 0x0708,
   timeout: 0x0709,
+  misbehaviour: 0x070a,
 } as const
 
 // ------------------------------------------------------------------------ small state helpers
@@ -407,6 +412,32 @@ const clientUpdateKind: TxKind<ClientUpdatePayload> = {
   },
 }
 
+/**
+ * Anyone may submit proof that the counterparty's validators signed conflicting headers; the
+ * client freezes for good (no updates, no proofs: packets from it are refused with CLIENT_FROZEN).
+ */
+const misbehaviourKind: TxKind<MisbehaviourPayload> = {
+  kind: MESH_KIND.misbehaviour,
+  name: 'mesh/client-misbehaviour',
+  decode: (b) => {
+    const v = MisbehaviourSSZ.deserialize(b)
+    return { ...v, counterparty: networkIdOf(v.counterparty) }
+  },
+  encode: (p) => MisbehaviourSSZ.serialize({ ...p, counterparty: utf8(p.counterparty) }),
+  execute(store, ctx, p) {
+    const m = checkMisbehaviour(store, p)
+    setU64(store, MESH_KEYS.frozen(p.counterparty), m.height)
+    ctx.emit(
+      ev('mesh_client_frozen', {
+        counterparty: p.counterparty,
+        height: m.height.toString(),
+        kind: m.kind,
+        submitter: formatAddress(ctx.sender, ctx.params.addressPrefix),
+      }),
+    )
+  },
+}
+
 const transferKind: TxKind<MeshTransferPayload> = {
   kind: MESH_KIND.transfer,
   name: 'mesh/transfer',
@@ -422,6 +453,12 @@ const transferKind: TxKind<MeshTransferPayload> = {
       throw new MeshError(
         'UNKNOWN_CLIENT',
         `no light client of ${p.destNetwork}: its acknowledgements could not be verified`,
+      )
+    const frozen = frozenAt(store, p.destNetwork)
+    if (frozen !== undefined)
+      throw new MeshError(
+        'CLIENT_FROZEN',
+        `the client of ${p.destNetwork} is frozen (misbehaviour at ${frozen})`,
       )
     if (p.timeoutHeight === 0n && p.timeoutTimeMs === 0n)
       throw new MeshError('INVALID_PACKET', 'a transfer needs a timeout height or time')
@@ -598,8 +635,11 @@ function clientView(store: KVStore, id: string) {
   const c = getClient(store, id)
   if (c === undefined) return null
   const cs = getConsensusState(store, id, c.latestHeight)!
+  const frozen = frozenAt(store, id)
   return {
     counterparty: id,
+    status: frozen === undefined ? 'active' : 'frozen',
+    frozenAt: frozen === undefined ? null : frozen.toString(),
     latestHeight: c.latestHeight.toString(),
     latestHash: toHex(c.latestHash),
     latestTimeMs: cs.timeMs.toString(),
@@ -642,6 +682,7 @@ export function createMeshModule(o: MeshModuleOptions = {}): AppModule {
       recvPacketKind,
       acknowledgeKind,
       timeoutKind,
+      misbehaviourKind,
     ],
     queries: {
       networks: (store) => listNetworks(store).map(networkView),

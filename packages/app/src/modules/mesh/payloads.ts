@@ -41,6 +41,20 @@ export const ClientUpdateSSZ = new ContainerType({
   commit: CommitBytes,
   validators: ValidatorListSSZ,
 })
+/**
+ * Evidence that the counterparty's validators certified two conflicting headers: header 2 empty
+ * means "conflicts with what this client already trusts" (a stored header at the same height with
+ * another hash, or a time at or before the latest trusted header's at a greater height).
+ */
+export const MisbehaviourSSZ = new ContainerType({
+  counterparty: ssz.NetworkIdSSZ,
+  header1: HeaderBytes,
+  commit1: CommitBytes,
+  validators1: ValidatorListSSZ,
+  header2: HeaderBytes,
+  commit2: CommitBytes,
+  validators2: ValidatorListSSZ,
+})
 export const MeshTransferSSZ = new ContainerType({
   destNetwork: ssz.NetworkIdSSZ,
   asset: ssz.AssetIdSSZ,
@@ -88,6 +102,17 @@ export interface ClientUpdatePayload {
   header: Uint8Array
   commit: Uint8Array
   validators: ValidatorEntry[]
+}
+export interface MisbehaviourPayload {
+  counterparty: string
+  header1: Uint8Array
+  commit1: Uint8Array
+  /** The set that signed header 1 (empty: the client's trusted set). */
+  validators1: ValidatorEntry[]
+  /** Empty: header 1 conflicts with this client's own trusted headers. */
+  header2: Uint8Array
+  commit2: Uint8Array
+  validators2: ValidatorEntry[]
 }
 export interface MeshTransferPayload {
   destNetwork: string

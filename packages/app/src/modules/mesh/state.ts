@@ -34,6 +34,8 @@ export const MESH_ERROR_CODES = [
   'PACKET_TIMED_OUT',
   'PACKET_NOT_TIMED_OUT',
   'UNKNOWN_PACKET',
+  'CLIENT_FROZEN',
+  'MISBEHAVIOUR_INVALID',
 ] as const
 export type MeshErrorCode = (typeof MESH_ERROR_CODES)[number]
 
@@ -164,6 +166,8 @@ export const MESH_KEYS = {
   client: (counterparty: string) => k(0x20, utf8(counterparty)),
   clientPrefix: () => k(0x20),
   consensusState: (counterparty: string, height: bigint) => k(0x21, id(counterparty), u64be(height)),
+  /** Present once misbehaviour of the counterparty was proved: the height it was proved at. */
+  frozen: (counterparty: string) => k(0x24, utf8(counterparty)),
   /** On the source: the packet itself, until acknowledged or timed out. */
   packet: (source: string, dest: string, seq: bigint) => k(0x10, id(source), id(dest), u64be(seq)),
   packetPrefix: (source: string, dest: string) => k(0x10, id(source), id(dest)),
