@@ -38,7 +38,8 @@ export class PulseClient {
     extra: Record<string, string> = {},
   ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...extra }
-    if (body !== undefined) headers['content-type'] = 'application/json'
+    const raw = body instanceof Uint8Array
+    if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json'
     if (this.token) headers.authorization = `Bearer ${this.token}`
     if (this.apiKey) headers['x-api-key'] = this.apiKey
     let res: Response
@@ -46,7 +47,7 @@ export class PulseClient {
       res = await this.f(this.baseUrl + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body),
       })
     } catch (e) {
       throw new ApiError(0, 'NODE_UNREACHABLE', `cannot reach ${this.baseUrl}: ${(e as Error).message}`)
@@ -83,6 +84,24 @@ export class PulseClient {
   submitTx(network: string, bytes: Uint8Array) {
     const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
     return this.request<{ hash: string; status: string }>('POST', `/v1/networks/${network}/txs`, { tx: hex })
+  }
+  /**
+   * Submits many signed txs in one request (POST /txs/batch, length-prefixed octet-stream): at most
+   * 2,048 txs and 1 MiB. One result per tx, in order (`pending`, or `rejected` with a stable code);
+   * a sender's consecutive nonces may share a batch. Whole-request errors throw ApiError.
+   */
+  async submitTxs(network: string, txs: readonly Uint8Array[]): Promise<SubmitBatchResponse> {
+    let n = 0
+    for (const t of txs) n += 4 + t.length
+    const body = new Uint8Array(n)
+    const dv = new DataView(body.buffer)
+    let o = 0
+    for (const t of txs) {
+      dv.setUint32(o, t.length)
+      body.set(t, o + 4)
+      o += 4 + t.length
+    }
+    return this.request<SubmitBatchResponse>('POST', `/v1/networks/${network}/txs/batch`, body)
   }
   produceBlock(network: string) {
     return this.request<{ height: string; hash: string; txs: string[] }>(
@@ -205,6 +224,11 @@ export interface NetworkStatus {
     txLifetimeBlocksMax: string
   }
   mempool: { txs: number; bytes: number }
+}
+export interface SubmitBatchResponse {
+  accepted: number
+  rejected: number
+  results: { hash: string; status: 'pending' | 'rejected'; code?: string; message?: string }[]
 }
 export interface TxResponse {
   status: 'pending' | 'committed'

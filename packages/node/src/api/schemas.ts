@@ -63,6 +63,28 @@ export const SubmitTxJson = T.Object(
   { description: 'or send the raw bytes as application/octet-stream' },
 )
 
+/** Batch submit bounds (POST /v1/networks/{id}/txs/batch). */
+export const TX_BATCH_SUBMIT_MAX = 2048
+export const TX_BATCH_SUBMIT_BYTES_MAX = 1024 * 1024
+export const SubmitTxBatchJson = T.Object(
+  {
+    txs: T.Array(T.String({ pattern: '^(0x)?([0-9a-fA-F]{2})+$' }), {
+      minItems: 1,
+      description: `hex of each signed tx, at most ${TX_BATCH_SUBMIT_MAX} txs and ${TX_BATCH_SUBMIT_BYTES_MAX} bytes of txs`,
+    }),
+  },
+  {
+    description:
+      'or application/octet-stream: the txs back to back, each as a u32 big-endian length then its bytes',
+  },
+)
+const BatchTxResult = Obj({
+  hash: T.String({ description: 'SHA-256 of the submitted bytes (the tx hash)' }),
+  status: T.Union([T.Literal('pending'), T.Literal('rejected')]),
+  code: T.Optional(T.String({ description: 'stable error code of a rejected tx (e.g. NONCE_GAP)' })),
+  message: T.Optional(T.String()),
+})
+
 export const WebhookBody = T.Object(
   {
     url: T.String({ minLength: 8, maxLength: 2048, description: 'http(s) URL receiving POSTs' }),
@@ -144,6 +166,11 @@ export const R = {
     result: T.Optional(Obj({ ok: T.Boolean() })),
   }),
   submitted: Obj({ hash: T.String(), status: T.Literal('pending') }),
+  submittedBatch: Obj({
+    accepted: T.Integer(),
+    rejected: T.Integer(),
+    results: T.Array(BatchTxResult, { description: 'one per submitted tx, in order' }),
+  }),
   produced: Obj({ height: U64, hash: T.String(), txs: T.Array(T.String()) }),
   account: Obj({
     address: T.String(),

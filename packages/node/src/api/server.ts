@@ -37,6 +37,7 @@ import { type StreamOptions, registerStreams } from './streams.ts'
 import { registerModuleRoutes } from './module-routes.ts'
 import { registerMeshRoutes } from './mesh-routes.ts'
 import { registerCheckpointRoutes } from './checkpoint-routes.ts'
+import { registerTxBatchRoutes } from './tx-batch-routes.ts'
 import { type WebhookOptions, WebhookService } from './webhooks.ts'
 import { blockView, commitView, headerView, jsonValue, resultView, txView } from './views.ts'
 
@@ -742,6 +743,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   registerModuleRoutes(app, o.networks)
   registerMeshRoutes(app, o.networks)
   registerCheckpointRoutes(app, o.networks, metrics?.registry)
+  registerTxBatchRoutes(app, o.networks)
 
   void accountIdOf
   return app

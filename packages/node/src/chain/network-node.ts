@@ -301,6 +301,55 @@ export class NetworkNode extends EventEmitter {
    * once), then the mempool's nonce/fee/limit rules. Throws a typed error; changes nothing on failure.
    */
   async submitTx(bytes: Uint8Array): Promise<DecodedTx> {
+    const d = this.precheck(bytes)
+    if (!this.verified.has(d.hashHex) && !(await this.pool.verify(verifyJobOf(d))))
+      throw new TxError('BAD_SIGNATURE', 'signature does not verify')
+    return this.admit(d)
+  }
+
+  /**
+   * Admits many txs (batch submit, a gossiped batch): every signature is checked in parallel on the
+   * verify pool, then the txs enter the mempool IN ORDER, so a sender's consecutive nonces within one
+   * batch are admitted (submitTx calls racing on the pool could reach the mempool out of order and
+   * fail with NONCE_GAP). One result per tx: its decoded form or the typed error; a bad tx changes
+   * nothing and does not stop the others.
+   */
+  async submitTxs(list: readonly Uint8Array[]): Promise<(DecodedTx | Error)[]> {
+    const out: (DecodedTx | Error)[] = new Array(list.length)
+    const pending: (DecodedTx | undefined)[] = list.map((bytes, i) => {
+      try {
+        return this.precheck(bytes)
+      } catch (e) {
+        out[i] = e as Error
+        return undefined
+      }
+    })
+    const oks = await Promise.all(
+      pending.map((d) =>
+        d === undefined || this.verified.has(d.hashHex)
+          ? true
+          : this.pool.verify(verifyJobOf(d)).catch((e: Error) => e),
+      ),
+    )
+    for (let i = 0; i < list.length; i++) {
+      const d = pending[i]
+      if (d === undefined) continue
+      const ok = oks[i]
+      if (ok !== true) {
+        out[i] = ok === false ? new TxError('BAD_SIGNATURE', 'signature does not verify') : ok
+        continue
+      }
+      try {
+        out[i] = this.admit(d)
+      } catch (e) {
+        out[i] = e as Error
+      }
+    }
+    return out
+  }
+
+  /** Decode, duplicate, stateless and expiry checks: everything before the signature. */
+  private precheck(bytes: Uint8Array): DecodedTx {
     const d = decodeTxBytes(bytes)
     if (this.mempool.has(d.hashHex)) {
       throw new PulseError('TX_DUPLICATE', 'tx is already in the mempool')
@@ -315,26 +364,26 @@ export class NetworkNode extends EventEmitter {
         `expiresAt is more than ${this.genesis.params.txLifetimeBlocksMax} blocks ahead`,
       )
     }
-    if (!this.verified.has(d.hashHex)) {
-      const ok = await this.pool.verify({
-        scheme: d.tx.body.sender.scheme,
-        publicKey: d.tx.body.sender.bytes,
-        msg: txSignBytesFromEncoded(d.bytes),
-        sig: d.tx.signature,
-      })
-      if (!ok) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
-    }
+    return d
+  }
+
+  /**
+   * Mempool rules for a signature-checked tx, then announced ('tx'). The signature is remembered
+   * even if the mempool refuses the tx: a block carrying it later is not verified again.
+   */
+  private admit(d: DecodedTx): DecodedTx {
+    this.rememberVerified(d.hashHex)
     this.mempool.add(d, {
       stateNonce: getNonce(this.state, d.sender),
       feeBalance: getBalance(this.state, d.sender, this.genesis.params.feeAsset),
     })
-    this.rememberVerified(d.hashHex)
     this.emit('tx', d)
     return d
   }
 
   private rememberVerified(h: string): void {
-    if (this.verified.size >= 200_000) this.verified.clear()
+    // Oldest first out (insertion order), so txs still waiting in the mempool stay verified.
+    if (this.verified.size >= 200_000) this.verified.delete(this.verified.values().next().value!)
     this.verified.add(h)
   }
 
@@ -569,16 +618,7 @@ export class NetworkNode extends EventEmitter {
       txs.push(d)
     }
     const unchecked = txs.filter((d) => !this.verified.has(d.hashHex))
-    const oks = await Promise.all(
-      unchecked.map((d) =>
-        this.pool.verify({
-          scheme: d.tx.body.sender.scheme,
-          publicKey: d.tx.body.sender.bytes,
-          msg: txSignBytesFromEncoded(d.bytes),
-          sig: d.tx.signature,
-        }),
-      ),
-    )
+    const oks = await Promise.all(unchecked.map((d) => this.pool.verify(verifyJobOf(d))))
     for (let i = 0; i < unchecked.length; i++) {
       if (!oks[i]) bad(`tx ${unchecked[i].hashHex} has a bad signature`)
       this.rememberVerified(unchecked[i].hashHex)
@@ -826,6 +866,15 @@ export class NetworkNode extends EventEmitter {
 }
 
 /** Accounts a tx concerns (the sender and a payload's `to`, if any) for the by-account index. */
+function verifyJobOf(d: DecodedTx) {
+  return {
+    scheme: d.tx.body.sender.scheme,
+    publicKey: d.tx.body.sender.bytes,
+    msg: txSignBytesFromEncoded(d.bytes),
+    sig: d.tx.signature,
+  }
+}
+
 function touchedAccounts(app: App, d: DecodedTx): Uint8Array[] {
   const out = [d.sender]
   const payload = (d.payload ?? app.txKind(d.tx.body.kind)?.decode(d.tx.body.payload)) as
