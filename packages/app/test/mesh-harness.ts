@@ -38,6 +38,8 @@ export class SimNetwork {
   timeMs = 1_700_000_000_000n
   header: Header | undefined
   commit: Commit | undefined
+  /** Validator changes the last block's modules reported (the node applies them at H+2). */
+  lastValidatorUpdates: { publicKey: Uint8Array; power: bigint }[] = []
   private nonces = new Map<string, bigint>()
 
   constructor(id: string, genesis: Genesis, validators: TestKey[], meshOpts: mesh.MeshModuleOptions = {}) {
@@ -89,6 +91,7 @@ export class SimNetwork {
       { mode: 'build', verifySignatures: true },
     )
     o.commit()
+    this.lastValidatorUpdates = ex.validatorUpdates
     if (ex.rejected.length > 0) throw new Error(`tx rejected by ante: ${ex.rejected[0]!.error.code}`)
     const set = validatorSetOf(this.validatorEntries)
     const vhash = validatorsHashOf(set)

@@ -15,6 +15,7 @@ import { genesisFor, MESH_KIND, SimNetwork } from './mesh-harness.ts'
 import {
   ackTx,
   createClientTx,
+  hex,
   pending,
   recvTx,
   relayAll,
@@ -234,6 +235,103 @@ describe('mesh light clients', () => {
       r.map((x) => x.error),
       ['NOT_AUTHORIZED', '', 'CLIENT_EXISTS'],
     )
+  })
+})
+
+describe('mesh registry sync (network update / retire reach the tenant chain)', () => {
+  it('applies a newer record proved from the hub: validator updates at the block end, then status', () => {
+    const funded = [alice, bob, relayer]
+    const hub = new SimNetwork('hub', genesisFor('hub', 'pulse', funded, v), v)
+    const alpha = new SimNetwork('alpha', genesisFor('alpha', 'emo', funded, w), w, { registryHub: 'hub' })
+    hub.block()
+    alpha.block()
+    const entry = (k: typeof alice, power: bigint) => ({ publicKey: k.publicKey.bytes, power })
+    const reg = hub.block([
+      hub.tx(
+        alice,
+        MESH_KIND.networkCreate,
+        enc(MESH_KIND.networkCreate, {
+          id: 'alpha',
+          profile: 'bft',
+          validators: [entry(w[0]!, 10n)],
+          nativeAsset: 'emo',
+          blockIntervalMs: 500,
+          compliancePolicy: '',
+        }),
+      ),
+    ])
+    assert.equal(reg[0]!.error, '')
+    assert.equal(hub.block([createClientTx(hub, alpha, relayer)])[0]!.error, '')
+    assert.equal(alpha.block([createClientTx(alpha, hub, relayer)])[0]!.error, '')
+    const update = (validators: mesh.ValidatorEntry[]) =>
+      hub.tx(
+        alice,
+        MESH_KIND.networkUpdate,
+        enc(MESH_KIND.networkUpdate, { id: 'alpha', validators, blockIntervalMs: 800, compliancePolicy: '' }),
+      )
+    const syncTx = (on: SimNetwork, record?: Uint8Array) => {
+      const pr = hub.prove(MESH_KEYS.network('alpha'))
+      return on.tx(
+        relayer,
+        MESH_KIND.registrySync,
+        enc(MESH_KIND.registrySync, { record: record ?? pr.value!, proofHeight: pr.height, proof: pr.proof }),
+      )
+    }
+    // The owner adds v0 (power 20): alpha reports exactly that change at the end of the sync block.
+    assert.equal(hub.block([update([entry(w[0]!, 10n), entry(v[0]!, 20n)])])[0]!.error, '')
+    hub.block()
+    const genesisSet = hub.query('network', { id: 'alpha' }) as { genesisValidators: { power: string }[] }
+    assert.deepEqual(
+      genesisSet.genesisValidators.map((x) => x.power),
+      ['10'],
+      'the hub keeps the creation set (late hosts derive the genesis from it)',
+    )
+    const r = alpha.block([updateClientTx(alpha, hub, relayer), syncTx(alpha)])
+    assert.deepEqual(
+      r.map((x) => x.error),
+      ['', ''],
+    )
+    assert.deepEqual(
+      alpha.lastValidatorUpdates.map((u) => [hex(u.publicKey), u.power]),
+      [[hex(v[0]!.publicKey.bytes), 20n]],
+    )
+    alpha.block()
+    assert.deepEqual(alpha.lastValidatorUpdates, [], 'reported once')
+    // Replayed, forged, or on a network that follows no registry: refused, nothing changes.
+    const forged = hub.tree.get(MESH_KEYS.network('alpha'))!.slice()
+    forged[forged.length - 20]! ^= 1
+    const bad = alpha.block([syncTx(alpha), syncTx(alpha, forged)])
+    assert.deepEqual(
+      bad.map((x) => x.error),
+      ['REGISTRY_NOT_NEWER', 'PROOF_INVALID'],
+    )
+    assert.deepEqual(alpha.lastValidatorUpdates, [])
+    // w0 leaves (power 0), then the network is retired: the mirror says so, the set is unchanged.
+    hub.block([update([entry(v[0]!, 20n)])])
+    hub.block()
+    alpha.block([updateClientTx(alpha, hub, relayer), syncTx(alpha)])
+    assert.deepEqual(
+      alpha.lastValidatorUpdates.map((u) => [hex(u.publicKey), u.power]),
+      [[hex(w[0]!.publicKey.bytes), 0n]],
+    )
+    hub.block([hub.tx(alice, MESH_KIND.networkRetire, enc(MESH_KIND.networkRetire, { id: 'alpha' }))])
+    hub.block()
+    const ret = alpha.block([updateClientTx(alpha, hub, relayer), syncTx(alpha)])
+    assert.equal(ret[1]!.error, '')
+    assert.deepEqual(alpha.lastValidatorUpdates, [])
+    const q = alpha.query('registry') as { hub: string; record: { status: string; blockIntervalMs: number } }
+    assert.deepEqual([q.hub, q.record.status, q.record.blockIntervalMs], ['hub', 'retired', 800])
+    // The hub itself follows no registry.
+    hub.block([updateClientTx(hub, alpha, relayer)])
+    const pr = hub.prove(MESH_KEYS.network('alpha'))
+    const none = hub.block([
+      hub.tx(
+        relayer,
+        MESH_KIND.registrySync,
+        enc(MESH_KIND.registrySync, { record: pr.value!, proofHeight: pr.height, proof: pr.proof }),
+      ),
+    ])
+    assert.equal(none[0]!.error, 'NOT_AUTHORIZED')
   })
 })
 

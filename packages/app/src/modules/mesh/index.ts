@@ -15,6 +15,7 @@ import { equalBytes, fromUtf8, isValidAssetId, isValidNetworkId, toHex, utf8 } f
 import { validatorSetOf } from '../../validators.ts'
 import { formatAddress } from '../../accounts.ts'
 import { TxError } from '../../errors.ts'
+import type { ConsensusHooks, ValidatorUpdate } from '../../executor.ts'
 import type { AppModule, TxContext, TxKind } from '../../module.ts'
 import { Overlay, type KVStore } from '../../state/kv.ts'
 import {
@@ -60,6 +61,8 @@ import {
   MeshTransferSSZ,
   type MisbehaviourPayload,
   MisbehaviourSSZ,
+  type RegistrySyncPayload,
+  RegistrySyncSSZ,
 } from './payloads.ts'
 import {
   decodeAck,
@@ -72,6 +75,7 @@ import {
   MeshError,
   NetworkRecordSSZ,
   type Packet,
+  ValidatorListSSZ,
   voucherDenom,
 } from './state.ts'
 
@@ -90,6 +94,7 @@ export const MESH_KIND = {
   acknowledge: 0x0708,
   timeout: 0x0709,
   misbehaviour: 0x070a,
+  registrySync: 0x070b,
 } as const
 
 // ------------------------------------------------------------------------ small state helpers
@@ -141,9 +146,17 @@ export interface NetworkRecord {
   createdAt: bigint
   updatedAt: bigint
 }
+/** The set a registered network was created with: its genesis set (records older than this key: the record's). */
+export function genesisValidatorsOf(store: KVStore, r: NetworkRecord): ValidatorEntry[] {
+  const raw = store.get(MESH_KEYS.networkGenesisValidators(r.id))
+  return raw === undefined ? r.validators : ValidatorListSSZ.deserialize(raw)
+}
 export function getNetwork(store: KVStore, id: string): NetworkRecord | undefined {
   const raw = store.get(MESH_KEYS.network(id))
-  if (raw === undefined) return undefined
+  return raw === undefined ? undefined : decodeNetworkRecord(id, raw)
+}
+/** Decodes the registry record of `id` (NetworkRecordSSZ bytes as stored on the hub). */
+export function decodeNetworkRecord(id: string, raw: Uint8Array): NetworkRecord {
   const v = NetworkRecordSSZ.deserialize(raw)
   return {
     id,
@@ -298,6 +311,7 @@ const networkCreateKind: TxKind<NetworkCreatePayload> = {
       updatedAt: ctx.height,
     })
     append(store, LIST.networkCount(), LIST.networkAt, p.id)
+    store.set(MESH_KEYS.networkGenesisValidators(p.id), ValidatorListSSZ.serialize(p.validators))
     ctx.emit(
       ev('mesh_network_created', {
         network: p.id,
@@ -353,6 +367,12 @@ const networkRetireKind: TxKind<{ id: string }> = {
 }
 
 export interface MeshModuleOptions {
+  /**
+   * The hub whose registry this network follows (a network started from a registry record). Set:
+   * `registry sync` txs carrying this network's record proved from that hub apply its validator
+   * set (at H+2, like staking) and status. Every validator of the network must set the same value.
+   */
+  registryHub?: string
   /**
    * Accounts allowed to create light clients (the trust roots). Empty: anyone may (development;
    * a client still only ever advances on verified commits, but its first header is trusted).
@@ -436,6 +456,72 @@ const misbehaviourKind: TxKind<MisbehaviourPayload> = {
       }),
     )
   },
+}
+
+function getValidatorList(store: KVStore, key: Uint8Array): ValidatorEntry[] | undefined {
+  const raw = store.get(key)
+  return raw === undefined ? undefined : ValidatorListSSZ.deserialize(raw)
+}
+
+/**
+ * A network started from the hub's registry learns of `network update` / `retire` through its own
+ * record, proved against its light client of the hub (anyone may carry it; relayers do). A newer
+ * record (updatedAt) replaces the mirror; a changed validator set becomes validator updates at the
+ * end of this block (effective at H+2): removed keys get power 0.
+ */
+function registrySyncKind(o: MeshModuleOptions): TxKind<RegistrySyncPayload> {
+  return {
+    kind: MESH_KIND.registrySync,
+    name: 'mesh/registry-sync',
+    decode: (b) => RegistrySyncSSZ.deserialize(b),
+    encode: (p) => RegistrySyncSSZ.serialize(p),
+    execute(store, ctx, p) {
+      const hub = o.registryHub
+      if (hub === undefined)
+        throw new MeshError('NOT_AUTHORIZED', `${ctx.networkId} does not follow a registry`)
+      verifyMembership(store, ctx.timeMs, {
+        counterparty: hub,
+        height: p.proofHeight,
+        key: MESH_KEYS.network(ctx.networkId),
+        value: p.record,
+        proof: p.proof,
+      })
+      const r = decodeNetworkRecord(ctx.networkId, p.record)
+      const prev = store.get(MESH_KEYS.registryMirror())
+      if (prev !== undefined && decodeNetworkRecord(ctx.networkId, prev).updatedAt >= r.updatedAt)
+        throw new MeshError(
+          'REGISTRY_NOT_NEWER',
+          `record of ${hub}@${r.updatedAt} is not newer than the mirror`,
+        )
+      store.set(MESH_KEYS.registryMirror(), p.record)
+      let changes = 0
+      if (r.status === 'active') {
+        const cur = getValidatorList(store, MESH_KEYS.registrySet()) ?? []
+        const next = new Map(r.validators.map((v) => [toHex(v.publicKey), v]))
+        const updates: ValidatorEntry[] = []
+        for (const v of cur)
+          if (!next.has(toHex(v.publicKey))) updates.push({ publicKey: v.publicKey, power: 0n })
+        const before = new Map(cur.map((v) => [toHex(v.publicKey), v.power]))
+        for (const v of r.validators) if (before.get(toHex(v.publicKey)) !== v.power) updates.push(v)
+        if (updates.length > 0) {
+          const pending = getValidatorList(store, MESH_KEYS.registryPendingUpdates()) ?? []
+          store.set(MESH_KEYS.registryPendingUpdates(), ValidatorListSSZ.serialize([...pending, ...updates]))
+          store.set(MESH_KEYS.registrySet(), ValidatorListSSZ.serialize(r.validators))
+        }
+        changes = updates.length
+      }
+      ctx.emit(
+        ev('mesh_registry_synced', {
+          hub,
+          updated_at: r.updatedAt.toString(),
+          status: r.status,
+          validators: String(r.validators.length),
+          validator_changes: String(changes),
+          block_interval_ms: String(r.blockIntervalMs),
+        }),
+      )
+    },
+  }
 }
 
 const transferKind: TxKind<MeshTransferPayload> = {
@@ -668,10 +754,27 @@ const bigArg = (s: string | undefined, d: bigint) => {
   return BigInt(s)
 }
 
-export function createMeshModule(o: MeshModuleOptions = {}): AppModule {
+export function createMeshModule(o: MeshModuleOptions = {}): AppModule & ConsensusHooks {
   return {
     name: 'mesh',
     prefix: MESH_PREFIX,
+    // Only a registry-following network keeps its set here (other networks' genesis state is unchanged).
+    initGenesis:
+      o.registryHub === undefined
+        ? undefined
+        : (store, g) =>
+            store.set(
+              MESH_KEYS.registrySet(),
+              ValidatorListSSZ.serialize(
+                g.validators.map((v) => ({ publicKey: v.publicKey, power: v.power })),
+              ),
+            ),
+    validatorUpdates(store): ValidatorUpdate[] {
+      const pending = getValidatorList(store, MESH_KEYS.registryPendingUpdates())
+      if (pending === undefined) return []
+      store.delete(MESH_KEYS.registryPendingUpdates())
+      return pending.map((v) => ({ publicKey: v.publicKey, power: v.power }))
+    },
     txKinds: [
       networkCreateKind,
       networkUpdateKind,
@@ -683,12 +786,28 @@ export function createMeshModule(o: MeshModuleOptions = {}): AppModule {
       acknowledgeKind,
       timeoutKind,
       misbehaviourKind,
+      registrySyncKind(o),
     ],
     queries: {
       networks: (store) => listNetworks(store).map(networkView),
       network: (store, a) => {
         const r = getNetwork(store, a.id ?? '')
-        return r === undefined ? null : networkView(r)
+        if (r === undefined) return null
+        const genesisValidators = genesisValidatorsOf(store, r).map((v) => ({
+          publicKey: toHex(v.publicKey),
+          power: v.power.toString(),
+        }))
+        return { ...networkView(r), genesisValidators }
+      },
+      /** Registry-following networks: the hub, and the last record of this network proved from it. */
+      registry: (store, _a, ctx) => {
+        const raw = store.get(MESH_KEYS.registryMirror())
+        const set = getValidatorList(store, MESH_KEYS.registrySet())
+        return {
+          hub: o.registryHub ?? null,
+          record: raw === undefined ? null : networkView(decodeNetworkRecord(ctx.params.networkId, raw)),
+          validators: set?.map((v) => ({ publicKey: toHex(v.publicKey), power: v.power.toString() })) ?? null,
+        }
       },
       clients: (store) => list(store, LIST.clientCount(), LIST.clientAt).map((id) => clientView(store, id)),
       client: (store, a) => clientView(store, a.network ?? ''),

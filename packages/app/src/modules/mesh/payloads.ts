@@ -55,6 +55,12 @@ export const MisbehaviourSSZ = new ContainerType({
   commit2: CommitBytes,
   validators2: ValidatorListSSZ,
 })
+/** Tenant: its own registry record on the hub, proved against its light client of the hub. */
+export const RegistrySyncSSZ = new ContainerType({
+  record: new ByteListType(48 * 1024),
+  proofHeight: ssz.Uint64,
+  proof: ProofBytes,
+})
 export const MeshTransferSSZ = new ContainerType({
   destNetwork: ssz.NetworkIdSSZ,
   asset: ssz.AssetIdSSZ,
@@ -113,6 +119,12 @@ export interface MisbehaviourPayload {
   header2: Uint8Array
   commit2: Uint8Array
   validators2: ValidatorEntry[]
+}
+export interface RegistrySyncPayload {
+  /** NetworkRecordSSZ bytes exactly as stored on the hub under MESH_KEYS.network(this network). */
+  record: Uint8Array
+  proofHeight: bigint
+  proof: Uint8Array
 }
 export interface MeshTransferPayload {
   destNetwork: string

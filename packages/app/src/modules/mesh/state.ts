@@ -36,6 +36,7 @@ export const MESH_ERROR_CODES = [
   'UNKNOWN_PACKET',
   'CLIENT_FROZEN',
   'MISBEHAVIOUR_INVALID',
+  'REGISTRY_NOT_NEWER',
 ] as const
 export type MeshErrorCode = (typeof MESH_ERROR_CODES)[number]
 
@@ -163,6 +164,14 @@ const id = (s: string) => {
 export const MESH_KEYS = {
   network: (networkId: string) => k(0x01, utf8(networkId)),
   networkPrefix: () => k(0x01),
+  /** Hub: the validator set a network was created with (its genesis set; updates change the record). */
+  networkGenesisValidators: (networkId: string) => k(0x04, utf8(networkId)),
+  /** Tenant following a registry: the last registry record of itself proved from the hub. */
+  registryMirror: () => k(0x30),
+  /** Tenant following a registry: the validator set its registry record currently names. */
+  registrySet: () => k(0x31),
+  /** Tenant following a registry: validator changes to report at the end of this block. */
+  registryPendingUpdates: () => k(0x32),
   client: (counterparty: string) => k(0x20, utf8(counterparty)),
   clientPrefix: () => k(0x20),
   consensusState: (counterparty: string, height: bigint) => k(0x21, id(counterparty), u64be(height)),
