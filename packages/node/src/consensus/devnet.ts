@@ -28,6 +28,8 @@ export interface LocalValidatorNetworkOptions {
   modules?: AppModule[]
   timeouts?: Partial<TimeoutParams>
   commitDelayMs?: number
+  /** > 0: no empty blocks while idle except one per this many ms (ConsensusDriverOptions). */
+  emptyBlocksIntervalMs?: number
   voteExtensions?: VoteExtensionHook
   /** A finality checkpoint every this many blocks (NetworkNode default 100). */
   checkpointInterval?: bigint
@@ -82,6 +84,7 @@ export class LocalValidatorNetwork {
         signState: new SignStateFile(join(dir, `signstate-${this.o.genesis.networkId}.json`)),
         timeouts: this.o.timeouts,
         commitDelayMs: this.o.commitDelayMs,
+        emptyBlocksIntervalMs: this.o.emptyBlocksIntervalMs,
         voteExtensions: this.o.voteExtensions,
       })
       const v = { index: i, store, node, driver }

@@ -88,8 +88,21 @@ export interface ConsensusDriverOptions {
   transport: ConsensusTransport
   signState: SignStateFile
   timeouts?: Partial<TimeoutParams>
-  /** Pause after a commit before the next height starts (CometBFT timeout_commit). */
+  /**
+   * Pause after a commit before the next height starts (CometBFT timeout_commit); with
+   * `emptyBlocksIntervalMs` it is the minimum interval between heights instead.
+   */
   commitDelayMs?: number
+  /**
+   * > 0: do not start heights for empty blocks while idle (CometBFT create_empty_blocks = false with
+   * create_empty_blocks_interval). After a commit the next height starts once `commitDelayMs` has
+   * passed AND this node's mempool holds a tx, or a peer's proposal/vote for that height arrives, or
+   * this long has passed (a heartbeat empty block). Every validator waits on its own mempool, and
+   * txs are gossiped to all of them, so the round proposer starts about when the others do; a
+   * validator's propose timeout only runs once it started. 0 / absent: a height starts
+   * `commitDelayMs` after every commit, txs or not (empty blocks).
+   */
+  emptyBlocksIntervalMs?: number
   voteExtensions?: VoteExtensionHook
   /** Wall clock in ms (injected for tests). */
   now?: () => bigint
@@ -135,6 +148,9 @@ export class ConsensusDriver extends EventEmitter {
   private readonly transport: ConsensusTransport
   private readonly signState: SignStateFile
   private readonly commitDelayMs: number
+  private readonly emptyBlocksIntervalMs: number
+  /** The height this validator waits to start (idle, no txs), and whether the minimum interval passed. */
+  private waiting: { height: bigint; minPassed: boolean } | undefined
   private readonly now: () => bigint
   private readonly verifier: ConsensusVerifier
   private engine: TendermintEngine
@@ -174,6 +190,7 @@ export class ConsensusDriver extends EventEmitter {
   /** Precommits for another block than the head at the head's height, by round:hash (fork watch). */
   private rivals = new Map<string, { commit: Commit; power: bigint }>()
   private readonly onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
+    if (this.waiting?.minPassed) this.wake(this.waiting.height)
     if (this.stopped || this.seenTx.has(d.hashHex)) return
     this.rememberTx(d.hashHex)
     this.stats.txForwarded++
@@ -190,6 +207,7 @@ export class ConsensusDriver extends EventEmitter {
     this.transport = o.transport
     this.signState = o.signState
     this.commitDelayMs = o.commitDelayMs ?? o.node.genesis.params.blockIntervalMs
+    this.emptyBlocksIntervalMs = o.emptyBlocksIntervalMs ?? 0
     this.now = o.now ?? (() => BigInt(Date.now()))
     const id = o.node.id
     this.verifier = {
@@ -381,6 +399,7 @@ export class ConsensusDriver extends EventEmitter {
     if (this.node.halted) return
     const h = this.node.height + 1n
     if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
+    this.waiting = undefined
     await this.loadSets(h)
     this.pickKey(h)
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
@@ -580,9 +599,32 @@ export class ConsensusDriver extends EventEmitter {
     const done = await this.commitWithSets(p, commit)
     this.stats.committed++
     this.emit('commit', { height, hash, commit, block: done })
+    this.scheduleNextHeight()
+  }
+
+  /** After a commit: the next height after `commitDelayMs`, or (idle-cheap mode) once there is work. */
+  private scheduleNextHeight(): void {
+    if (this.emptyBlocksIntervalMs <= 0) {
+      this.timer(this.commitDelayMs, () => {
+        void this.enqueue(() => this.startHeight())
+      })
+      return
+    }
+    const h = this.node.height + 1n
+    const w = { height: h, minPassed: false }
+    this.waiting = w
     this.timer(this.commitDelayMs, () => {
-      void this.enqueue(() => this.startHeight())
+      w.minPassed = true
+      if (this.node.mempool.size > 0) this.wake(h)
     })
+    this.timer(this.emptyBlocksIntervalMs, () => this.wake(h))
+  }
+
+  /** Starts height `h` if this validator is still waiting for it. */
+  private wake(h: bigint): void {
+    if (this.waiting?.height !== h) return
+    this.waiting = undefined
+    void this.enqueue(() => this.startHeight())
   }
 
   /** Commits block H with the set of H+2 (the set of H+1 changed by H's validator updates). */
@@ -656,6 +698,7 @@ export class ConsensusDriver extends EventEmitter {
         }
         this.noteHeight(m.proposal.height)
         if (m.proposal.height < this.node.height + 1n) return
+        await this.joinPeers(m.proposal.height)
         const key = toHex(m.proposal.blockHash)
         if (!this.blocks.has(key)) this.keepBlock(key, block, m.blockBytes)
         this.feed({ type: 'ProposalReceived', proposal: m.proposal, nowMs: this.now() })
@@ -665,6 +708,7 @@ export class ConsensusDriver extends EventEmitter {
         this.noteHeight(m.vote.height)
         if (m.vote.height === this.node.height) this.addLatePrecommit(m.vote)
         if (m.vote.height < this.node.height + 1n) return
+        await this.joinPeers(m.vote.height)
         this.feed({ type: 'VoteReceived', vote: m.vote, nowMs: this.now() })
         return
       case 'blockRequest': {
@@ -688,6 +732,17 @@ export class ConsensusDriver extends EventEmitter {
       case 'tx':
         return // handled before the queue (onPeerTx)
     }
+  }
+
+  /**
+   * A peer proposes or votes at the height this validator is waiting to start (it had txs, or its
+   * heartbeat came first): start now and take part (CometBFT handles a complete proposal in the
+   * NewRound step the same way).
+   */
+  private async joinPeers(height: bigint): Promise<void> {
+    if (this.waiting?.height !== height) return
+    this.waiting = undefined
+    await this.startHeight()
   }
 
   /** Adds a verified precommit for the head block (same round as its certificate) to lastCommitPlus. */

@@ -16,7 +16,6 @@
  * Messages for heights beyond what can be checked (more than 2 ahead) are ignored and start a block
  * sync; stale ones are ignored.
  */
-import { decodeTxBytes } from '@pulsemesh/app'
 import {
   blockHash,
   DecodeError,
@@ -25,6 +24,8 @@ import {
   isPulseError,
   type Proposal,
   proposalSignBytes,
+  toHex,
+  txHash,
   verify,
   type Vote,
   voteSignBytes,
@@ -253,14 +254,15 @@ export function attachNetworkGossip(o: {
     ...TOPIC_LIMITS.txs,
     validate: async (data) => {
       const txs = decodeTxBatch(data)
-      const hashes = txs.map((t) => decodeTxBytes(t).hashHex)
+      const hashes = txs.map((t) => toHex(txHash(t)))
       if (fromGossip.size + hashes.length >= GOSSIPED_TX_MEMORY) fromGossip.clear()
       for (const h of hashes) fromGossip.add(h)
-      const results = await Promise.allSettled(txs.map((t) => node.submitTx(t)))
+      // In-order admission: a sender's consecutive nonces in one batch must not race into NONCE_GAP.
+      const results = await node.submitTxs(txs)
       let accepted = false
       for (const r of results) {
-        if (r.status === 'fulfilled') accepted = true
-        else if (isPulseError(r.reason) && REJECT_TX_CODES.has(r.reason.code)) return 'reject'
+        if (!(r instanceof Error)) accepted = true
+        else if (isPulseError(r) && REJECT_TX_CODES.has(r.code)) return 'reject'
       }
       return accepted ? 'accept' : 'ignore'
     },
