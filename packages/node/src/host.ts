@@ -20,6 +20,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from './api/auth.ts'
 import type { RateLimitConfig } from './api/rate-limit.ts'
 import { startRegistryHosting } from './mesh/host-registry.ts'
+import { ApiMetrics } from './api/metrics.ts'
 import { buildApi } from './api/server.ts'
 import type { StreamOptions } from './api/streams.ts'
 import type { WebhookOptions } from './api/webhooks.ts'
@@ -93,6 +94,8 @@ export async function startHost(
   const keys = new Keystore(home)
   const networks = new Map<string, NetworkNode>()
   const validatorKeys = new Map<string, { seed: Uint8Array; publicKey: Uint8Array }>()
+  /** Networks this node hosts without a key: over p2p it follows them as a full node. */
+  const follow = new Set<string>()
   let networking: Networking | undefined
   const locals: LocalValidatorNetwork[] = []
   try {
@@ -146,6 +149,7 @@ export async function startHost(
       if (key && cfg.p2p && genesis.validators.length > 1)
         validatorKeys.set(genesis.networkId, { seed: key.secret, publicKey: key.publicKey.bytes })
       else if (key && n.produce !== false) node.startProducing()
+      if (!key) follow.add(genesis.networkId)
       networks.set(genesis.networkId, node)
       log(`network ${genesis.networkId}: height ${node.height}, ${key ? 'validator' : 'full node'}`)
     }
@@ -156,6 +160,7 @@ export async function startHost(
         config: cfg.p2p,
         networks,
         validatorKeys,
+        follow,
         consensus: cfg.consensus,
         log,
       })
@@ -168,8 +173,11 @@ export async function startHost(
   }
   const registry = await startRegistryHosting({ cfg, networks, store, pool, keys, log })
   const dataDir = join(home, 'data')
+  const net = networking
   const api = buildApi({
     networks,
+    // With p2p, /metrics also carries the p2p series (peers, gossip by topic, penalties, sync).
+    metrics: net ? new ApiMetrics(networks, { p2p: () => net.figures() }) : undefined,
     auth:
       cfg.auth?.jwksFile && !isAbsolute(cfg.auth.jwksFile)
         ? { ...cfg.auth, jwksFile: join(home, cfg.auth.jwksFile) }

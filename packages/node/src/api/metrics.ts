@@ -5,6 +5,261 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CommittedBlock, NetworkNode } from '../chain/network-node.ts'
 
+/** What the p2p layer reports to /metrics (cumulative counts since start; plain numbers, no libp2p types). */
+export interface P2PFigures {
+  peers: number
+  blockedNow: number
+  blockedTotal: number
+  penalties: number
+  penaltyPoints: number
+  redials: number
+  /** Bytes before/after zstd framing, gossip and sync together. */
+  compressionRawBytes: number
+  compressionFrameBytes: number
+  networks: {
+    id: string
+    role: string
+    /** Peers subscribed to any topic of the network. */
+    peers: number
+    syncBehind: number
+    peerHeight: number
+    blocksSynced: number
+    blocksServed: number
+    syncBytesIn: number
+    syncBytesOut: number
+    badSyncPeers: number
+    topics: {
+      topic: string
+      peers: number
+      messagesIn: number
+      bytesIn: number
+      messagesOut: number
+      bytesOut: number
+      accepted: number
+      ignored: number
+      rejected: number
+      rateLimited: number
+      oversized: number
+    }[]
+  }[]
+}
+
+type Labels = Record<string, string>
+
+/**
+ * A prom-client Counter fed from a cumulative figure owned elsewhere: each scrape adds the growth
+ * since the previous scrape (so the series is a true counter: it never goes down).
+ */
+function mirrorCounter(
+  r: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => [Labels, number][],
+): void {
+  const last = new Map<string, number>()
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [r],
+    collect() {
+      for (const [labels, v] of read()) {
+        const k = JSON.stringify(labels)
+        const d = v - (last.get(k) ?? 0)
+        if (d > 0 || !last.has(k)) this.inc(labels, Math.max(0, d))
+        last.set(k, Math.max(v, last.get(k) ?? 0))
+      }
+    },
+  })
+}
+
+function gauge(
+  r: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => [Labels, number][],
+) {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [r],
+    collect() {
+      for (const [labels, v] of read()) this.set(labels, v)
+    },
+  })
+}
+
+/** The p2p series: peers, gossip by topic, admission verdicts, penalties, sync, compression. */
+function registerP2P(r: Registry, figures: () => P2PFigures): void {
+  // One read per scrape: every collect() below runs within the same registry.metrics() call.
+  let cached: { at: number; f: P2PFigures } | undefined
+  const f = () => {
+    const now = performance.now()
+    if (!cached || now - cached.at > 50) cached = { at: now, f: figures() }
+    return cached.f
+  }
+  const perNet = (pick: (n: P2PFigures['networks'][number]) => number) => (): [Labels, number][] =>
+    f().networks.map((n) => [{ network: n.id }, pick(n)])
+  type T = P2PFigures['networks'][number]['topics'][number]
+  const perTopic = (pick: (t: T) => number) => (): [Labels, number][] =>
+    f().networks.flatMap((n) =>
+      n.topics.map(
+        (t) => [{ network: n.id, topic: t.topic.split('/')[3] ?? t.topic }, pick(t)] as [Labels, number],
+      ),
+    )
+  gauge(
+    r,
+    'pulsemesh_p2p_network_peers',
+    'connected peers subscribed to a topic of the network',
+    ['network'],
+    perNet((n) => n.peers),
+  )
+  gauge(
+    r,
+    'pulsemesh_p2p_topic_peers',
+    'connected peers subscribed to the topic',
+    ['network', 'topic'],
+    perTopic((t) => t.peers),
+  )
+  gauge(
+    r,
+    'pulsemesh_p2p_network_role',
+    'this node on the network (1 for its role)',
+    ['network', 'role'],
+    () => f().networks.map((n) => [{ network: n.id, role: n.role }, 1]),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_gossip_messages_in_total',
+    'gossip messages received',
+    ['network', 'topic'],
+    perTopic((t) => t.messagesIn),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_gossip_bytes_in_total',
+    'gossip payload bytes received (compressed)',
+    ['network', 'topic'],
+    perTopic((t) => t.bytesIn),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_gossip_messages_out_total',
+    'gossip messages published',
+    ['network', 'topic'],
+    perTopic((t) => t.messagesOut),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_gossip_bytes_out_total',
+    'gossip payload bytes published (compressed)',
+    ['network', 'topic'],
+    perTopic((t) => t.bytesOut),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_gossip_verdicts_total',
+    'admission verdicts of received gossip',
+    ['network', 'topic', 'verdict'],
+    () =>
+      f().networks.flatMap((n) =>
+        n.topics.flatMap((t) => {
+          const topic = t.topic.split('/')[3] ?? t.topic
+          return (['accepted', 'ignored', 'rejected', 'rateLimited', 'oversized'] as const).map(
+            (v) => [{ network: n.id, topic, verdict: v }, t[v]] as [Labels, number],
+          )
+        }),
+      ),
+  )
+  mirrorCounter(r, 'pulsemesh_p2p_penalties_total', 'penalties given to peers', [], () => [
+    [{}, f().penalties],
+  ])
+  mirrorCounter(r, 'pulsemesh_p2p_penalty_points_total', 'penalty points given to peers', [], () => [
+    [{}, f().penaltyPoints],
+  ])
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_peers_blocked_total',
+    'peers disconnected and blocked for misbehaviour',
+    [],
+    () => [[{}, f().blockedTotal]],
+  )
+  gauge(r, 'pulsemesh_p2p_peers_blocked', 'peers blocked right now', [], () => [[{}, f().blockedNow]])
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_redials_total',
+    'dial attempts to known peers after a disconnect',
+    [],
+    () => [[{}, f().redials]],
+  )
+  gauge(
+    r,
+    'pulsemesh_p2p_sync_behind_blocks',
+    'blocks the best peer is ahead of this node',
+    ['network'],
+    perNet((n) => n.syncBehind),
+  )
+  gauge(
+    r,
+    'pulsemesh_p2p_peer_height_blocks',
+    'best head height a peer reported',
+    ['network'],
+    perNet((n) => n.peerHeight),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_sync_blocks_in_total',
+    'blocks fetched by block sync',
+    ['network'],
+    perNet((n) => n.blocksSynced),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_sync_blocks_out_total',
+    'blocks served to peers by block sync',
+    ['network'],
+    perNet((n) => n.blocksServed),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_sync_bytes_in_total',
+    'block sync bytes received (compressed)',
+    ['network'],
+    perNet((n) => n.syncBytesIn),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_sync_bytes_out_total',
+    'block sync bytes served (compressed)',
+    ['network'],
+    perNet((n) => n.syncBytesOut),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_sync_bad_peers_total',
+    'sync peers blamed for undecodable or unacceptable blocks',
+    ['network'],
+    perNet((n) => n.badSyncPeers),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_compression_raw_bytes_total',
+    'payload bytes before zstd framing',
+    [],
+    () => [[{}, f().compressionRawBytes]],
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_compression_saved_bytes_total',
+    'bytes saved by zstd framing (raw - framed)',
+    [],
+    () => [[{}, Math.max(0, f().compressionRawBytes - f().compressionFrameBytes)]],
+  )
+}
+
 export class ApiMetrics {
   readonly registry = new Registry()
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>
@@ -13,9 +268,13 @@ export class ApiMetrics {
   readonly wsDropped: Counter
   private readonly detach: (() => void)[] = []
 
-  constructor(networks: Map<string, NetworkNode>, o: { peers?: () => number; defaults?: boolean } = {}) {
+  constructor(
+    networks: Map<string, NetworkNode>,
+    o: { peers?: () => number; defaults?: boolean; p2p?: () => P2PFigures } = {},
+  ) {
     const r = this.registry
     if (o.defaults !== false) collectDefaultMetrics({ register: r, prefix: 'pulsemesh_process_' })
+    if (o.p2p) registerP2P(r, o.p2p)
     const height = new Gauge({
       name: 'pulsemesh_head_height_blocks',
       help: 'height of the head block',
@@ -59,7 +318,8 @@ export class ApiMetrics {
         for (const n of networks.values()) this.set({ network: n.id }, n.mempool.sizeBytes)
       },
     })
-    const peers = o.peers ?? (() => 0)
+    const p2p = o.p2p
+    const peers = o.peers ?? (p2p ? () => p2p().peers : () => 0)
     new Gauge({
       name: 'pulsemesh_connected_peers',
       help: 'connected p2p peers',

@@ -109,6 +109,17 @@ export class BlockSync {
     await this.o.p2p.libp2p.unhandle(this.protocol).catch(() => {})
   }
 
+  /** Best height a peer claimed (status polls, gossip); 0 before any. */
+  get peerHeight(): bigint {
+    return this.remoteHeight
+  }
+
+  /** How many blocks the best peer is ahead of this node (0 when level or unknown). */
+  get behind(): bigint {
+    const d = this.remoteHeight - this.o.node.height
+    return d > 0n ? d : 0n
+  }
+
   /** A peer showed a height we cannot follow by consensus (gossip from the future): sync. */
   noteRemoteHeight(h: bigint): void {
     if (h > this.remoteHeight) this.remoteHeight = h
@@ -270,6 +281,7 @@ export class BlockSync {
       .filter((r): r is PromiseFulfilledResult<PeerStatus> => r.status === 'fulfilled')
       .map((r) => r.value)
       .sort((a, b) => (a.height > b.height ? -1 : a.height < b.height ? 1 : 0))
+    if (statuses.length > 0 && statuses[0].height > this.remoteHeight) this.remoteHeight = statuses[0].height
     if (statuses.length === 0 || statuses[0].height <= node.height) return
     // One block behind is normal between heights (consensus gets it itself): sync from 2 behind,
     // or from 1 behind when our head has not moved for STALL_MS (the precommits we missed are

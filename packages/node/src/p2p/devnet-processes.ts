@@ -25,6 +25,8 @@ const LOG_LINES_MAX = 400
 
 export interface ProcessDevnetOptions {
   validators: number
+  /** Non-validator full nodes (members validators..validators+fullNodes-1, homes <dir>/f<j>). */
+  fullNodes?: number
   /** Devnet root; validator i lives in <dir>/v<i>. Reused if it already holds a devnet. */
   dir: string
   /** API port of validator 0 (others follow); 0 = free ports picked at start. */
@@ -73,18 +75,19 @@ async function prepare(o: ProcessDevnetOptions): Promise<Layout> {
   const layoutFile = join(o.dir, 'devnet.json')
   if (existsSync(layoutFile)) {
     const l = JSON.parse(readFileSync(layoutFile, 'utf8')) as Layout
-    if (l.members.length !== o.validators)
-      throw new PulseError('CONFIG_INVALID', `${o.dir} holds a devnet of ${l.members.length} validators`)
+    if (l.members.length !== o.validators + (o.fullNodes ?? 0))
+      throw new PulseError('CONFIG_INVALID', `${o.dir} holds a devnet of ${l.members.length} nodes`)
     return l
   }
   const networkId = o.networkId ?? 'hub'
   const n = o.validators
+  const total = n + (o.fullNodes ?? 0)
   const ports: number[] = []
-  for (let i = 0; i < n * 3; i++) ports.push(o.basePort ? o.basePort + i : await freePort())
-  const homes = Array.from({ length: n }, (_, i) => resolve(o.dir, `v${i}`))
+  for (let i = 0; i < total * 3; i++) ports.push(o.basePort ? o.basePort + i : await freePort())
+  const homes = Array.from({ length: total }, (_, i) => resolve(o.dir, i < n ? `v${i}` : `f${i - n}`))
   const vname = `validator-${networkId}`
-  const keys = homes.map((h) => {
-    mkdirSync(join(h, 'genesis'), { recursive: true })
+  for (const h of homes) mkdirSync(join(h, 'genesis'), { recursive: true })
+  const keys = homes.slice(0, n).map((h) => {
     const ks = new Keystore(h)
     return ks.has(vname) ? ks.load(vname) : ks.create(vname, 'ed25519')
   })
@@ -113,28 +116,29 @@ async function prepare(o: ProcessDevnetOptions): Promise<Layout> {
   }
   const genesisJson = JSON.stringify(genesisToJson(genesis), null, 2) + '\n'
   const members: Layout['members'] = []
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < total; i++) {
     const pk = await generateKeyPair('Ed25519')
     writePeerKey(join(homes[i], 'data', PEER_KEY_FILE), pk)
     members.push({
       home: homes[i],
       apiPort: ports[i],
-      tcpPort: ports[n + i],
-      wsPort: ports[2 * n + i],
+      tcpPort: ports[total + i],
+      wsPort: ports[2 * total + i],
       peerId: peerIdFromPrivateKey(pk).toString(),
     })
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < total; i++) {
     const m = members[i]
     writeFileSync(join(m.home, 'genesis', `${networkId}.json`), genesisJson)
     const cfg: HostConfig = {
       api: { host: '127.0.0.1', port: m.apiPort },
-      networks: [{ genesis: join('genesis', `${networkId}.json`), validatorKey: vname }],
+      networks: [{ genesis: join('genesis', `${networkId}.json`), validatorKey: i < n ? vname : undefined }],
       rateLimit: false,
       p2p: {
         listen: [`/ip4/127.0.0.1/tcp/${m.tcpPort}`, `/ip4/127.0.0.1/tcp/${m.wsPort}/ws`],
+        // Validators list each other; full nodes list the validators (and are learned by them).
         bootstrap: members
-          .filter((_, j) => j !== i)
+          .filter((_, j) => j !== i && j < n)
           .map((p) => `/ip4/127.0.0.1/tcp/${p.tcpPort}/p2p/${p.peerId}`),
         redialMaxMs: 2000,
       },

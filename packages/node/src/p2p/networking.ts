@@ -8,20 +8,30 @@
  *   {p2p: 'status'}                  -> {p2p: 'status', peerId, addrs, peers, heights, stats}
  *   {p2p: 'partition', allow: [...]} -> gater allows only these peer ids (null heals)
  */
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { TimeoutParams } from '@pulsemesh/consensus'
+import { generateKeyPair } from '@pulsemesh/core'
+import type { P2PFigures } from '../api/metrics.ts'
 import type { NetworkNode, ValidatorKey } from '../chain/network-node.ts'
 import { ConsensusDriver } from '../consensus/driver.ts'
 import { SignStateFile } from '../consensus/sign-state-file.ts'
 import { BlockSync } from './block-sync.ts'
 import { compressionStats } from './compression.ts'
-import { allTopics, attachNetworkGossip, GossipConsensusTransport } from './gossip-transport.ts'
+import {
+  allTopics,
+  attachNetworkGossip,
+  GossipConsensusTransport,
+  networkTopics,
+} from './gossip-transport.ts'
 import { type P2PConfig, P2PNode } from './p2p-node.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 
 export interface ConsensusConfig {
   timeouts?: Partial<TimeoutParams>
   commitDelayMs?: number
+  /** > 0: no empty blocks while idle except one per this many ms (see ConsensusDriverOptions). */
+  emptyBlocksIntervalMs?: number
 }
 
 export interface NetworkingOptions {
@@ -30,6 +40,12 @@ export interface NetworkingOptions {
   networks: Map<string, NetworkNode>
   /** Networks this node validates, with its consensus key. */
   validatorKeys: Map<string, ValidatorKey>
+  /**
+   * Networks this node follows as a full node (no key): consensus observer + block sync client.
+   * Default: every network not in `validatorKeys` whose genesis has more than one validator (a
+   * single-validator network may be produced by this very node, which must not also follow it).
+   */
+  follow?: Set<string>
   consensus?: ConsensusConfig
   log?: (m: string) => void
   /** Listen for IPC control messages (default: when process.send exists). */
@@ -40,8 +56,22 @@ export interface NetworkRuntime {
   node: NetworkNode
   transport: GossipConsensusTransport
   sync: BlockSync
+  /** The validator's driver, or the observer driver of a full node. */
   driver?: ConsensusDriver
+  role: 'validator' | 'full' | 'relay'
   detach: () => void
+}
+
+/**
+ * A full node runs the validators' ConsensusDriver with a throwaway key that is in no validator set:
+ * the engine's own index is then -1, so it never proposes or signs, but it validates proposals by
+ * re-execution and commits once > 2/3 precommits arrive (blocks land as fast as on validators,
+ * not one sync poll later), and it uses the same certificate-checked catch-up path for block sync.
+ * The key is never stored or published, so nobody can put it into a set.
+ */
+function observerKey(): ValidatorKey {
+  const kp = generateKeyPair('ed25519', randomBytes(32))
+  return { seed: kp.secretKey, publicKey: kp.publicKey.bytes }
 }
 
 export class Networking {
@@ -62,31 +92,43 @@ export class Networking {
     const n = new Networking(p2p)
     try {
       for (const [id, node] of o.networks) {
+        const key = o.validatorKeys.get(id)
+        const role: NetworkRuntime['role'] = key
+          ? 'validator'
+          : (o.follow?.has(id) ?? node.genesis.validators.length > 1)
+            ? 'full'
+            : 'relay'
         let transport: GossipConsensusTransport | undefined
         const sync = new BlockSync({
           p2p,
           node,
           deliver: (m, from) => transport?.deliver(m, from),
           log,
-          client: o.validatorKeys.has(id),
+          client: role !== 'relay',
         })
         transport = new GossipConsensusTransport(p2p, id, sync, node)
         const detach = attachNetworkGossip({ p2p, node, transport, sync })
-        const key = o.validatorKeys.get(id)
         let driver: ConsensusDriver | undefined
-        if (key) {
+        if (role !== 'relay') {
+          const data = join(o.home, 'data')
           driver = new ConsensusDriver({
             node,
-            key,
+            key: key ?? observerKey(),
             transport,
-            signState: new SignStateFile(join(o.home, 'data', `signstate-${id}.json`)),
+            // An observer never signs, so its sign-state file is never written; the fork evidence
+            // file is the validator's one, so a halt survives a change of role.
+            signState: new SignStateFile(
+              join(data, key ? `signstate-${id}.json` : `observer-signstate-${id}.json`),
+            ),
+            forkEvidenceFile: join(data, `fork-${id}.json`),
             timeouts: o.consensus?.timeouts,
             commitDelayMs: o.consensus?.commitDelayMs,
+            emptyBlocksIntervalMs: o.consensus?.emptyBlocksIntervalMs,
           })
           driver.on('error', (e: Error) => log(`[${id}] consensus: ${e.message}`))
         }
         await sync.start()
-        n.nets.set(id, { node, transport, sync, driver, detach })
+        n.nets.set(id, { node, transport, sync, driver, role, detach })
       }
       // Consensus starts at once; a node that is behind is brought level by the sync loop
       // (its votes for old heights are ignored by peers meanwhile).
@@ -109,6 +151,7 @@ export class Networking {
       blocked: this.p2p.gater.blockedPeers(),
       partitioned: this.p2p.gater.partitioned,
       heights: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.node.height.toString()])),
+      roles: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.role])),
       stats: this.p2p.stats,
       sync: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.sync.stats])),
       compression: compressionStats,
@@ -118,6 +161,57 @@ export class Networking {
           r.driver && { ...r.driver.stats, height: r.driver.height.toString(), round: r.driver.round },
         ]),
       ),
+    }
+  }
+
+  /** Figures for the node's Prometheus /metrics (api/metrics.ts). */
+  figures(): P2PFigures {
+    const ps = this.p2p.libp2p.services.pubsub
+    const s = this.p2p.stats
+    return {
+      peers: this.p2p.connectedPeers().length,
+      blockedNow: this.p2p.gater.blockedPeers().length,
+      blockedTotal: s.blockedPeers,
+      penalties: s.penalties,
+      penaltyPoints: s.penaltyPoints,
+      redials: s.redials,
+      compressionRawBytes: compressionStats.rawBytes,
+      compressionFrameBytes: compressionStats.frameBytes,
+      networks: [...this.nets].map(([id, r]) => {
+        const topics = Object.values(networkTopics(id))
+        const subscribers = new Set<string>()
+        const perTopic = topics.map((topic) => {
+          const subs = ps.getSubscribers(topic).map((p) => p.toString())
+          for (const p of subs) subscribers.add(p)
+          const t = this.p2p.topicStats.get(topic)
+          return {
+            topic,
+            peers: subs.length,
+            messagesIn: t?.messagesIn ?? 0,
+            bytesIn: t?.bytesIn ?? 0,
+            messagesOut: t?.messagesOut ?? 0,
+            bytesOut: t?.bytesOut ?? 0,
+            accepted: t?.accepted ?? 0,
+            ignored: t?.ignored ?? 0,
+            rejected: t?.rejected ?? 0,
+            rateLimited: t?.rateLimited ?? 0,
+            oversized: t?.oversized ?? 0,
+          }
+        })
+        return {
+          id,
+          role: r.role,
+          peers: subscribers.size,
+          syncBehind: Number(r.sync.behind),
+          peerHeight: Number(r.sync.peerHeight),
+          blocksSynced: r.sync.stats.fetchedBlocks,
+          blocksServed: r.sync.stats.servedBlocks,
+          syncBytesIn: r.sync.stats.fetchedBytes,
+          syncBytesOut: r.sync.stats.servedBytes,
+          badSyncPeers: r.sync.stats.badPeers,
+          topics: perTopic,
+        }
+      }),
     }
   }
 

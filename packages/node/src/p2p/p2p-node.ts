@@ -85,7 +85,35 @@ export interface P2PStats {
   oversized: number
   blockedPeers: number
   redials: number
+  /** Penalty points handed out, and how many times. */
+  penaltyPoints: number
+  penalties: number
 }
+
+/** Gossip figures of one topic (what /metrics shows per network and topic). */
+export interface TopicStats {
+  messagesIn: number
+  bytesIn: number
+  messagesOut: number
+  bytesOut: number
+  accepted: number
+  ignored: number
+  rejected: number
+  rateLimited: number
+  oversized: number
+}
+
+const emptyTopicStats = (): TopicStats => ({
+  messagesIn: 0,
+  bytesIn: 0,
+  messagesOut: 0,
+  bytesOut: 0,
+  accepted: 0,
+  ignored: 0,
+  rejected: 0,
+  rateLimited: 0,
+  oversized: 0,
+})
 
 /** Penalty points per offence (the ledger decays 1 point per second). */
 export const PENALTY = { reject: 10, oversized: 10, rateLimited: 1 } as const
@@ -127,7 +155,11 @@ export class P2PNode extends EventEmitter {
     oversized: 0,
     blockedPeers: 0,
     redials: 0,
+    penaltyPoints: 0,
+    penalties: 0,
   }
+  /** Per-topic gossip figures (topics are the fixed set given at start, so this stays bounded). */
+  readonly topicStats = new Map<string, TopicStats>()
   private readonly cfg: Required<Omit<P2PConfig, 'listen' | 'bootstrap'>>
   private readonly topics = new Map<string, TopicSpec>()
   private readonly buckets = new PeerTopicBuckets()
@@ -196,6 +228,7 @@ export class P2PNode extends EventEmitter {
       },
     })
     const node = new P2PNode(libp2p, gater, o.config)
+    for (const t of o.topics) node.topicStats.set(t, emptyTopicStats())
     node.wire()
     for (const a of o.config.bootstrap ?? []) node.addKnown(multiaddr(a))
     for (const t of o.topics) libp2p.services.pubsub.subscribe(t)
@@ -232,6 +265,11 @@ export class P2PNode extends EventEmitter {
     payload.set(frame, NONCE_BYTES)
     this.stats.published++
     this.stats.publishedBytes += payload.length
+    const ts = this.topicStats.get(topic)
+    if (ts) {
+      ts.messagesOut++
+      ts.bytesOut += payload.length
+    }
     this.libp2p.services.pubsub.publish(topic, payload).catch((e) => this.emit('warn', e))
   }
 
@@ -244,14 +282,19 @@ export class P2PNode extends EventEmitter {
     const from = peer.toString()
     this.stats.received++
     this.stats.receivedBytes += msg.data.length
+    const ts = this.topicStats.get(topic) ?? emptyTopicStats()
+    ts.messagesIn++
+    ts.bytesIn += msg.data.length
     // Nonce + frame header are at most 13 bytes over the data; anything larger is oversized.
     if (msg.data.length > spec.maxBytes + NONCE_BYTES + 5 || msg.data.length <= NONCE_BYTES) {
       this.stats.oversized++
+      ts.oversized++
       this.penalize(from, PENALTY.oversized, `oversized ${topic}`)
       return TopicValidatorResult.Reject
     }
     if (!this.buckets.take(from, topic, spec.rate)) {
       this.stats.rateLimited++
+      ts.rateLimited++
       this.penalize(from, PENALTY.rateLimited, `rate ${topic}`)
       return TopicValidatorResult.Ignore
     }
@@ -261,6 +304,7 @@ export class P2PNode extends EventEmitter {
       this.stats.receivedRawBytes += NONCE_BYTES + 1 + data.length
     } catch {
       this.stats.rejected++
+      ts.rejected++
       this.penalize(from, PENALTY.reject, `bad frame ${topic}`)
       return TopicValidatorResult.Reject
     }
@@ -272,14 +316,17 @@ export class P2PNode extends EventEmitter {
     }
     if (verdict === 'reject') {
       this.stats.rejected++
+      ts.rejected++
       this.penalize(from, PENALTY.reject, `invalid ${topic}`)
       return TopicValidatorResult.Reject
     }
     if (verdict === 'ignore') {
       this.stats.ignored++
+      ts.ignored++
       return TopicValidatorResult.Ignore
     }
     this.stats.accepted++
+    ts.accepted++
     // Delivered from here (after acceptance) so the payload is decompressed only once.
     setImmediate(() => {
       if (!this.stopped) spec.deliver(data, from)
@@ -297,6 +344,8 @@ export class P2PNode extends EventEmitter {
       this.ledger.set(peer, e)
     }
     e.points = Math.max(0, e.points - (now - e.at) / 1000) + points
+    this.stats.penalties++
+    this.stats.penaltyPoints += points
     e.at = now
     if (e.points > this.cfg.penaltyMax) this.blockPeer(peer, reason)
   }
