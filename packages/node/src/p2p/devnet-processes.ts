@@ -34,6 +34,8 @@ export interface ProcessDevnetOptions {
   blockIntervalMs?: number
   timeouts?: Partial<TimeoutParams>
   commitDelayMs?: number
+  /** > 0: no empty blocks while idle except one per this many ms (consensus.emptyBlocksIntervalMs). */
+  emptyBlocksIntervalMs?: number
   networkId?: string
   /** More funded accounts in the genesis (benchmarks: one sender per load stream). */
   extraBalances?: { address: string; amount: bigint }[]
@@ -142,7 +144,7 @@ async function prepare(o: ProcessDevnetOptions): Promise<Layout> {
           .map((p) => `/ip4/127.0.0.1/tcp/${p.tcpPort}/p2p/${p.peerId}`),
         redialMaxMs: 2000,
       },
-      consensus: { timeouts: o.timeouts, commitDelayMs: o.commitDelayMs },
+      consensus: { timeouts: o.timeouts, commitDelayMs: o.commitDelayMs, emptyBlocksIntervalMs: o.emptyBlocksIntervalMs },
     }
     writeFileSync(join(m.home, 'config.json'), JSON.stringify(cfg, null, 2) + '\n')
   }
