@@ -209,6 +209,8 @@ export class NetworkNode extends EventEmitter {
   readonly checkpointInterval: bigint
   private readonly trusted = new Map<bigint, Checkpoint>()
   private haltStatus: HaltStatus | undefined
+  /** Keys + values of the committed state in bytes (storage quotas count this, not entries). */
+  private stateByteCount = 0
 
   private constructor(o: NetworkNodeOptions, tree: StateTree) {
     super()
@@ -226,6 +228,11 @@ export class NetworkNode extends EventEmitter {
     if (this.checkpointInterval < 1n)
       throw new PulseError('CONFIG_INVALID', 'checkpointInterval must be >= 1')
     for (const c of o.trustedCheckpoints ?? []) this.trusted.set(c.height, c)
+  }
+
+  /** Bytes of the committed state (keys + values): what a per-network storage quota counts. */
+  get stateBytes(): number {
+    return this.stateByteCount
   }
 
   /** Opens (or initialises from genesis) a network and checks its state root against its head. */
@@ -248,6 +255,7 @@ export class NetworkNode extends EventEmitter {
     for await (const e of o.store.stateEntries()) entries.push(e)
     const tree = StateTree.fromEntries(entries)
     const node = new NetworkNode(o, tree)
+    for (const [k, v] of entries) node.stateByteCount += k.length + v.length
     const height = await o.store.latestHeight()
     if (height === 0n) {
       node.head = { height: 0n, hash: ZERO_HASH, header: undefined, commit: EMPTY_COMMIT }
@@ -691,8 +699,14 @@ export class NetworkNode extends EventEmitter {
       }
       for (const [vh, set] of validatorSets) this.setCache.set(vh, set)
       for (const [k, v] of p.writes) {
-        if (v === null) this.tree.delete(keyBytes(k))
-        else this.tree.set(keyBytes(k), v)
+        const key = keyBytes(k)
+        const old = this.tree.get(key)
+        if (old !== undefined) this.stateByteCount -= key.length + old.length
+        if (v === null) this.tree.delete(key)
+        else {
+          this.tree.set(key, v)
+          this.stateByteCount += key.length + v.length
+        }
       }
       const header = p.block.header
       this.head = { height, hash: p.hash, header, commit }
