@@ -40,6 +40,7 @@ import {
 import { createLibp2p } from 'libp2p'
 import { compressFrame, decompressFrame } from './compression.ts'
 import { PeerGater } from './gater.ts'
+import { PeerExchange, type PeerExchangeConfig } from './peer-exchange.ts'
 import { type BucketParams, PeerTopicBuckets } from './rate-limit.ts'
 
 export interface P2PConfig {
@@ -57,6 +58,8 @@ export interface P2PConfig {
   /** Consecutive failed dials that open a peer's circuit breaker, and for how long (default 5, 15 s). */
   breakerFailures?: number
   breakerOpenMs?: number
+  /** Peer exchange (`/pulsemesh/px/1`, see peer-exchange.ts); on by default. */
+  px?: PeerExchangeConfig
 }
 
 export type Verdict = 'accept' | 'ignore' | 'reject'
@@ -160,7 +163,9 @@ export class P2PNode extends EventEmitter {
   }
   /** Per-topic gossip figures (topics are the fixed set given at start, so this stays bounded). */
   readonly topicStats = new Map<string, TopicStats>()
-  private readonly cfg: Required<Omit<P2PConfig, 'listen' | 'bootstrap'>>
+  private readonly cfg: Required<Omit<P2PConfig, 'listen' | 'bootstrap' | 'px'>>
+  /** Peer exchange, unless disabled in config. */
+  px: PeerExchange | undefined
   private readonly topics = new Map<string, TopicSpec>()
   private readonly buckets = new PeerTopicBuckets()
   private readonly ledger = new Map<string, { points: number; at: number }>()
@@ -232,6 +237,10 @@ export class P2PNode extends EventEmitter {
     node.wire()
     for (const a of o.config.bootstrap ?? []) node.addKnown(multiaddr(a))
     for (const t of o.topics) libp2p.services.pubsub.subscribe(t)
+    if (o.config.px?.enabled !== false) {
+      node.px = new PeerExchange(node, o.config.px)
+      await node.px.start()
+    }
     for (const id of node.known.keys()) node.redial(id)
     node.every(1000, () => node.scoreSweep())
     return node
@@ -404,6 +413,22 @@ export class P2PNode extends EventEmitter {
     this.libp2p.addEventListener('peer:connect', (e) => this.emit('peerConnected', e.detail.toString()))
   }
 
+  /**
+   * A peer learned from peer exchange (addresses already verified and filtered): remembered as a
+   * redial target and dialled while fewer than `target` peers are connected. True if it was new.
+   */
+  learnPeer(id: string, addrs: Multiaddr[], target: number): boolean {
+    if (id === this.peerId || this.known.has(id) || this.gater.denies(id)) return false
+    if (this.known.size >= MAX_KNOWN_PEERS) return false
+    this.setKnown(id, addrs)
+    if (this.libp2p.getPeers().length < target) this.redial(id)
+    return true
+  }
+
+  knownPeers(): string[] {
+    return [...this.known.keys()]
+  }
+
   private addKnown(ma: Multiaddr): void {
     const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
     if (!id || id === this.peerId) return
@@ -486,6 +511,7 @@ export class P2PNode extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true
+    await this.px?.stop()
     for (const t of this.timers) {
       clearTimeout(t)
       clearInterval(t)
