@@ -47,6 +47,8 @@ export interface NetworkingOptions {
    */
   follow?: Set<string>
   consensus?: ConsensusConfig
+  /** Per network id, settings that override `consensus` (e.g. a network that keeps making blocks). */
+  networkConsensus?: Record<string, ConsensusConfig>
   log?: (m: string) => void
   /** Listen for IPC control messages (default: when process.send exists). */
   ipc?: boolean
@@ -74,13 +76,61 @@ function observerKey(): ValidatorKey {
   return { seed: kp.secretKey, publicKey: kp.publicKey.bytes }
 }
 
+/**
+ * gossipsub fixes its allowed topics and topic score parameters at start; a network added later
+ * (mesh registry) joins both here. Every network topic shares one score profile, so a new topic
+ * copies an existing one's.
+ */
+/** What js-gossipsub keeps from its start options (not in its public interface). */
+interface GossipInternals {
+  allowedTopics: Set<string> | null
+  score: { params: { topics: Record<string, object> } }
+}
+
+function joinTopics(p2p: P2PNode, topics: string[]): void {
+  const ps = p2p.libp2p.services.pubsub
+  const inner = ps as unknown as GossipInternals
+  const allowed = inner.allowedTopics
+  const scores = inner.score.params.topics
+  const profile = Object.values(scores)[0]
+  for (const t of topics) {
+    allowed?.add(t)
+    if (profile !== undefined && scores[t] === undefined) scores[t] = { ...profile }
+    if (!p2p.topicStats.has(t))
+      p2p.topicStats.set(t, {
+        messagesIn: 0,
+        bytesIn: 0,
+        messagesOut: 0,
+        bytesOut: 0,
+        accepted: 0,
+        ignored: 0,
+        rejected: 0,
+        rateLimited: 0,
+        oversized: 0,
+      })
+    ps.subscribe(t)
+  }
+}
+
+function leaveTopics(p2p: P2PNode, topics: string[]): void {
+  const ps = p2p.libp2p.services.pubsub
+  for (const t of topics) {
+    ps.unsubscribe(t)
+    ps.topicValidators.delete(t)
+    ;(ps as unknown as GossipInternals).allowedTopics?.delete(t)
+    p2p.topicStats.delete(t)
+  }
+}
+
 export class Networking {
   readonly p2p: P2PNode
   readonly nets = new Map<string, NetworkRuntime>()
   private onIpc: ((m: unknown) => void) | undefined
+  private readonly o: NetworkingOptions
 
-  private constructor(p2p: P2PNode) {
+  private constructor(p2p: P2PNode, o: NetworkingOptions) {
     this.p2p = p2p
+    this.o = o
   }
 
   static async start(o: NetworkingOptions): Promise<Networking> {
@@ -89,7 +139,7 @@ export class Networking {
     const topics = [...o.networks.keys()].flatMap(allTopics)
     const p2p = await P2PNode.start({ privateKey, config: o.config, topics })
     p2p.on('peerBlocked', (e: { peer: string; reason: string }) => log(`p2p: blocked ${e.peer}: ${e.reason}`))
-    const n = new Networking(p2p)
+    const n = new Networking(p2p, o)
     try {
       for (const [id, node] of o.networks) {
         const key = o.validatorKeys.get(id)
@@ -98,37 +148,7 @@ export class Networking {
           : (o.follow?.has(id) ?? node.genesis.validators.length > 1)
             ? 'full'
             : 'relay'
-        let transport: GossipConsensusTransport | undefined
-        const sync = new BlockSync({
-          p2p,
-          node,
-          deliver: (m, from) => transport?.deliver(m, from),
-          log,
-          client: role !== 'relay',
-        })
-        transport = new GossipConsensusTransport(p2p, id, sync, node)
-        const detach = attachNetworkGossip({ p2p, node, transport, sync })
-        let driver: ConsensusDriver | undefined
-        if (role !== 'relay') {
-          const data = join(o.home, 'data')
-          driver = new ConsensusDriver({
-            node,
-            key: key ?? observerKey(),
-            transport,
-            // An observer never signs, so its sign-state file is never written; the fork evidence
-            // file is the validator's one, so a halt survives a change of role.
-            signState: new SignStateFile(
-              join(data, key ? `signstate-${id}.json` : `observer-signstate-${id}.json`),
-            ),
-            forkEvidenceFile: join(data, `fork-${id}.json`),
-            timeouts: o.consensus?.timeouts,
-            commitDelayMs: o.consensus?.commitDelayMs,
-            emptyBlocksIntervalMs: o.consensus?.emptyBlocksIntervalMs,
-          })
-          driver.on('error', (e: Error) => log(`[${id}] consensus: ${e.message}`))
-        }
-        await sync.start()
-        n.nets.set(id, { node, transport, sync, driver, role, detach })
+        await n.attach(id, node, role, key)
       }
       // Consensus starts at once; a node that is behind is brought level by the sync loop
       // (its votes for old heights are ignored by peers meanwhile).
@@ -141,6 +161,77 @@ export class Networking {
     log(`p2p: peer ${p2p.peerId} listening on ${p2p.addrs().join(' ')}`)
     if (o.ipc ?? typeof process.send === 'function') n.listenIpc()
     return n
+  }
+
+  /** Gossip topics, block sync and (validator or full node) a ConsensusDriver for one network. */
+  private async attach(
+    id: string,
+    node: NetworkNode,
+    role: NetworkRuntime['role'],
+    key: ValidatorKey | undefined,
+  ): Promise<NetworkRuntime> {
+    const o = this.o
+    const log = o.log ?? (() => {})
+    const p2p = this.p2p
+    let transport: GossipConsensusTransport | undefined
+    const sync = new BlockSync({
+      p2p,
+      node,
+      deliver: (m, from) => transport?.deliver(m, from),
+      log,
+      client: role !== 'relay',
+    })
+    transport = new GossipConsensusTransport(p2p, id, sync, node)
+    const detach = attachNetworkGossip({ p2p, node, transport, sync })
+    let driver: ConsensusDriver | undefined
+    if (role !== 'relay') {
+      const data = join(o.home, 'data')
+      driver = new ConsensusDriver({
+        node,
+        key: key ?? observerKey(),
+        transport,
+        // An observer never signs, so its sign-state file is never written; the fork evidence
+        // file is the validator's one, so a halt survives a change of role.
+        signState: new SignStateFile(
+          join(data, key ? `signstate-${id}.json` : `observer-signstate-${id}.json`),
+        ),
+        forkEvidenceFile: join(data, `fork-${id}.json`),
+        timeouts: o.networkConsensus?.[id]?.timeouts ?? o.consensus?.timeouts,
+        commitDelayMs: o.networkConsensus?.[id]?.commitDelayMs ?? o.consensus?.commitDelayMs,
+        emptyBlocksIntervalMs:
+          o.networkConsensus?.[id]?.emptyBlocksIntervalMs ?? o.consensus?.emptyBlocksIntervalMs,
+      })
+      driver.on('error', (e: Error) => log(`[${id}] consensus: ${e.message}`))
+    }
+    await sync.start()
+    const r: NetworkRuntime = { node, transport, sync, driver, role, detach }
+    this.nets.set(id, r)
+    return r
+  }
+
+  /**
+   * Joins a network while running (the mesh registry started it): subscribes its topics on the
+   * running libp2p host, serves and runs block sync, and runs a ConsensusDriver — signing with `key`
+   * at heights whose set holds it, observing otherwise (no key: a full node).
+   */
+  async addNetwork(id: string, node: NetworkNode, key?: ValidatorKey): Promise<NetworkRuntime> {
+    if (this.nets.has(id)) throw new Error(`network ${id} is already on the p2p host`)
+    joinTopics(this.p2p, allTopics(id))
+    const r = await this.attach(id, node, key ? 'validator' : 'full', key)
+    await r.driver?.start()
+    r.sync.kick()
+    return r
+  }
+
+  /** Leaves a network (retired): driver, gossip handlers, sync protocol and topics go; data stays. */
+  async removeNetwork(id: string): Promise<void> {
+    const r = this.nets.get(id)
+    if (r === undefined) return
+    this.nets.delete(id)
+    await r.driver?.stop()
+    r.detach()
+    await r.sync.stop()
+    leaveTopics(this.p2p, allTopics(id))
   }
 
   status() {
