@@ -29,7 +29,12 @@ import { installNodeCrypto } from './crypto/node-backend.ts'
 import { VerifyPool } from './crypto/verify-pool.ts'
 import { Keystore } from './keys/keystore.ts'
 import { ChainStore } from './storage/chain-store.ts'
-import { emotionModulesFor } from './emotion/profile.ts'
+import { EmotionAgent } from './emotion/agent.ts'
+import { driveAgent, simulatedKit } from './emotion/devnet.ts'
+import { nodeChainView } from './emotion/node-view.ts'
+import { EMOTIONALCHAIN_ID, emotionalChainProfile, emotionModulesFor } from './emotion/profile.ts'
+import { connectToHub, startHubRelayers } from './mesh/devnet-connect.ts'
+import type { Relayer } from './mesh/relayer.ts'
 import { LocalValidatorNetwork } from './consensus/devnet.ts'
 import type { P2PConfig } from './p2p/p2p-node.ts'
 import type { ConsensusConfig, Networking } from './p2p/networking.ts'
@@ -46,7 +51,27 @@ export interface HostConfig {
      * serves the first validator's node. Such networks also get the staking module.
      */
     consensus?: { validatorKeys: string[]; checkpointInterval?: number }
+    /**
+     * EmotionalChain only (module parameters are not in the genesis, so every validator of the
+     * network must use the same values): epoch length, attestation nonce window, and `agent` =
+     * run the Proof of Emotion agent of profile validator `validator` (simulated devices) here.
+     */
+    emotion?: { blocksPerEpoch?: number; nonceWindowBlocks?: number; agent?: { validator: number } }
+    /** Consensus timing of this network over p2p; overrides the top-level `consensus` field by field. */
+    timing?: ConsensusConfig
   }[]
+  /**
+   * Devnet relayer role: once every listed network has a block, record them in `hub`'s registry
+   * (signed by `registrarKey`), create light clients hub <-> each (signed by `relayerKey`, skipped
+   * when present), and relay hub <-> each in this process.
+   */
+  meshRelay?: {
+    hub: string
+    networks: string[]
+    registrarKey: string
+    relayerKey: string
+    intervalMs?: number
+  }
   /** JWT/API-key auth (see packages/node/README.md "HTTP API"); absent = open dev node. */
   auth?: AuthConfig
   /** Token bucket per caller; default 600 burst, 100/s; false = off. */
@@ -98,6 +123,7 @@ export async function startHost(
   const follow = new Set<string>()
   let networking: Networking | undefined
   const locals: LocalValidatorNetwork[] = []
+  const timing: Record<string, ConsensusConfig> = {}
   try {
     for (const n of cfg.networks) {
       const genesisJson = readFileSync(join(home, n.genesis), 'utf8')
@@ -132,7 +158,14 @@ export async function startHost(
       const key = n.validatorKey ? keys.load(n.validatorKey) : undefined
       const node = await NetworkNode.open({
         // EmotionalChain genesis: the profile's modules (bank, staking weighted by emotion, emotion)
-        app: new App(genesis.params, emotionModulesFor(genesis) ?? [bankModule, exchangeModule, meshModule]),
+        app: new App(
+          genesis.params,
+          emotionModulesFor(genesis, { emotion: emotionParams(n.emotion) }) ?? [
+            bankModule,
+            exchangeModule,
+            meshModule,
+          ],
+        ),
         genesis,
         genesisJson,
         store: store.network(genesis.networkId),
@@ -151,6 +184,7 @@ export async function startHost(
       else if (key && n.produce !== false) node.startProducing()
       if (!key) follow.add(genesis.networkId)
       networks.set(genesis.networkId, node)
+      if (n.timing) timing[genesis.networkId] = n.timing
       log(`network ${genesis.networkId}: height ${node.height}, ${key ? 'validator' : 'full node'}`)
     }
     if (cfg.p2p)
@@ -162,6 +196,7 @@ export async function startHost(
         validatorKeys,
         follow,
         consensus: cfg.consensus,
+        networkConsensus: timing,
         log,
       })
   } catch (e) {
@@ -172,6 +207,7 @@ export async function startHost(
     throw e
   }
   const registry = await startRegistryHosting({ cfg, networks, store, pool, keys, log })
+  const extras = startDevnetRoles({ cfg, home, networks, keys, log })
   const dataDir = join(home, 'data')
   const net = networking
   const api = buildApi({
@@ -206,6 +242,7 @@ export async function startHost(
     api,
     async stop() {
       registry?.stop()
+      await extras.stop()
       for (const n of networks.values()) n.stopProducing()
       await networking?.stop()
       await api.close()
@@ -216,6 +253,122 @@ export async function startHost(
     },
   }
 }
+
+function emotionParams(e: HostConfig['networks'][number]['emotion']) {
+  if (e === undefined) return undefined
+  return {
+    ...(e.blocksPerEpoch === undefined ? {} : { blocksPerEpoch: BigInt(e.blocksPerEpoch) }),
+    ...(e.nonceWindowBlocks === undefined ? {} : { nonceWindowBlocks: e.nonceWindowBlocks }),
+  }
+}
+
+/**
+ * The devnet roles a node may have besides its networks: Proof of Emotion agents (network entry
+ * `emotion.agent`) and the hub relayer (`meshRelay`). Both start in the background: they need
+ * blocks, and blocks need the other validator processes.
+ */
+function startDevnetRoles(o: {
+  cfg: HostConfig
+  home: string
+  networks: Map<string, NetworkNode>
+  keys: Keystore
+  log: (m: string) => void
+}): { stop(): Promise<void> } {
+  let stopped = false
+  const detach: (() => void)[] = []
+  const relayers: Relayer[] = []
+  for (const n of o.cfg.networks) {
+    const a = n.emotion?.agent
+    if (a === undefined) continue
+    const node = [...o.networks.values()].find((x) => x.genesis.networkId === EMOTIONALCHAIN_ID)
+    if (node === undefined) throw new PulseError('CONFIG_INVALID', 'emotion.agent: no emotionalchain network')
+    if (!Number.isSafeInteger(a.validator) || a.validator < 0 || a.validator > 63)
+      throw new PulseError('CONFIG_INVALID', 'emotion.agent.validator must be 0..63')
+    const v = emotionalChainProfile({ validators: a.validator + 1 }).validators[a.validator]!
+    const blocksPerEpoch = BigInt(n.emotion?.blocksPerEpoch ?? 60)
+    const agent = new EmotionAgent({
+      dir: join(o.home, 'data', 'emotion-agent'),
+      networkId: EMOTIONALCHAIN_ID,
+      blocksPerEpoch,
+      devices: simulatedKit(a.validator),
+      deviceKey: v.device,
+      validatorKey: v.key,
+      chain: nodeChainView(node),
+      fee: node.genesis.params.minFee,
+      registration: { tier: 'medical', manufacturer: 0, certificate: v.certificate },
+    })
+    detach.push(
+      driveAgent(
+        agent,
+        node,
+        blocksPerEpoch,
+        () => stopped,
+        (e) => o.log(`[emotion agent v${a.validator}] ${(e as Error).message}`),
+      ),
+    )
+    o.log(`emotion agent of validator ${a.validator} on simulated devices (${agent.dir})`)
+  }
+  const r = o.cfg.meshRelay
+  let setup: Promise<void> = Promise.resolve()
+  if (r) {
+    const net = (id: string) => {
+      const x = o.networks.get(id)
+      if (x === undefined)
+        throw new PulseError('CONFIG_INVALID', `meshRelay: network ${id} is not hosted here`)
+      return x
+    }
+    const hub = net(r.hub)
+    const others = r.networks.map(net)
+    const key = (name: string) => {
+      const k = o.keys.load(name)
+      return { secretKey: k.secret, publicKey: k.publicKey }
+    }
+    const registrarKey = key(r.registrarKey)
+    const relayerKey = key(r.relayerKey)
+    setup = (async () => {
+      // Retried: the first attempts can time out while the other validators are still starting.
+      for (let attempt = 0; !stopped; attempt++) {
+        try {
+          if ([hub, ...others].some((x) => x.height < 1n)) {
+            await sleep(250)
+            continue
+          }
+          await connectToHub({
+            hub,
+            networks: others,
+            registrarKey,
+            relayerKey,
+            profileOf: (id) => (emotionModulesFor(net(id).genesis) ? 'poe' : 'bft'),
+            cancelled: () => stopped,
+            log: o.log,
+          })
+          if (stopped) return
+          relayers.push(
+            ...startHubRelayers(hub, others, relayerKey, { intervalMs: r.intervalMs ?? 250, log: o.log }),
+          )
+          o.log(`mesh: relaying ${r.hub} <-> ${r.networks.join(', ')}`)
+          return
+        } catch (e) {
+          o.log(
+            `mesh: setting up ${r.hub} <-> ${r.networks.join(', ')} failed (${(e as Error).message}); retrying`,
+          )
+          for (let t = Math.min(10_000, 1000 * 2 ** Math.min(attempt, 4)); t > 0 && !stopped; t -= 250)
+            await sleep(250)
+        }
+      }
+    })()
+  }
+  return {
+    async stop() {
+      stopped = true
+      for (const d of detach) d()
+      await setup
+      await Promise.all(relayers.map((x) => x.stop()))
+    },
+  }
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms))
 
 export interface InitOptions {
   networkId: string

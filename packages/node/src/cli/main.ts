@@ -3,18 +3,18 @@
  * `pulsemesh`: the node and wallet command line. Every command takes --json for machine output;
  * errors print one human line (and exit 1), or a JSON problem with --json.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { parseAccount } from '@pulsemesh/app'
-import { addressFromPublicKey, type KeyScheme, toHex } from '@pulsemesh/core'
+import { addressFromPublicKey, type KeyScheme, PulseError, toHex } from '@pulsemesh/core'
 import { transferPayload, verifyAccountProof, verifyTxProof } from '@pulsemesh/sdk'
 import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
-import { ProcessDevnet } from '../p2p/devnet-processes.ts'
+import { inspectDevnetDir, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
 import { parseAmount } from './amount.ts'
 import { cliContext } from './context.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
@@ -24,20 +24,37 @@ import { registerMeshCommands } from './mesh-commands.ts'
 
 installNodeCrypto()
 
+const DEVNET_HOME = '.data/devnet'
+const SINGLE_HOME = '.data/devnet-single'
+const DEFAULT_NODE = 'http://127.0.0.1:8645'
+
 const program = new Command()
 program
   .name('pulsemesh')
   .description('PulseMesh node and wallet')
   .option(
     '--home <dir>',
-    'node/wallet directory',
-    process.env.PULSEMESH_HOME ?? join(homedir(), '.pulsemesh'),
+    'node/wallet directory (default: .data/devnet when it holds the devnet, else ~/.pulsemesh)',
+    process.env.PULSEMESH_HOME ??
+      (existsSync(join(DEVNET_HOME, 'devnet.json')) ? DEVNET_HOME : join(homedir(), '.pulsemesh')),
   )
-  .option('--node <url>', 'API of the node to talk to', process.env.PULSEMESH_NODE ?? 'http://127.0.0.1:8645')
+  .option('--node <url>', 'API of the node to talk to', process.env.PULSEMESH_NODE ?? DEFAULT_NODE)
   .option('--network <id>', 'network id', 'hub')
   .option('--json', 'machine-readable output')
 
 const { g, client, out, act, submit } = cliContext(program)
+
+// A home that is the default devnet's wallet talks to that devnet's first node unless told otherwise.
+program.hook('preAction', (cmd) => {
+  if (cmd.getOptionValueSource('node') !== 'default') return
+  try {
+    const l = JSON.parse(readFileSync(join(String(cmd.opts().home), 'devnet.json'), 'utf8')) as {
+      members?: { apiPort?: number }[]
+    }
+    const port = l.members?.[0]?.apiPort
+    if (typeof port === 'number') cmd.setOptionValueWithSource('node', `http://127.0.0.1:${port}`, 'default')
+  } catch {}
+})
 
 program
   .command('init')
@@ -87,6 +104,8 @@ async function runNode(home: string, banner: (url: string) => string): Promise<v
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+  // Forked by a devnet: if that parent goes away without stopping us, stop too (no orphans).
+  if (process.send) process.on('disconnect', stop)
 }
 
 program
@@ -97,46 +116,84 @@ program
 program
   .command('devnet')
   .description(
-    'run a local single-validator devnet (initialised on first run) and print a funded demo account',
+    'run a local devnet: by default 4 validator processes, each hosting hub, emotionalchain, tenant-a and tenant-b (initialised on first run, resumed after)',
   )
-  .option('--port <n>', 'API port', '8645')
-  .option('--block-interval <ms>', 'block interval', '500')
-  .option('--profile <name>', 'emotionalchain: the Proof of Emotion network (EMO)')
-  .option('--epoch-blocks <n>', 'with --profile emotionalchain: blocks per emotion epoch', '60')
-  .option('--validators <n>', 'validators in this process (> 1: BFT; --profile: 21)', '1')
-  .option('--processes', 'with --validators N: one process per validator, over libp2p')
+  .option('--port <n>', 'API port of the first node (others follow; 0 = free ports)', '8645')
+  .option('--block-interval <ms>', 'block interval of hub and tenants (default 500)')
+  .option('--emotion-block-interval <ms>', 'process devnet: block interval of emotionalchain', '2000')
+  .option(
+    '--profile <name>',
+    'emotionalchain: the Proof of Emotion network (EMO) alone, validators in one process',
+  )
+  .option('--epoch-blocks <n>', 'emotionalchain: blocks per emotion epoch (process devnet 20, --profile 60)')
+  .option('--validators <n>', 'validators (process devnet 4; --profile 21)', '4')
+  .option('--full-nodes <n>', 'process devnet: non-validator full-node processes', '0')
+  .option('--single', 'one process, one validator, network hub only (home .data/devnet-single)')
+  .option(
+    '--in-process',
+    'with --validators N: the N validators of hub in one process (home .data/devnet-<N>v)',
+  )
+  .option('--processes', 'one process per validator (the default; kept for older scripts)')
   .action(
-    act(async (o: { port: string; blockInterval: string; validators: string; processes?: boolean }) => {
-      if ((o as { profile?: string }).profile !== undefined)
-        return runDevnetProfile(program.commands.find((c) => c.name() === 'devnet')!)
-      const n = Number(o.validators)
-      if (n > 1 && o.processes) return runProcessDevnet(n, o)
-      if (n > 1) return runBftDevnet(n, o)
-      const home = resolve(program.getOptionValueSource('home') === 'default' ? '.data/devnet' : g().home)
-      if (!existsSync(join(home, 'config.json'))) {
-        initHome(home, {
-          networkId: 'hub',
-          port: Number(o.port),
-          blockIntervalMs: Number(o.blockInterval),
-          addressPrefix: 'pm',
-          feeAsset: 'pulse',
-          nowMs: BigInt(Date.now()),
-        })
-      }
-      const demo = new Keystore(home).load('demo')
-      const demoAddress = addressFromPublicKey(demo.publicKey, 'pm')
-      await runNode(home, (url) =>
-        [
-          '',
-          `PulseMesh devnet is running`,
-          `  API:            ${url}/v1/networks/hub/status`,
-          `  demo account:   ${demoAddress} (key "demo" in ${home}/keys)`,
-          `  try:            npm run pulsemesh -- --home ${home} --node ${url} tx send --from demo --to <address> --amount 1.5`,
-          '',
-        ].join('\n'),
-      )
-    }),
+    act(
+      async (o: {
+        port: string
+        blockInterval?: string
+        emotionBlockInterval: string
+        epochBlocks?: string
+        validators: string
+        fullNodes: string
+        single?: boolean
+        inProcess?: boolean
+      }) => {
+        const devnet = program.commands.find((c) => c.name() === 'devnet')!
+        if ((o as { profile?: string }).profile !== undefined) {
+          if (devnet.getOptionValueSource('epochBlocks') === undefined)
+            devnet.setOptionValue('epochBlocks', '60')
+          return runDevnetProfile(devnet)
+        }
+        const n = int(o.validators, '--validators')
+        if (o.single || n === 1)
+          return runSingleDevnet({ port: o.port, blockInterval: o.blockInterval ?? '500' })
+        if (o.inProcess) return runBftDevnet(n, { port: o.port, blockInterval: o.blockInterval ?? '500' })
+        return runMeshProcessDevnet(n, o)
+      },
+    ),
   )
+
+function int(v: string, name: string): number {
+  if (!/^[0-9]{1,6}$/.test(v)) throw new PulseError('BAD_OPTION', `${name} must be a non-negative integer`)
+  return Number(v)
+}
+
+const defaultHome = () => program.getOptionValueSource('home') === 'default'
+
+/** `devnet --single` (or --validators 1): one validator of network hub in this process. */
+async function runSingleDevnet(o: { port: string; blockInterval: string }): Promise<void> {
+  const home = resolve(defaultHome() ? SINGLE_HOME : g().home)
+  if (!existsSync(join(home, 'config.json'))) {
+    initHome(home, {
+      networkId: 'hub',
+      port: Number(o.port),
+      blockIntervalMs: Number(o.blockInterval),
+      addressPrefix: 'pm',
+      feeAsset: 'pulse',
+      nowMs: BigInt(Date.now()),
+    })
+  }
+  const demo = new Keystore(home).load('demo')
+  const demoAddress = addressFromPublicKey(demo.publicKey, 'pm')
+  await runNode(home, (url) =>
+    [
+      '',
+      `PulseMesh devnet is running (one validator, network hub)`,
+      `  API:            ${url}/v1/networks/hub/status`,
+      `  demo account:   ${demoAddress} (key "demo" in ${home}/keys)`,
+      `  try:            npm run pulsemesh -- --home ${home} --node ${url} tx send --from demo --to <address> --amount 1.5`,
+      '',
+    ].join('\n'),
+  )
+}
 
 /** N validators of network "hub" in this process, agreeing through BFT consensus (home .data/devnet-<N>v). */
 async function runBftDevnet(n: number, o: { port: string; blockInterval: string }): Promise<void> {
@@ -163,45 +220,142 @@ async function runBftDevnet(n: number, o: { port: string; blockInterval: string 
   )
 }
 
-/** `devnet --validators N` (N > 1): N validator processes on 127.0.0.1, see p2p/devnet-processes.ts. */
-async function runProcessDevnet(n: number, o: { port: string; blockInterval: string }): Promise<void> {
-  if (!Number.isSafeInteger(n) || n > 64) throw new Error('--validators must be an integer from 1 to 64')
-  const dir = resolve(program.getOptionValueSource('home') === 'default' ? `.data/devnet-${n}` : g().home)
-  console.error(`starting ${n} validator processes in ${dir} …`)
-  const net = await ProcessDevnet.start({
-    validators: n,
+/**
+ * The default devnet: N validator processes (and optional full nodes) on 127.0.0.1, each hosting
+ * hub, emotionalchain, tenant-a and tenant-b (mesh/devnet-processes.ts). Home .data/devnet; an
+ * older single-validator home found there is moved to .data/devnet-single (what --single runs).
+ */
+async function runMeshProcessDevnet(
+  n: number,
+  o: {
+    port: string
+    blockInterval?: string
+    emotionBlockInterval: string
+    epochBlocks?: string
+    fullNodes: string
+  },
+): Promise<void> {
+  const dir = resolve(defaultHome() ? DEVNET_HOME : g().home)
+  const seen = inspectDevnetDir(dir)
+  if (
+    seen.state === 'other' &&
+    defaultHome() &&
+    seen.what.includes('single-node') &&
+    !existsSync(SINGLE_HOME)
+  ) {
+    renameSync(dir, resolve(SINGLE_HOME))
+    console.error(
+      `moved the single-validator devnet of an older version from ${dir} to ${resolve(SINGLE_HOME)} (run it with \`pulsemesh devnet --single\`)`,
+    )
+  }
+  const port = int(o.port, '--port')
+  const fullNodes = int(o.fullNodes, '--full-nodes')
+  const epochBlocks = o.epochBlocks === undefined ? undefined : int(o.epochBlocks, '--epoch-blocks')
+  if (epochBlocks !== undefined && (epochBlocks < 4 || epochBlocks > 100_000))
+    throw new PulseError('BAD_OPTION', '--epoch-blocks must be 4..100000')
+  const ms = (v: string | undefined, name: string) => {
+    if (v === undefined) return undefined
+    const x = int(v, name)
+    if (x < 100 || x > 60_000) throw new PulseError('BAD_OPTION', `${name} must be 100..60000 ms`)
+    return x
+  }
+  const started = Date.now()
+  console.error(
+    `starting ${n} validator processes${fullNodes ? ` and ${fullNodes} full nodes` : ''} in ${dir} …`,
+  )
+  let ready = false
+  const { net, layout } = await startMeshProcessDevnet({
     dir,
-    basePort: Number(o.port),
-    blockIntervalMs: Number(o.blockInterval),
-    // Validator 0's blocks stand for the network's; every other line (sync progress, p2p) is shown.
+    validators: n,
+    fullNodes,
+    basePort: port,
+    blockIntervalMs: ms(o.blockInterval, '--block-interval'),
+    emotionBlockIntervalMs: ms(o.emotionBlockInterval, '--emotion-block-interval'),
+    epochBlocks,
+    // Blocks with txs from v0 and every non-block line (errors, sync progress, relayer) are shown.
     onLine: (i, line) => {
-      if (i === 0 || !/^\[[^\]]+\] block \d+/.test(line)) console.error(`[v${i}] ${line}`)
+      const block = /^\[[^\]]+\] block \d+ \S+ (\d+) txs/.exec(line)
+      if (block && (i !== 0 || block[1] === '0' || !ready)) return
+      console.error(`[${i < n ? `v${i}` : `f${i - n}`}] ${line}`)
     },
   })
-  out(
-    [
-      '',
-      `PulseMesh devnet: ${n} validator processes over libp2p`,
-      ...net.members.map((m) => `  v${m.index}: API ${m.apiUrl}  p2p ${m.p2pAddr}`),
-      `  demo account: ${net.demoAddress} (key "demo" in ${net.members[0].home}/keys)`,
-      `  try: npm run pulsemesh -- --home ${net.members[0].home} --node ${net.members[0].apiUrl} tx send --from demo --to <address> --amount 1.5`,
-      '',
-    ].join('\n'),
-    {
-      validators: net.members.map((m) => ({ api: m.apiUrl, p2p: m.p2pAddr, home: m.home })),
-      demoAddress: net.demoAddress,
-    },
-  )
+  ready = true
+  const v0 = net.members[0]!
+  const flags = [
+    ...(dir === resolve(DEVNET_HOME) ? [] : ['--home', dir]),
+    ...(v0.apiUrl === DEFAULT_NODE ? [] : ['--node', v0.apiUrl]),
+  ].join(' ')
+  const cli = `npm run pulsemesh --${flags ? ` ${flags}` : ''}`
+  const demo = layout.demo
+  const summary = {
+    home: dir,
+    startedInMs: Date.now() - started,
+    networks: layout.networks.map((x) => x.id),
+    members: net.members.map((m) => ({
+      name: m.name,
+      api: m.apiUrl,
+      p2p: m.p2pAddr,
+      home: m.home,
+      role: m.index < layout.validators ? 'validator' : 'full node',
+    })),
+    demo,
+  }
+  if (g().json) console.log(JSON.stringify(summary))
+  else
+    console.log(
+      [
+        '',
+        `PulseMesh devnet: ${n} validator processes${fullNodes ? ` + ${fullNodes} full nodes` : ''} over libp2p, each hosting ${layout.networks.map((x) => x.id).join(', ')} (BFT, one validator per process per network)`,
+        ...summary.members.map(
+          (m, i) =>
+            `  ${m.name}: API ${m.api}  p2p ${m.p2p}${m.role === 'validator' ? '' : '  (full node)'}${i === 0 ? '  (relayer hub <-> each network)' : ''}`,
+        ),
+        `  emotionalchain: EMO, Proof of Emotion; each validator process runs its biometric agent on simulated devices`,
+        `  demo account (key "demo" in ${dir}/keys, funded on every network): ${demo.hub} (emotionalchain: ${demo.emotionalchain})`,
+        `  assets: pulse (hub), emo (emotionalchain), acoin (tenant-a), bcoin (tenant-b)`,
+        `  Ctrl-C stops every process; the next start continues the same chains (data in ${dir})`,
+        '',
+        'try (in another terminal):',
+        `  ${cli} keys new bob`,
+        `  ${cli} tx send --from demo --to <bob-address> --amount 1.5`,
+        `  ${cli} proof tx <tx-hash>`,
+        `  ${cli} transfer --from-network tenant-a --to-network hub --to ${demo.hub} --amount 1000 --asset acoin --wait`,
+        `  ${cli} transfer --from-network hub --to-network tenant-a --to ${demo['tenant-a']} --amount 400 --asset transfer/tenant-a/acoin --wait`,
+        `  ${cli} mesh totals --origin tenant-a --asset acoin`,
+        `  ${cli} --network emotionalchain query account ${demo.emotionalchain}`,
+        `  curl ${v0.apiUrl}/v1/networks/emotionalchain/modules/emotion/validators`,
+        '',
+      ].join('\n'),
+    )
+  // A heights line now and then, so a quiet devnet visibly lives.
+  const ticker = setInterval(() => {
+    net
+      .status(0)
+      .then((s) =>
+        console.error(
+          `[devnet] heights: ${Object.entries(s.heights)
+            .map(([k, h]) => `${k} ${h}`)
+            .join(', ')}; v0 peers ${s.peers.length}`,
+        ),
+      )
+      .catch(() => {})
+  }, 30_000)
   let stopping = false
   const stop = async () => {
     if (stopping) return
     stopping = true
-    console.error('stopping validators…')
+    clearInterval(ticker)
+    console.error('stopping every devnet process…')
     await net.stop()
+    console.error('stopped')
     process.exit(0)
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
+  for (const m of net.members)
+    m.child?.on('exit', (code, signal) => {
+      if (!stopping) console.error(`[${m.name}] exited (${signal ?? code}); the others keep running`)
+    })
 }
 
 const keys = program.command('keys').description('manage local keys')

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { genesisToJson } from '@pulsemesh/app'
 import type { TimeoutParams } from '@pulsemesh/consensus'
 import { type BiometricDevice, PERSONAS, SimulatedDevice } from '@pulsemesh/emotion'
-import type { SignatureVerifier } from '../chain/network-node.ts'
+import type { NetworkNode, SignatureVerifier } from '../chain/network-node.ts'
 import { LocalValidatorNetwork } from '../consensus/devnet.ts'
 import { EmotionAgent } from './agent.ts'
 import { nodeChainView } from './node-view.ts'
@@ -43,6 +43,39 @@ export function simulatedKit(i: number): BiometricDevice[] {
   ]
 }
 
+/**
+ * Runs `agent` on `node`: registers its device, then after each committed block attests (once per
+ * epoch, only in the first half so the tx is in a block before the epoch closes, and only once the
+ * device is on chain). One tick at a time. Returns a function that detaches it.
+ */
+export function driveAgent(
+  agent: EmotionAgent,
+  node: NetworkNode,
+  blocksPerEpoch: bigint,
+  stopped: () => boolean,
+  onError: (e: unknown) => void,
+): () => void {
+  const chain = nodeChainView(node)
+  let busy: Promise<unknown> = agent.ensureRegistered().catch(onError)
+  const onBlock = () => {
+    busy = busy
+      .then(async () => {
+        if (stopped()) return
+        const head = await chain.head()
+        if (head.height % blocksPerEpoch >= blocksPerEpoch / 2n) return
+        if (!(await chain.deviceRegistered(agent.deviceId))) {
+          // A registration that expired unincluded (its tx lives 10 blocks): submit it again.
+          if (head.height % 20n === 0n) await agent.ensureRegistered()
+          return
+        }
+        await agent.tick()
+      })
+      .catch(onError)
+  }
+  node.on('block', onBlock)
+  return () => node.off('block', onBlock)
+}
+
 export async function startEmotionDevnet(o: EmotionDevnetOptions): Promise<EmotionDevnet> {
   const profile = emotionalChainProfile(o.profile)
   const { genesis } = profile
@@ -58,9 +91,9 @@ export async function startEmotionDevnet(o: EmotionDevnetOptions): Promise<Emoti
   })
   const blocksPerEpoch = profile.emotion.keeper.params.blocksPerEpoch
   let stopped = false
+  const detach: (() => void)[] = []
   const agents = profile.validators.map((v, i) => {
     const node = net.validators[i]!.node
-    const chain = nodeChainView(node)
     const agent = new EmotionAgent({
       dir: join(o.dataDir, `agent-v${i}`),
       networkId: genesis.networkId,
@@ -68,25 +101,20 @@ export async function startEmotionDevnet(o: EmotionDevnetOptions): Promise<Emoti
       devices: (o.devices ?? simulatedKit)(i),
       deviceKey: v.device,
       validatorKey: v.key,
-      chain,
+      chain: nodeChainView(node),
       fee: genesis.params.minFee,
       windowMs: o.windowMs,
       registration: { tier: 'medical', manufacturer: 0, certificate: v.certificate },
     })
-    // One tick at a time per agent, only once its device is on chain; attest early in the epoch so
-    // the tx is included (by this validator's next proposal) before the epoch ends.
-    let busy: Promise<unknown> = agent.ensureRegistered().catch((e) => o.onError?.(i, e))
-    node.on('block', () => {
-      busy = busy
-        .then(async () => {
-          if (stopped) return
-          const head = await chain.head()
-          if (head.height % blocksPerEpoch >= blocksPerEpoch / 2n) return
-          if (!(await chain.deviceRegistered(agent.deviceId))) return
-          await agent.tick()
-        })
-        .catch((e) => o.onError?.(i, e))
-    })
+    detach.push(
+      driveAgent(
+        agent,
+        node,
+        blocksPerEpoch,
+        () => stopped,
+        (e) => o.onError?.(i, e),
+      ),
+    )
     return agent
   })
   return {
@@ -95,6 +123,7 @@ export async function startEmotionDevnet(o: EmotionDevnetOptions): Promise<Emoti
     agents,
     stop: async () => {
       stopped = true
+      for (const d of detach) d()
       await net.stop()
     },
   }

@@ -10,14 +10,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  encodeMesh,
-  type Genesis,
-  genesisToJson,
-  getNetworkOrUndefined,
-  MESH_KIND,
-  parseGenesis,
-} from './devnet-deps.ts'
+import { connectToHub } from './devnet-connect.ts'
+import { type Genesis, genesisToJson, parseGenesis } from './devnet-deps.ts'
 import { addressFromPublicKey } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/server.ts'
@@ -25,10 +19,9 @@ import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { VerifyPool } from '../crypto/verify-pool.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { ChainStore } from '../storage/chain-store.ts'
-import { LocalEndpoint } from './endpoint.ts'
 import { MeshHost } from './mesh-host.ts'
 import { RegistryWatcher } from './registry-watcher.ts'
-import { clientCreatePayload, type Relayer } from './relayer.ts'
+import type { Relayer } from './relayer.ts'
 
 export interface MeshNetworkPlan {
   id: string
@@ -138,31 +131,17 @@ export async function runMeshDevnet(
   })
   for (const g of genesis) await host.addNetwork(g)
   await waitFor(() => [...host.networks.values()].every((n) => n.height >= 1n), 30_000)
-  const hub = host.net('hub')
-  const ep = (id: string, k = relayerKey) => new LocalEndpoint(host.net(id), k)
   const demoKey = { secretKey: demo.secret, publicKey: demo.publicKey }
   // Registry records for the hosted networks, light clients both ways hub <-> each network.
-  for (const plan of MESH_DEVNET_NETWORKS.filter((p) => p.id !== 'hub')) {
-    if (getNetworkOrUndefined(hub.state, plan.id) === undefined)
-      await ep('hub', demoKey).submit(
-        MESH_KIND.networkCreate,
-        encodeMesh(MESH_KIND.networkCreate, {
-          id: plan.id,
-          profile: plan.profile,
-          validators: [{ publicKey: v.publicKey.bytes, power: 10n }],
-          nativeAsset: plan.native,
-          blockIntervalMs: o.blockIntervalMs,
-          compliancePolicy: '',
-        }),
-      )
-    for (const [on, of] of [
-      ['hub', plan.id],
-      [plan.id, 'hub'],
-    ] as const) {
-      const has = await ep(on).query<unknown>('client', { network: of })
-      if (has === null) await ep(on).submit(MESH_KIND.clientCreate, await clientCreatePayload(ep(of)))
-    }
-  }
+  const others = MESH_DEVNET_NETWORKS.filter((p) => p.id !== 'hub')
+  await connectToHub({
+    hub: host.net('hub'),
+    networks: others.map((p) => host.net(p.id)),
+    registrarKey: demoKey,
+    relayerKey,
+    profileOf: (id) => others.find((p) => p.id === id)?.profile ?? 'bft',
+    log: o.log,
+  })
   const watcher = new RegistryWatcher({ host, hubId: 'hub', validatorKey: v.publicKey.bytes, log: o.log })
   await watcher.start()
   const relayers = MESH_DEVNET_NETWORKS.filter((p) => p.id !== 'hub').map((p) =>

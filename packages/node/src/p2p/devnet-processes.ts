@@ -46,6 +46,8 @@ export interface ProcessDevnetOptions {
 
 export interface DevnetMember {
   index: number
+  /** Printed name: v<i> for validators, f<j> for full nodes. */
+  name: string
   home: string
   apiUrl: string
   peerId: string
@@ -54,13 +56,31 @@ export interface DevnetMember {
   logs: string[]
 }
 
-interface Layout {
-  networkId: string
-  demoAddress: string
-  members: { home: string; apiPort: number; tcpPort: number; wsPort: number; peerId: string }[]
+/** Where one member process lives and listens (written once, reused by later runs). */
+export interface MemberLayout {
+  name?: string
+  home: string
+  apiPort: number
+  tcpPort: number
+  wsPort: number
+  peerId: string
 }
 
-async function freePort(): Promise<number> {
+export interface Layout {
+  networkId: string
+  demoAddress: string
+  members: MemberLayout[]
+}
+
+/** Options of `ProcessDevnet.launch` (the process handling; the layout is the caller's). */
+export type LaunchOptions = Pick<ProcessDevnetOptions, 'onLine' | 'env'> & {
+  /** Bound on one member's start-up (polls of its /livez every 100 ms; default 300). */
+  readyPolls?: number
+  /** Grace after SIGTERM before SIGKILL (default 10 s). */
+  killAfterMs?: number
+}
+
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer()
     s.once('error', rej)
@@ -144,7 +164,11 @@ async function prepare(o: ProcessDevnetOptions): Promise<Layout> {
           .map((p) => `/ip4/127.0.0.1/tcp/${p.tcpPort}/p2p/${p.peerId}`),
         redialMaxMs: 2000,
       },
-      consensus: { timeouts: o.timeouts, commitDelayMs: o.commitDelayMs, emptyBlocksIntervalMs: o.emptyBlocksIntervalMs },
+      consensus: {
+        timeouts: o.timeouts,
+        commitDelayMs: o.commitDelayMs,
+        emptyBlocksIntervalMs: o.emptyBlocksIntervalMs,
+      },
     }
     writeFileSync(join(m.home, 'config.json'), JSON.stringify(cfg, null, 2) + '\n')
   }
@@ -157,15 +181,16 @@ export class ProcessDevnet {
   readonly members: DevnetMember[]
   readonly networkId: string
   readonly demoAddress: string
-  private readonly o: ProcessDevnetOptions
+  private readonly o: LaunchOptions
   private nextReq = 1
 
-  private constructor(o: ProcessDevnetOptions, l: Layout) {
+  private constructor(o: LaunchOptions, l: Layout) {
     this.o = o
     this.networkId = l.networkId
     this.demoAddress = l.demoAddress
     this.members = l.members.map((m, index) => ({
       index,
+      name: m.name ?? `v${index}`,
       home: m.home,
       apiUrl: `http://127.0.0.1:${m.apiPort}`,
       peerId: m.peerId,
@@ -176,7 +201,12 @@ export class ProcessDevnet {
 
   /** Prepares the devnet (first run) and starts every validator process; resolves when all APIs answer. */
   static async start(o: ProcessDevnetOptions): Promise<ProcessDevnet> {
-    const net = new ProcessDevnet(o, await prepare(o))
+    return ProcessDevnet.launch(await prepare(o), o)
+  }
+
+  /** Starts one `pulsemesh start` process per member of a prepared layout; resolves when all APIs answer. */
+  static async launch(l: Layout, o: LaunchOptions = {}): Promise<ProcessDevnet> {
+    const net = new ProcessDevnet(o, l)
     try {
       for (const m of net.members) net.spawn(m.index)
       await Promise.all(net.members.map((m) => net.waitReady(m.index)))
@@ -210,19 +240,18 @@ export class ProcessDevnet {
     })
   }
 
-  /** Polls the validator's /livez until it answers (bounded: 300 polls). */
+  /** Polls the member's /livez until it answers (bounded: `readyPolls`, default 300). */
   async waitReady(i: number): Promise<void> {
     const m = this.members[i]
-    for (let k = 0; k < 300; k++) {
-      if (!m.child)
-        throw new PulseError('DEVNET_EXITED', `validator ${i} exited: ${m.logs.slice(-10).join('\n')}`)
+    for (let k = 0; k < (this.o.readyPolls ?? 300); k++) {
+      if (!m.child) throw new PulseError('DEVNET_EXITED', `${m.name} exited: ${m.logs.slice(-10).join('\n')}`)
       try {
         const r = await fetch(`${m.apiUrl}/livez`)
         if (r.ok) return
       } catch {}
       await new Promise((r) => setTimeout(r, 100))
     }
-    throw new PulseError('DEVNET_TIMEOUT', `validator ${i} did not start: ${m.logs.slice(-10).join('\n')}`)
+    throw new PulseError('DEVNET_TIMEOUT', `${m.name} did not start: ${m.logs.slice(-10).join('\n')}`)
   }
 
   /** Sends an IPC control message and waits for the answer with the same id. */
@@ -273,7 +302,7 @@ export class ProcessDevnet {
     if (!child) return
     const exited = new Promise<void>((r) => child.once('exit', () => r()))
     child.kill(signal)
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    const t = setTimeout(() => child.kill('SIGKILL'), this.o.killAfterMs ?? 10_000)
     await exited
     clearTimeout(t)
   }
