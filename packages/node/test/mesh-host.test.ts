@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { accountIdOf, createMeshModule, type Genesis, getSupply, MESH_KIND } from '@pulsemesh/app'
+import { accountIdOf, createMeshModule, type Genesis, getSupply, MESH_KIND, mesh } from '@pulsemesh/app'
 import { LocalEndpoint } from '../src/mesh/endpoint.ts'
 import { devNetworkGenesis, MeshHost } from '../src/mesh/mesh-host.ts'
 import { RegistryWatcher } from '../src/mesh/registry-watcher.ts'
@@ -95,6 +95,29 @@ describe(`mesh host: ${N} networks in one node`, () => {
     await until(() => host.net('tenant-x').height >= 1n)
     assert.deepEqual(w.started, ['tenant-x'])
     assert.equal(host.net('tenant-x').genesis.params.feeAsset, 'xcoin')
+    // The registry-started network follows the hub's registry (its mesh module knows the hub).
+    const reg = host.net('tenant-x').app.query(
+      host.net('tenant-x').state,
+      'mesh',
+      'registry',
+      {},
+      {
+        params: host.net('tenant-x').genesis.params,
+        height: 1n,
+      },
+    ) as { hub: string }
+    assert.equal(reg.hub, 'hub')
+    // Retire: the host stops the network (no longer hosted or scheduled); its data stays.
+    const tx = host.net('tenant-x')
+    const heightBefore = tx.height
+    await new LocalEndpoint(hub, alice).submit(
+      MESH_KIND.networkRetire,
+      enc(MESH_KIND.networkRetire, { id: 'tenant-x' }),
+    )
+    await until(() => !host.networks.has('tenant-x'))
+    await w.settled()
+    assert.deepEqual(w.stopped, ['tenant-x'])
+    assert.equal(await tx.store.latestHeight(), heightBefore, 'data kept, no new blocks')
     w.stop()
   })
 
@@ -114,7 +137,7 @@ describe(`mesh host: ${N} networks in one node`, () => {
       store: s2,
       verifyPool: inlineVerifier,
       validatorKey: { seed: validator.secretKey, publicKey: validator.publicKey.bytes },
-      quotas: { stateEntries: 3 },
+      quotas: { stateBytes: 64 },
     })
     try {
       const quota: string[] = []
@@ -124,11 +147,71 @@ describe(`mesh host: ${N} networks in one node`, () => {
       assert.deepEqual(quota, ['small'])
       assert.equal(n.height, 0n)
       assert.equal(h2.stats()[0]!.overQuota, true)
+      assert.ok(h2.stats()[0]!.stateBytes > 64, 'the quota counts bytes of state (keys + values)')
     } finally {
       await h2.stop()
       await s2.close()
       t.cleanup()
     }
+  })
+
+  it('network update reaches a registry-started network: the relayer carries the proved record', async () => {
+    const hub = host.net('hub')
+    const w = new RegistryWatcher({ host, hubId: 'hub', validatorKey: validator.publicKey.bytes })
+    await w.start()
+    const me = { publicKey: validator.publicKey.bytes, power: 10n }
+    const other = { publicKey: keyFromByte(77).publicKey.bytes, power: 5n }
+    const hubEp = new LocalEndpoint(hub, alice)
+    await hubEp.submit(
+      MESH_KIND.networkCreate,
+      enc(MESH_KIND.networkCreate, {
+        id: 'tenant-y',
+        profile: 'bft',
+        validators: [me],
+        nativeAsset: 'ycoin',
+        blockIntervalMs: 100,
+        compliancePolicy: '',
+      }),
+    )
+    await until(() => host.networks.has('tenant-y') && host.net('tenant-y').height >= 1n)
+    const ty = host.net('tenant-y')
+    // The owner (alice) holds ycoin on tenant-y from genesis: she pays for the client there.
+    await new LocalEndpoint(ty, alice).submit(
+      MESH_KIND.clientCreate,
+      await clientCreatePayload(new LocalEndpoint(hub, alice)),
+    )
+    await hubEp.submit(MESH_KIND.clientCreate, await clientCreatePayload(new LocalEndpoint(ty, alice)))
+    await until(
+      () =>
+        mesh.getClient(ty.state, 'hub') !== undefined && mesh.getClient(hub.state, 'tenant-y') !== undefined,
+    )
+    host.relay(
+      'hub',
+      'tenant-y',
+      { secretKey: alice.secretKey, publicKey: alice.publicKey },
+      { intervalMs: 50 },
+    )
+    await hubEp.submit(
+      MESH_KIND.networkUpdate,
+      enc(MESH_KIND.networkUpdate, {
+        id: 'tenant-y',
+        validators: [me, other],
+        blockIntervalMs: 200,
+        compliancePolicy: 'v2',
+      }),
+    )
+    const registry = () =>
+      ty.app.query(ty.state, 'mesh', 'registry', {}, { params: ty.genesis.params, height: ty.height }) as {
+        record: { blockIntervalMs: number; compliancePolicy: string } | null
+        validators: { power: string }[]
+      }
+    await until(() => registry().record?.compliancePolicy === 'v2', 20_000)
+    assert.equal(registry().record?.blockIntervalMs, 200)
+    assert.deepEqual(
+      registry().validators.map((v) => v.power),
+      ['10', '5'],
+    )
+    w.stop()
   })
 
   it('relays a transfer between two hosted networks', async () => {

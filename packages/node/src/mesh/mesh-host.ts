@@ -5,8 +5,9 @@
  * a block only when a tx arrives (at its block interval after the previous block) plus an
  * optional slow heartbeat, so an idle network costs no CPU and only its in-memory state.
  *
- * Quotas per network: mempool bytes (the mempool's own limit) and a storage quota in state entries
- * (checked before each block: a network over quota stops producing and reports it).
+ * Quotas per network: mempool bytes (the mempool's own limit), a storage quota in bytes of state
+ * (keys + values; checked before each block: a network over quota stops producing and reports
+ * it) and an API rate (MeshHost.apiRateLimits, for buildApi's per-network limits).
  */
 import { EventEmitter } from 'node:events'
 import {
@@ -19,7 +20,12 @@ import {
 } from '@pulsemesh/app'
 import type { DecodedTx } from '@pulsemesh/app'
 import { isValidNetworkId, PulseError } from '@pulsemesh/core'
-import { NetworkNode, type SignatureVerifier, type ValidatorKey } from '../chain/network-node.ts'
+import {
+  type CommittedBlock,
+  NetworkNode,
+  type SignatureVerifier,
+  type ValidatorKey,
+} from '../chain/network-node.ts'
 import type { ChainStore } from '../storage/chain-store.ts'
 import { LocalEndpoint, type RelayerKey } from './endpoint.ts'
 import { Relayer, type RelayerOptions } from './relayer.ts'
@@ -27,8 +33,10 @@ import { Relayer, type RelayerOptions } from './relayer.ts'
 export interface MeshQuotas {
   /** Mempool bytes per network (default 4 MiB: a tenant cannot take the node's memory). */
   mempoolBytes?: number
-  /** State entries per network (default 1,000,000); over it the network stops producing. */
-  stateEntries?: number
+  /** State bytes (keys + values) per network (default 256 MiB); over it the network stops producing. */
+  stateBytes?: number
+  /** API requests per network: token bucket (default 300 burst, 50/s); see `apiRateLimits()`. */
+  api?: { capacity: number; refillPerSecond: number }
 }
 
 export interface MeshHostOptions {
@@ -38,8 +46,11 @@ export interface MeshHostOptions {
   /** Blocks with no txs every this many ms (0 = never, the default: blocks on demand only). */
   heartbeatMs?: number
   quotas?: MeshQuotas
-  /** App modules of a network (default: bank + mesh). */
-  modules?: (g: Genesis) => AppModule[]
+  /**
+   * App modules of a network (default: bank + mesh; mesh following `registryHub` for networks the
+   * registry started).
+   */
+  modules?: (g: Genesis, o: { registryHub?: string }) => AppModule[]
   log?: (msg: string) => void
 }
 
@@ -48,6 +59,7 @@ export interface NetworkStats {
   height: string
   mempoolTxs: number
   stateEntries: number
+  stateBytes: number
   overQuota: boolean
 }
 
@@ -58,6 +70,10 @@ export class MeshHost extends EventEmitter {
   /** Network id -> when its next block is due (ms since epoch). */
   private readonly due = new Map<string, number>()
   private readonly overQuota = new Set<string>()
+  /** Block intervals the registry changed (network update, applied through registry sync). */
+  private readonly intervals = new Map<string, number>()
+  /** The network whose block is being produced (removeNetwork waits for it). */
+  private producing: string | undefined
   private readonly relayers: Relayer[] = []
   private timer: NodeJS.Timeout | undefined
   private timerAt = Number.POSITIVE_INFINITY
@@ -70,10 +86,13 @@ export class MeshHost extends EventEmitter {
   }
 
   /** Opens (or reopens from storage) one network and schedules it. */
-  async addNetwork(genesis: Genesis): Promise<NetworkNode> {
+  async addNetwork(genesis: Genesis, o: { registryHub?: string } = {}): Promise<NetworkNode> {
     const id = genesis.networkId
     if (this.networks.has(id)) throw new Error(`network ${id} is already hosted`)
-    const modules = this.o.modules?.(genesis) ?? [bankModule, createMeshModule()]
+    const modules = this.o.modules?.(genesis, o) ?? [
+      bankModule,
+      createMeshModule({ registryHub: o.registryHub }),
+    ]
     const node = await NetworkNode.open({
       app: new App(genesis.params, modules),
       genesis,
@@ -91,6 +110,33 @@ export class MeshHost extends EventEmitter {
       this.wake(id) // the first block makes the network provable
     else this.scheduleHeartbeat(id)
     return node
+  }
+
+  /**
+   * Stops hosting `id` (the registry retired it): no more blocks, relayers of it stop, the node
+   * leaves `networks`; its data stays in the store (reopening the same genesis continues it).
+   */
+  async removeNetwork(id: string): Promise<void> {
+    const n = this.networks.get(id)
+    if (n === undefined) return
+    this.networks.delete(id)
+    this.due.delete(id)
+    this.lastBlockAt.delete(id)
+    this.overQuota.delete(id)
+    this.intervals.delete(id)
+    for (const r of this.relayers.filter((x) => x.a.ep.networkId === id || x.b.ep.networkId === id)) {
+      await r.stop()
+      this.relayers.splice(this.relayers.indexOf(r), 1)
+    }
+    while (this.producing === id) await new Promise((r) => setTimeout(r, 5))
+    n.removeAllListeners('tx')
+    await n.idle()
+    this.emit('removed', id)
+  }
+
+  /** Per-network API rate limits for buildApi (every hosted network gets this host's quota). */
+  apiRateLimit(): { capacity: number; refillPerSecond: number } {
+    return this.o.quotas?.api ?? { capacity: 300, refillPerSecond: 50 }
   }
 
   /**
@@ -125,6 +171,7 @@ export class MeshHost extends EventEmitter {
       height: n.height.toString(),
       mempoolTxs: n.mempool.size,
       stateEntries: n.state.tree.size,
+      stateBytes: n.stateBytes,
       overQuota: this.overQuota.has(n.genesis.networkId),
     }))
   }
@@ -133,7 +180,7 @@ export class MeshHost extends EventEmitter {
   private wake(id: string): void {
     const n = this.networks.get(id)
     if (n === undefined || this.stopped) return
-    const at = (this.lastBlockAt.get(id) ?? 0) + n.genesis.params.blockIntervalMs
+    const at = (this.lastBlockAt.get(id) ?? 0) + (this.intervals.get(id) ?? n.genesis.params.blockIntervalMs)
     const cur = this.due.get(id)
     if (cur === undefined || at < cur) this.setDue(id, at)
   }
@@ -179,28 +226,42 @@ export class MeshHost extends EventEmitter {
   }
 
   private async produce(id: string): Promise<void> {
-    const n = this.networks.get(id)!
-    const quota = this.o.quotas?.stateEntries ?? 1_000_000
-    if (n.state.tree.size > quota) {
+    const n = this.networks.get(id)
+    if (n === undefined) return
+    const quota = this.o.quotas?.stateBytes ?? 256 * 1024 * 1024
+    if (n.stateBytes > quota) {
       if (!this.overQuota.has(id)) {
         this.overQuota.add(id)
-        this.o.log?.(
-          `[${id}] storage quota exceeded (${n.state.tree.size} > ${quota} entries): not producing`,
-        )
+        this.o.log?.(`[${id}] storage quota exceeded (${n.stateBytes} > ${quota} state bytes): not producing`)
         this.emit('quota', id)
       }
       return
     }
     if (n.halted) return
+    this.producing = id
     try {
       const b = await n.produceBlock()
+      this.noteRegistrySync(id, b)
       this.emit('block', id, b)
     } catch (e) {
       this.o.log?.(`[${id}] block failed: ${(e as Error).message}`)
+    } finally {
+      this.producing = undefined
     }
+    if (!this.networks.has(id)) return
     this.lastBlockAt.set(id, Date.now())
     if (n.mempool.size > 0) this.wake(id)
     else this.scheduleHeartbeat(id)
+  }
+
+  /** A registry sync in this block may have changed the network's block interval (node-local timing). */
+  private noteRegistrySync(id: string, b: CommittedBlock): void {
+    for (const r of b.results)
+      for (const e of r.events) {
+        if (e.type !== 'mesh_registry_synced') continue
+        const ms = Number(e.attributes.find((a) => a.key === 'block_interval_ms')?.value)
+        if (Number.isSafeInteger(ms) && ms >= 50) this.intervals.set(id, ms)
+      }
   }
 
   async stop(): Promise<void> {

@@ -43,9 +43,14 @@ export interface RelayerStats {
   acknowledged: number
   timedOut: number
   clientUpdates: number
+  /** Registry records carried from the hub to a network that follows its registry. */
+  registrySyncs: number
   failures: number
   passes: number
 }
+
+/** How often (ms) a relayer checks whether a registry record needs carrying. */
+const REGISTRY_CHECK_MS = 1000
 
 /** One network connection: the endpoint behind its retry + breaker policy. */
 class Guarded {
@@ -82,9 +87,11 @@ export class Relayer {
     acknowledged: 0,
     timedOut: 0,
     clientUpdates: 0,
+    registrySyncs: 0,
     failures: 0,
     passes: 0,
   }
+  private registryCheckedAt = 0
   private readonly o: Required<Omit<RelayerOptions, 'log'>> & Pick<RelayerOptions, 'log'>
   /** `<network>:<what>` -> destination height when submitted; retried once that network moved on. */
   private readonly inFlight = new Map<string, bigint>()
@@ -107,7 +114,45 @@ export class Relayer {
     let n = 0
     n += await this.direction(this.a, this.b)
     n += await this.direction(this.b, this.a)
+    if (Date.now() - this.registryCheckedAt >= REGISTRY_CHECK_MS) {
+      this.registryCheckedAt = Date.now()
+      n += await this.registry(this.a, this.b)
+      n += await this.registry(this.b, this.a)
+    }
     return n
+  }
+
+  /**
+   * `network update` / `retire` on the hub reach a network the registry started as its own record,
+   * proved from the hub (`registry sync`): carried when the tenant follows this hub's registry and
+   * its mirror is older than the hub's record.
+   */
+  private async registry(hub: Guarded, tenant: Guarded): Promise<number> {
+    const H = hub.ep.networkId
+    const T = tenant.ep.networkId
+    const mirror = await tenant.call((e) =>
+      e.query<{ hub: string | null; record: { updatedAt: string } | null }>('registry'),
+    )
+    if (mirror.hub !== H) return 0
+    // Proofs need the tenant's light client of the hub; without one there is nothing to carry yet.
+    if ((await tenant.call((e) => e.query<unknown>('client', { network: H }))) === null) return 0
+    const rec = await hub.call((e) => e.query<{ updatedAt: string } | null>('network', { id: T }))
+    if (rec === null) return 0
+    if (mirror.record !== null && BigInt(mirror.record.updatedAt) >= BigInt(rec.updatedAt)) return 0
+    const head = await tenant.call((e) => e.head())
+    const key = `${T}:registry:${rec.updatedAt}`
+    if (this.isInFlight(key, head.height)) return 0
+    const pr = await hub.call((e) => e.prove(mesh.MESH_KEYS.network(T)))
+    if (pr.value === null || !(await this.ensureClient(tenant, hub, pr))) return 0
+    await tenant.call((e) =>
+      e.submit(
+        MESH_KIND.registrySync,
+        encode(MESH_KIND.registrySync, { record: pr.value!, proofHeight: pr.height, proof: pr.proof }),
+      ),
+    )
+    this.inFlight.set(key, head.height)
+    this.stats.registrySyncs++
+    return 1
   }
 
   start(): void {
