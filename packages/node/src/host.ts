@@ -206,7 +206,7 @@ export async function startHost(
     await store.close()
     throw e
   }
-  const registry = await startRegistryHosting({ cfg, networks, store, pool, keys, log })
+  const registry = await startRegistryHosting({ cfg, networks, store, pool, keys, networking, log })
   const extras = startDevnetRoles({ cfg, home, networks, keys, log })
   const dataDir = join(home, 'data')
   const net = networking
