@@ -107,7 +107,7 @@ function run(mode: 'continuous' | 'auction', withPool: boolean, blocks: Op[][], 
     // pools
     const pool = exchange.getPool(c.store, 'gold:pulse')
     if (pool !== undefined) {
-      const acct = exchange.poolAccount('gold:pulse')
+      const acct = exchange.poolAccount('gold:pulse@30')
       assert.equal(c.bal(acct, 'gold'), pool.reserveBase)
       assert.equal(c.bal(acct, 'pulse'), pool.reserveQuote)
       assert.equal(getSupply(c.store, pool.lpAsset), pool.totalShares - exchange.MINIMUM_LIQUIDITY)

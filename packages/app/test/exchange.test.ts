@@ -303,10 +303,10 @@ describe('exchange: AMM pools and routing', () => {
     ])
     assert.deepEqual(create.errors, [''])
     const pool = c.q('pool', { market: 'gold:pulse' }) as { lpAsset: string; totalShares: string }
-    assert.equal(pool.lpAsset, 'lp/gold.pulse')
-    const shares = c.bal(alice, 'lp/gold.pulse')
+    assert.equal(pool.lpAsset, 'lp/gold.pulse.30')
+    const shares = c.bal(alice, 'lp/gold.pulse.30')
     assert.equal(shares + 1000n, BigInt(pool.totalShares))
-    const acct = exchange.poolAccount('gold:pulse')
+    const acct = exchange.poolAccount('gold:pulse@30')
     assert.equal(c.bal(acct, 'gold'), 100_000n)
     const swap = c.block([
       c.tx(
@@ -349,7 +349,7 @@ describe('exchange: AMM pools and routing', () => {
       ),
     ])
     assert.deepEqual(rm.errors, [''])
-    assert.equal(c.bal(alice, 'lp/gold.pulse'), 0n)
+    assert.equal(c.bal(alice, 'lp/gold.pulse.30'), 0n)
     assert.equal(exchange.getPool(c.store, 'gold:pulse')!.totalShares, 1000n)
   })
 
@@ -381,8 +381,73 @@ describe('exchange: AMM pools and routing', () => {
         c.bal(carol, 'gold') +
         c.bal(validator, 'gold') +
         c.bal(ESCROW, 'gold') +
-        c.bal(exchange.poolAccount('gold:pulse'), 'gold'),
+        c.bal(exchange.poolAccount('gold:pulse@5'), 'gold'),
     )
+  })
+
+  test('fee tiers: several pools per pair; the router takes the one that fills cheapest', () => {
+    const c = chain()
+    c.createMarket('gold', 'pulse', 'continuous', 1n, 10n)
+    const create = (feeBps: number, quote: bigint) =>
+      c.tx(
+        alice,
+        K.poolCreate,
+        codec.poolCreate.encode({ market: 'gold:pulse', feeBps, base: 100_000n, quote }),
+      )
+    // the 5 bps pool is dearer (12 pulse per gold) than the 100 bps pool (10 pulse per gold)
+    assert.deepEqual(c.block([create(5, 1_200_000n), create(100, 1_000_000n), create(5, 1_000n)]).errors, [
+      '',
+      '',
+      'POOL_EXISTS',
+    ])
+    const pools = c.q('pools', { market: 'gold:pulse' }) as { pools: { id: string; lpAsset: string }[] }
+    assert.deepEqual(
+      pools.pools.map((p) => [p.id, p.lpAsset]),
+      [
+        ['gold:pulse@5', 'lp/gold.pulse.5'],
+        ['gold:pulse@100', 'lp/gold.pulse.100'],
+      ],
+    )
+    assert.equal(
+      (c.q('market', { market: 'gold:pulse' }) as { poolFeeTiers: string[] }).poolFeeTiers.join(),
+      '5,100',
+    )
+    assert.throws(() => c.q('pool', { market: 'gold:pulse' }), /POOL_AMBIGUOUS|pools at 5, 100/)
+    const swapBare = c.block([
+      c.tx(
+        bob,
+        K.poolSwap,
+        codec.poolSwap.encode({ market: 'gold:pulse', direction: 'buy-base', amountIn: 1000n, minOut: 1n }),
+      ),
+    ])
+    assert.deepEqual(swapBare.errors, ['POOL_AMBIGUOUS'])
+    const before5 = exchange.getPool(c.store, 'gold:pulse@5')!
+    const g0 = c.bal(bob, 'gold')
+    const r = c.block([c.place(bob, 'buy', 200n, 100n, 'market')])
+    assert.deepEqual(r.errors, [''])
+    assert.equal(c.bal(bob, 'gold'), g0 + 100n)
+    const fill = r.exec.endEvents.find((e) => e.type === 'exchange_pool_fill')!
+    assert.equal(fill.attributes.find((a) => a.key === 'pool')!.value, 'gold:pulse@100')
+    assert.deepEqual(exchange.getPool(c.store, 'gold:pulse@5'), before5)
+    assert.equal(exchange.getPool(c.store, 'gold:pulse@100')!.reserveBase, 100_000n - 100n)
+    assert.equal(c.bal(exchange.poolAccount('gold:pulse@100'), 'gold'), 100_000n - 100n)
+    // a named tier can be traded directly
+    assert.deepEqual(
+      c.block([
+        c.tx(
+          bob,
+          K.poolSwap,
+          codec.poolSwap.encode({
+            market: 'gold:pulse@5',
+            direction: 'buy-base',
+            amountIn: 1200n,
+            minOut: 1n,
+          }),
+        ),
+      ]).errors,
+      [''],
+    )
+    escrowMatchesLocks(c)
   })
 })
 

@@ -185,12 +185,81 @@ export function registerExchangeCommands(program: Command): void {
       }),
     )
 
+  program
+    .command('trades <market>')
+    .description('last trades of a market, newest first')
+    .option('--limit <n>', 'how many', '20')
+    .action(
+      act(async (m: string, o: { limit: string }) => {
+        const r = await query<{ trades: Record<string, string>[] }>('trades', { market: m, limit: o.limit })
+        out(
+          r.trades
+            .map(
+              (t) =>
+                `  h${t.height} ${t.venue.padEnd(7)} ${t.takerSide.padEnd(4)} ${t.lots} lots @ ${t.price}`,
+            )
+            .join('\n') || '(no trades)',
+          r,
+        )
+      }),
+    )
+  program
+    .command('candles <market>')
+    .description('OHLCV candles, newest first')
+    .option('--interval <i>', '1m, 1h or 1d', '1m')
+    .option('--limit <n>', 'how many', '20')
+    .action(
+      act(async (m: string, o: { interval: string; limit: string }) => {
+        const r = await query<{ candles: Record<string, string>[] }>('candles', {
+          market: m,
+          interval: o.interval,
+          limit: o.limit,
+        })
+        out(
+          r.candles
+            .map(
+              (c) =>
+                `  ${new Date(Number(c.startMs)).toISOString()} o ${c.open} h ${c.high} l ${c.low} c ${c.close} vol ${c.volumeLots}`,
+            )
+            .join('\n') || '(no candles)',
+          r,
+        )
+      }),
+    )
+  program
+    .command('positions <address>')
+    .description('open orders and the funds they lock')
+    .action(
+      act(async (a: string) => {
+        const r = await query<{ orders: Record<string, string>[]; locked: Record<string, string> }>(
+          'positions',
+          { owner: a },
+        )
+        out(
+          [
+            ...r.orders.map(
+              (o) =>
+                `  ${o.id} ${o.market} ${o.side} ${o.type} ${o.resting}/${o.lots} lots @ ${o.price} locked ${o.locked}`,
+            ),
+            `  locked: ${
+              Object.entries(r.locked)
+                .map(([k, v]) => `${v} ${k}`)
+                .join(', ') || 'nothing'
+            }`,
+          ].join('\n'),
+          r,
+        )
+      }),
+    )
+
   // ------------------------------------------------------------------ pools
-  const pool = program.command('pool').description('AMM pools (one per market)')
+  const pool = program
+    .command('pool')
+    .description('AMM pools (fee tiers per market; name a pool as <market>@<feeBps>)')
   pool
     .command('create')
     .requiredOption('--from <key>', 'key name')
-    .requiredOption('--market <id>', 'market id')
+    .requiredOption('--market <id>', 'market id base:quote')
     .requiredOption('--base <n>', 'base deposit')
     .requiredOption('--quote <n>', 'quote deposit')
     .option('--fee <bps>', 'fee tier: 1, 5, 30 or 100 bps', '30')
@@ -202,13 +271,15 @@ export function registerExchangeCommands(program: Command): void {
           base: int(o.base, '--base'),
           quote: int(o.quote, '--quote'),
         })
-        report(`pool ${o.market}`, await submit(o.from, K.poolCreate, p))
+        report(`pool ${o.market}@${o.fee}`, await submit(o.from, K.poolCreate, p), {
+          pool: `${o.market}@${o.fee}`,
+        })
       }),
     )
   pool
     .command('add')
     .requiredOption('--from <key>', 'key name')
-    .requiredOption('--market <id>', 'market id')
+    .requiredOption('--market <pool>', 'pool: market@feeBps (or the market if it has one pool)')
     .requiredOption('--base <n>', 'base offered')
     .requiredOption('--quote <n>', 'quote offered')
     .option('--min-shares <n>', 'slippage bound', '0')
@@ -226,7 +297,7 @@ export function registerExchangeCommands(program: Command): void {
   pool
     .command('remove')
     .requiredOption('--from <key>', 'key name')
-    .requiredOption('--market <id>', 'market id')
+    .requiredOption('--market <pool>', 'pool: market@feeBps (or the market if it has one pool)')
     .requiredOption('--shares <n>', 'LP shares to burn')
     .action(
       act(async (o: { from: string; market: string; shares: string }) => {
@@ -242,7 +313,7 @@ export function registerExchangeCommands(program: Command): void {
   pool
     .command('swap')
     .requiredOption('--from <key>', 'key name')
-    .requiredOption('--market <id>', 'market id')
+    .requiredOption('--market <pool>', 'pool: market@feeBps (or the market if it has one pool)')
     .requiredOption('--direction <dir>', 'sell-base or buy-base')
     .requiredOption('--amount-in <n>', 'exact input')
     .option('--min-out <n>', 'slippage bound', '0')
@@ -260,10 +331,24 @@ export function registerExchangeCommands(program: Command): void {
         },
       ),
     )
-  pool.command('show <market>').action(
+  pool.command('show <pool>').action(
     act(async (m: string) => {
       const r = await query<Record<string, string>>('pool', { market: m })
       out(JSON.stringify(r, null, 2), r)
+    }),
+  )
+  pool.command('list <market>').action(
+    act(async (m: string) => {
+      const r = await query<{ pools: Record<string, string>[] }>('pools', { market: m })
+      out(
+        r.pools
+          .map(
+            (p) =>
+              `${p.id.padEnd(28)} fee ${p.feeBps} bps  base ${p.reserveBase}  quote ${p.reserveQuote}  price ${p.price}`,
+          )
+          .join('\n') || '(no pools)',
+        r,
+      )
     }),
   )
 
@@ -407,16 +492,28 @@ export function registerExchangeCommands(program: Command): void {
               const key = new Keystore(g().home).load(o.from)
               const addr = addressFromPublicKey(key.publicKey, st.params.addressPrefix)
               let nonce = BigInt((await client().account(g().network, addr)).nextNonce)
-              // pull the previous quotes (errors: already filled), then quote the new ladder
-              for (const id of live) {
-                await submit(
+              // pull every resting quote of ours in this market (also those of an earlier run),
+              // then quote the new ladder
+              const mine = await query<{ orders: { id: string; market: string; pending: boolean }[] }>(
+                'positions',
+                { owner: addr },
+              )
+              const stale = new Set([
+                ...live,
+                ...mine.orders.filter((x) => x.market === o.market && !x.pending).map((x) => x.id),
+              ])
+              for (const id of stale) {
+                const ok = await submit(
                   o.from,
                   K.cancel,
                   codec.cancel.encode({ orderId: BigInt(id) }),
                   false,
                   nonce,
-                ).catch(() => {})
-                nonce++
+                )
+                  .then(() => true)
+                  .catch(() => false)
+                // a refused tx did not use its nonce: ask the node again
+                nonce = ok ? nonce + 1n : BigInt((await client().account(g().network, addr)).nextNonce)
               }
               live = []
               for (let i = 0; i < levels; i++) {
@@ -443,8 +540,10 @@ export function registerExchangeCommands(program: Command): void {
                     console.error(`[mm] ${side} ${price}: ${e.message}`)
                     return undefined
                   })
-                  nonce++
-                  if (r) live.push(exchange.orderIdOf(r.hash).toString())
+                  if (r) {
+                    nonce++
+                    live.push(exchange.orderIdOf(r.hash).toString())
+                  } else nonce = BigInt((await client().account(g().network, addr)).nextNonce)
                 }
               }
               out(`[mm] ${o.market} ref ${ref}: ${live.length} quotes`, {

@@ -28,6 +28,7 @@ import {
   OrderBook,
   quoteExactIn,
   quoteExactOut,
+  type RouteResult,
   routeMarketOrder,
   type Side,
 } from '@pulsemesh/exchange'
@@ -53,8 +54,9 @@ import {
   putTop,
   requireMarket,
 } from './state.ts'
-import { getPool, putPool } from './pools.ts'
+import { getPool, marketPools, type PoolRecord, putPool } from './pools.ts'
 import { getOraclePrice } from './oracle.ts'
+import { recordTrades, type Trade, type Venue } from './history.ts'
 
 /** Depth levels the router looks at for a market order. */
 const ROUTE_LEVELS = 1000
@@ -239,12 +241,16 @@ class MarketBatch {
   readonly book: OrderBook
   readonly recs: Records
   readonly emit: (e: ChainEvent) => void
+  readonly ctx: BlockContext
   lastPrice: bigint | null = null
-  constructor(store: KVStore, m: Market, book: OrderBook, emit: (e: ChainEvent) => void) {
+  /** This batch's trades, recorded in the market history when the book is saved. */
+  readonly trades: Trade[] = []
+  constructor(store: KVStore, m: Market, book: OrderBook, ctx: BlockContext, emit: (e: ChainEvent) => void) {
     this.store = store
     this.m = m
     this.book = book
     this.recs = new Records(store)
+    this.ctx = ctx
     this.emit = emit
   }
 
@@ -260,7 +266,14 @@ class MarketBatch {
   }
 
   /** Settles one fill of `lots` at `price` between a buy and a sell record. */
-  fill(buy: OrderRecord, sell: OrderRecord, price: bigint, lots: bigint): void {
+  fill(
+    buy: OrderRecord,
+    sell: OrderRecord,
+    price: bigint,
+    lots: bigint,
+    takerSide: Side,
+    venue: Venue = 'book',
+  ): void {
     const quote = price * lots
     const base = lots * this.m.lotSize
     this.pay(buy.owner, this.m.base, base)
@@ -269,6 +282,17 @@ class MarketBatch {
     sell.locked -= base
     if (buy.locked < 0n || sell.locked < 0n) throw new Error(`exchange: escrow underflow in ${this.m.id}`)
     this.lastPrice = price
+    this.trades.push({
+      height: this.ctx.height,
+      timeMs: this.ctx.timeMs,
+      price,
+      lots,
+      quote,
+      takerSide,
+      buyOrder: buy.id,
+      sellOrder: sell.id,
+      venue,
+    })
     this.emit({
       type: 'exchange_fill',
       attributes: [
@@ -303,8 +327,8 @@ class MarketBatch {
       if (e.type === 'fill') {
         const maker = this.recs.get(e.makerId)!
         const taker = this.recs.get(e.takerId)!
-        if (e.takerSide === 'buy') this.fill(taker, maker, e.price, e.size)
-        else this.fill(maker, taker, e.price, e.size)
+        if (e.takerSide === 'buy') this.fill(taker, maker, e.price, e.size, 'buy')
+        else this.fill(maker, taker, e.price, e.size, 'sell')
         touched.add(e.makerId)
       } else if (e.type === 'cancelled') touched.add(e.orderId)
       else if (e.type === 'rejected') this.rejected(e.orderId, e.code)
@@ -379,22 +403,34 @@ class MarketBatch {
     )
   }
 
-  /** A market order: split between book and pool by the router, within its worst price. */
+  /**
+   * A market order: split between the book and one pool by the router, within its worst price.
+   * With several fee tiers the router runs once per pool and the split that costs the least
+   * quote (buys) or pays the most (sells) for the most lots wins; ties go to the lower fee tier.
+   */
   market(r: OrderRecord): void {
     const cap = r.price
     // pending: the book leg's trim must leave the lock alone until the pool leg has run
     r.pending = true
-    const pool = getPool(this.store, this.m.id)
     let bookLots = r.lots
     let poolLots = 0n
-    if (pool !== undefined && pool.totalShares > 0n) {
+    let chosen: PoolRecord | undefined
+    const pools = marketPools(this.store, this.m.id).filter((p) => p.totalShares > 0n)
+    if (pools.length > 0) {
       const depth = this.book.depth(ROUTE_LEVELS)
       const levels = (r.side === 'buy' ? depth.asks : depth.bids).filter(
         (l) => cap === 0n || (r.side === 'buy' ? l.price <= cap : l.price >= cap),
       )
-      const route = routeMarketOrder(r.side, r.lots, levels, pool, this.m.lotSize)
-      bookLots = route.bookLots
-      poolLots = route.poolLots
+      let best: RouteResult | undefined
+      for (const pool of pools) {
+        const route = routeMarketOrder(r.side, r.lots, levels, pool, this.m.lotSize)
+        if (best === undefined || betterRoute(r.side, route, best)) {
+          best = route
+          chosen = pool
+        }
+      }
+      bookLots = best!.bookLots
+      poolLots = best!.poolLots
     }
     if (bookLots > 0n) {
       this.settle(
@@ -411,15 +447,15 @@ class MarketBatch {
         r.id,
       )
     }
-    if (poolLots > 0n && pool !== undefined) this.poolLeg(r, poolLots)
+    if (poolLots > 0n && chosen !== undefined) this.poolLeg(r, chosen.id, poolLots)
     r.pending = false
     this.recs.set(r)
     this.trim([r.id])
   }
 
-  private poolLeg(r: OrderRecord, lots: bigint): void {
-    const pool = getPool(this.store, this.m.id)!
-    const acct = poolAccount(this.m.id)
+  private poolLeg(r: OrderRecord, poolId: string, lots: bigint): void {
+    const pool = getPool(this.store, poolId)!
+    const acct = poolAccount(pool.id)
     const baseAmt = lots * this.m.lotSize
     const owner = fromHex(r.owner)
     if (r.side === 'buy') {
@@ -431,12 +467,12 @@ class MarketBatch {
       transfer(this.store, ESCROW, acct, this.m.quote, quoteIn)
       transfer(this.store, acct, owner, this.m.base, baseAmt)
       r.locked -= quoteIn
-      putPool(this.store, this.m.id, {
+      putPool(this.store, {
         ...pool,
         reserveBase: pool.reserveBase - baseAmt,
         reserveQuote: pool.reserveQuote + quoteIn,
       })
-      this.poolEvent(r, lots, quoteIn)
+      this.poolEvent(r, pool.id, lots, quoteIn)
     } else {
       const quoteOut = tryQuote(() => quoteExactIn(pool, 'sell-base', baseAmt))
       if (quoteOut === null || quoteOut === 0n || quoteOut < r.price * lots || baseAmt > r.locked) {
@@ -446,21 +482,33 @@ class MarketBatch {
       transfer(this.store, ESCROW, acct, this.m.base, baseAmt)
       transfer(this.store, acct, owner, this.m.quote, quoteOut)
       r.locked -= baseAmt
-      putPool(this.store, this.m.id, {
+      putPool(this.store, {
         ...pool,
         reserveBase: pool.reserveBase + baseAmt,
         reserveQuote: pool.reserveQuote - quoteOut,
       })
-      this.poolEvent(r, lots, quoteOut)
+      this.poolEvent(r, pool.id, lots, quoteOut)
     }
   }
 
-  private poolEvent(r: OrderRecord, lots: bigint, quote: bigint): void {
+  private poolEvent(r: OrderRecord, poolId: string, lots: bigint, quote: bigint): void {
     this.lastPrice = quote / lots
+    this.trades.push({
+      height: this.ctx.height,
+      timeMs: this.ctx.timeMs,
+      price: quote / lots,
+      lots,
+      quote,
+      takerSide: r.side,
+      buyOrder: r.side === 'buy' ? r.id : 0n,
+      sellOrder: r.side === 'sell' ? r.id : 0n,
+      venue: 'pool',
+    })
     this.emit({
       type: 'exchange_pool_fill',
       attributes: [
         { key: 'market', value: this.m.id },
+        { key: 'pool', value: poolId },
         { key: 'order', value: r.id.toString() },
         { key: 'side', value: r.side },
         { key: 'lots', value: lots.toString() },
@@ -468,6 +516,14 @@ class MarketBatch {
       ],
     })
   }
+}
+
+/** More lots filled wins; then less quote paid (buy) or more received (sell); else the earlier pool. */
+function betterRoute(side: Side, a: RouteResult, b: RouteResult): boolean {
+  const fa = a.bookLots + a.poolLots
+  const fb = b.bookLots + b.poolLots
+  if (fa !== fb) return fa > fb
+  return side === 'buy' ? a.totalQuote < b.totalQuote : a.totalQuote > b.totalQuote
 }
 
 /** Batch position of an entry: sha256(txHash ‖ prevHash), then the tx hash (never equal). */
@@ -496,7 +552,7 @@ export function processBatch(store: KVStore, ctx: BlockContext, emit: (e: ChainE
     const m = requireMarket(store, id)
     const batch = orderBatch(byMarket.get(id)!, prevHash)
     if (m.mode === 'auction') runAuction(store, m, batch, ctx, emit)
-    else runContinuous(store, m, batch, emit)
+    else runContinuous(store, m, batch, ctx, emit)
   }
 }
 
@@ -504,9 +560,10 @@ function runContinuous(
   store: KVStore,
   m: Market,
   batch: PendingEntry[],
+  ctx: BlockContext,
   emit: (e: ChainEvent) => void,
 ): void {
-  const mb = new MarketBatch(store, m, takeBook(store, m), emit)
+  const mb = new MarketBatch(store, m, takeBook(store, m), ctx, emit)
   for (const e of batch) {
     if (e.op === 'cancel') mb.cancel(e)
     else if (e.op === 'replace') mb.replace(e)
@@ -514,6 +571,7 @@ function runContinuous(
   }
   mb.recs.flush()
   saveBook(store, m, mb.book, mb.lastPrice)
+  publish(store, m, mb.book, mb.trades, emit)
 }
 
 /**
@@ -529,7 +587,7 @@ function runAuction(
   emit: (e: ChainEvent) => void,
 ): void {
   const old = takeBook(store, m)
-  const mb = new MarketBatch(store, m, old, emit)
+  const mb = new MarketBatch(store, m, old, ctx, emit)
   const fresh: OrderRecord[] = []
   for (const e of batch) {
     if (e.op === 'cancel') mb.cancel(e)
@@ -605,7 +663,10 @@ function runAuction(
       while (need > 0n) {
         const s = sells[si]!
         const lots = need < sellLeft ? need : sellLeft
-        mb.fill(mb.recs.get(b.id)!, mb.recs.get(s.id)!, res.price, lots)
+        const br = mb.recs.get(b.id)!
+        const sr = mb.recs.get(s.id)!
+        // "taker" in an auction: the side that entered in this batch (buy when both or neither)
+        mb.fill(br, sr, res.price, lots, sr.pending && !br.pending ? 'sell' : 'buy', 'auction')
         need -= lots
         sellLeft -= lots
         if (sellLeft === 0n) sellLeft = sells[++si]?.size ?? 0n
@@ -623,7 +684,7 @@ function runAuction(
   }
   // rebuild: what is left of limit orders rests, in the same priority
   const book = newBook(m)
-  const next = new MarketBatch(store, m, book, emit)
+  const next = new MarketBatch(store, m, book, ctx, emit)
   next.lastPrice = mb.lastPrice
   mb.recs.flush()
   const activate = (id: bigint) => {
@@ -652,4 +713,35 @@ function runAuction(
   }
   next.recs.flush()
   saveBook(store, m, book, next.lastPrice)
+  publish(store, m, book, mb.trades, emit)
+}
+
+/** Levels of each side in the `exchange_book` event (the WebSocket book stream). */
+const BOOK_EVENT_LEVELS = 10
+
+/**
+ * After a market's batch: its trades go to the history and candles, and one `exchange_book`
+ * event carries the new top levels (the book-update stream is the events channel of this type).
+ */
+function publish(
+  store: KVStore,
+  m: Market,
+  book: OrderBook,
+  trades: Trade[],
+  emit: (e: ChainEvent) => void,
+): void {
+  recordTrades(store, m.id, trades)
+  const d = book.depth(BOOK_EVENT_LEVELS)
+  const side = (ls: { price: bigint; size: bigint }[]) => ls.map((l) => `${l.price}:${l.size}`).join(',')
+  const top = getTop(store, m.id)
+  emit({
+    type: 'exchange_book',
+    attributes: [
+      { key: 'market', value: m.id },
+      { key: 'bids', value: side(d.bids) },
+      { key: 'asks', value: side(d.asks) },
+      { key: 'last_price', value: top.lastPrice === null ? '' : top.lastPrice.toString() },
+      { key: 'trades', value: trades.length.toString() },
+    ],
+  })
 }

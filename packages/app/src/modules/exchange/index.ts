@@ -9,16 +9,17 @@
  */
 import { type ChainEvent, fromHex, toHex } from '@pulsemesh/core'
 import { FEE_TIERS } from '@pulsemesh/exchange'
-import { formatAddress } from '../../accounts.ts'
+import { formatAddress, parseAccount } from '../../accounts.ts'
 import type { AppModule, TxContext, TxKind } from '../../module.ts'
 import type { KVStore } from '../../state/kv.ts'
 import { requireAsset, transfer } from '../bank/ledger.ts'
 import { loadBook, processBatch } from './batch.ts'
+import { CANDLES_KEPT, getTrades, listCandles, TRADES_KEPT } from './history.ts'
 import { getHtlc, htlcClaim, htlcLock, htlcRefund } from './htlc.ts'
 import {
   aggregateOracles,
   DEFAULT_ORACLE_CONFIG,
-  genesisOracleValidators,
+  currentOracleValidators,
   getOracleRecord,
   initOracleSet,
   type OracleConfig,
@@ -40,8 +41,18 @@ import {
   type ReplaceOrderPayload,
   type CancelOrderPayload,
 } from './payloads.ts'
-import { getPool, poolAdd, poolCreate, poolRemove, poolSwap } from './pools.ts'
 import {
+  marketPools,
+  type PoolRecord,
+  poolAdd,
+  poolCreate,
+  poolRemove,
+  poolSwap,
+  poolTiers,
+  requirePool,
+} from './pools.ts'
+import {
+  addOwnerOrder,
   ESCROW,
   EXCHANGE_PREFIX,
   ExchangeError,
@@ -50,8 +61,10 @@ import {
   getOrder,
   getTop,
   listMarkets,
+  listOwnerOrders,
   lockOf,
   type Market,
+  type OrderRecord,
   marketId,
   orderIdOf,
   putMarket,
@@ -60,6 +73,7 @@ import {
 } from './state.ts'
 
 export * from './batch.ts'
+export * from './history.ts'
 export * from './htlc.ts'
 export * from './oracle.ts'
 export * from './payloads.ts'
@@ -166,6 +180,7 @@ const placeKind: TxKind<PlaceOrderPayload> = {
     if (getOrder(store, id) !== undefined)
       throw new ExchangeError('DUPLICATE_ORDER_ID', `order id ${id} is live`)
     const [asset, amount] = lockOf(m, p.side, p.price, lots)
+    addOwnerOrder(store, toHex(ctx.sender), id)
     transfer(store, ctx.sender, ESCROW, asset, amount)
     putOrder(store, {
       id,
@@ -252,7 +267,13 @@ const poolCreateKind: TxKind<PoolCreatePayload> = {
     if (!FEE_TIERS.includes(BigInt(p.feeBps)))
       throw new ExchangeError('POOL_ERROR', `fee ${p.feeBps} bps is not a tier`)
     const r = poolCreate(store, ctx.sender, p.market, BigInt(p.feeBps), p.base, p.quote)
-    ev(ctx, 'pool_created', { market: p.market, lp_asset: r.lpAsset, shares: r.shares.toString() })
+    ev(ctx, 'pool_created', {
+      market: p.market,
+      pool: r.id,
+      fee_bps: p.feeBps.toString(),
+      lp_asset: r.lpAsset,
+      shares: r.shares.toString(),
+    })
   },
 }
 const poolAddKind: TxKind<PoolAddPayload> = {
@@ -340,7 +361,7 @@ const htlcRefundKind: TxKind<HtlcRefundPayload> = {
 }
 
 export interface ExchangeModuleOptions {
-  /** Who may submit oracle prices and with what weight (default: genesis validators). */
+  /** Who may submit oracle prices and with what weight (default: staking's active set, else genesis). */
   oracleValidators?: OracleValidatorSource
   oracle?: OracleConfig
 }
@@ -360,9 +381,46 @@ function marketView(store: KVStore, m: Market) {
     bestBid: str(top.bestBid),
     bestAsk: str(top.bestAsk),
     lastPrice: str(top.lastPrice),
-    pool: getPool(store, m.id) !== undefined,
+    pool: poolTiers(store, m.id).length > 0,
+    poolFeeTiers: poolTiers(store, m.id).map(String),
   }
 }
+function orderView(store: KVStore, r: OrderRecord, prefix: string) {
+  const m = requireMarket(store, r.market)
+  return {
+    id: r.id.toString(),
+    market: r.market,
+    owner: formatAddress(fromHex(r.owner), prefix),
+    side: r.side,
+    type: r.type,
+    price: r.price.toString(),
+    lots: r.lots.toString(),
+    resting: r.pending ? '0' : (loadBook(store, m).order(r.id)?.size ?? 0n).toString(),
+    locked: r.locked.toString(),
+    pending: r.pending,
+  }
+}
+/** A optional decimal query argument in [1, max] (default when absent). */
+function boundedInt(v: string | undefined, dflt: number, max: number): number {
+  if (v === undefined || v === '') return dflt
+  if (!/^[0-9]{1,7}$/.test(v) || Number(v) < 1)
+    throw new ExchangeError('INVALID_MARKET', `limit must be an integer in [1, ${max}]`)
+  return Math.min(Number(v), max)
+}
+function poolView(p: PoolRecord) {
+  return {
+    id: p.id,
+    market: p.market,
+    reserveBase: p.reserveBase.toString(),
+    reserveQuote: p.reserveQuote.toString(),
+    totalShares: p.totalShares.toString(),
+    feeBps: p.feeBps.toString(),
+    lpAsset: p.lpAsset,
+    /** Marginal price in quote units per base unit, as a decimal string with 9 places (display only). */
+    price: p.reserveBase === 0n ? null : decimal9((p.reserveQuote * 10n ** 9n) / p.reserveBase),
+  }
+}
+const decimal9 = (x: bigint) => `${x / 10n ** 9n}.${(x % 10n ** 9n).toString().padStart(9, '0')}`
 function needArg(args: Record<string, string>, k: string): string {
   const v = args[k]
   if (v === undefined || v === '')
@@ -375,7 +433,7 @@ function parseUint(s: string, what: string): bigint {
 }
 
 export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModule {
-  const source = opts.oracleValidators ?? genesisOracleValidators
+  const source = opts.oracleValidators ?? currentOracleValidators
   const oracleCfg = opts.oracle ?? DEFAULT_ORACLE_CONFIG
 
   const oracleSubmitKind: TxKind<OracleSubmitPayload> = {
@@ -383,9 +441,12 @@ export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModul
     name: 'exchange/oracle-submit',
     ...codec.oracleSubmit,
     execute(store, ctx, p) {
-      const me = toHex(ctx.sender)
-      if (!source(store).some((v) => v.account === me && v.power > 0n))
-        throw new ExchangeError('NOT_ORACLE_VALIDATOR', 'only validators may submit oracle prices')
+      const sender = toHex(ctx.sender)
+      // the validator's consensus-key account, or its operator account, reports for it
+      const v = source(store).find((x) => (x.account === sender || x.operator === sender) && x.power > 0n)
+      if (v === undefined)
+        throw new ExchangeError('NOT_ORACLE_VALIDATOR', 'only active validators may submit oracle prices')
+      const me = v.account
       if (p.price === 0n) throw new ExchangeError('PRICE_NOT_POSITIVE', 'price must be positive')
       // printable, no 0x00: symbols are key suffixes (see state.ts, pieces)
       if (!/^[A-Za-z0-9/_.:-]{1,129}$/.test(p.symbol))
@@ -393,7 +454,7 @@ export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModul
       submitReport(store, p.symbol, me, p.price, ctx.timeMs)
       ev(ctx, 'oracle_report', {
         symbol: p.symbol,
-        validator: addr(ctx, ctx.sender),
+        validator: addr(ctx, fromHex(me)),
         price: p.price.toString(),
       })
     },
@@ -443,32 +504,16 @@ export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModul
       order(store, args, ctx) {
         const r = getOrder(store, parseUint(needArg(args, 'id'), 'id'))
         if (r === undefined) throw new ExchangeError('UNKNOWN_ORDER', `no live order ${args.id}`)
-        const m = requireMarket(store, r.market)
-        return {
-          id: r.id.toString(),
-          market: r.market,
-          owner: formatAddress(fromHex(r.owner), ctx.params.addressPrefix),
-          side: r.side,
-          type: r.type,
-          price: r.price.toString(),
-          lots: r.lots.toString(),
-          resting: r.pending ? '0' : (loadBook(store, m).order(r.id)?.size ?? 0n).toString(),
-          locked: r.locked.toString(),
-          pending: r.pending,
-        }
+        return orderView(store, r, ctx.params.addressPrefix)
       },
+      /** One pool: `market=<base:quote@feeBps>` (or a bare market with exactly one pool). */
       pool(store, args) {
-        const id = needArg(args, 'market')
-        const p = getPool(store, id)
-        if (p === undefined) throw new ExchangeError('UNKNOWN_POOL', `no pool for market ${id}`)
-        return {
-          market: id,
-          reserveBase: p.reserveBase.toString(),
-          reserveQuote: p.reserveQuote.toString(),
-          totalShares: p.totalShares.toString(),
-          feeBps: p.feeBps.toString(),
-          lpAsset: p.lpAsset,
-        }
+        return poolView(requirePool(store, needArg(args, 'market')))
+      },
+      /** Every pool (fee tier) of a market. */
+      pools(store, args) {
+        const m = requireMarket(store, needArg(args, 'market'))
+        return { market: m.id, pools: marketPools(store, m.id).map(poolView) }
       },
       price(store, args, ctx) {
         const symbol = needArg(args, 'symbol')
@@ -497,9 +542,75 @@ export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModul
           expired: ctx.height > h.timeoutHeight,
         }
       },
+      /** Open orders and the funds they lock, of one account. */
+      positions(store, args, ctx) {
+        const owner = parseAccount(needArg(args, 'owner'), ctx.params.addressPrefix)
+        const locked = new Map<string, bigint>()
+        const orders = listOwnerOrders(store, toHex(owner)).map((id) => {
+          const v = orderView(store, getOrder(store, id)!, ctx.params.addressPrefix)
+          const m = requireMarket(store, v.market)
+          const asset = v.side === 'buy' ? m.quote : m.base
+          locked.set(asset, (locked.get(asset) ?? 0n) + BigInt(v.locked))
+          return v
+        })
+        return {
+          owner: formatAddress(owner, ctx.params.addressPrefix),
+          orders,
+          locked: Object.fromEntries(
+            [...locked].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([a, n]) => [a, n.toString()]),
+          ),
+        }
+      },
+      /** The market's last trades, newest first (at most TRADES_KEPT are kept). */
+      trades(store, args) {
+        const m = requireMarket(store, needArg(args, 'market'))
+        const limit = boundedInt(args.limit, 50, TRADES_KEPT)
+        return {
+          market: m.id,
+          trades: getTrades(store, m.id)
+            .slice(-limit)
+            .reverse()
+            .map((t) => ({
+              height: t.height.toString(),
+              timeMs: t.timeMs.toString(),
+              price: t.price.toString(),
+              lots: t.lots.toString(),
+              quote: t.quote.toString(),
+              takerSide: t.takerSide,
+              buyOrder: t.buyOrder.toString(),
+              sellOrder: t.sellOrder.toString(),
+              venue: t.venue,
+            })),
+        }
+      },
+      /** OHLCV candles (interval 1m, 1h or 1d; block-time buckets), newest first. */
+      candles(store, args) {
+        const m = requireMarket(store, needArg(args, 'market'))
+        const names: Record<string, number> = { '1m': 60, '1h': 3600, '1d': 86_400 }
+        const interval = names[args.interval ?? '1m']
+        if (interval === undefined) throw new ExchangeError('INVALID_MARKET', 'interval must be 1m, 1h or 1d')
+        const limit = boundedInt(args.limit, 100, CANDLES_KEPT)
+        return {
+          market: m.id,
+          interval: args.interval ?? '1m',
+          candles: listCandles(store, m.id, interval, limit).map((c) => ({
+            startMs: c.startMs.toString(),
+            open: c.open.toString(),
+            high: c.high.toString(),
+            low: c.low.toString(),
+            close: c.close.toString(),
+            volumeLots: c.volumeLots.toString(),
+            volumeQuote: c.volumeQuote.toString(),
+            trades: c.trades,
+          })),
+        }
+      },
       oracleValidators(store, _args, ctx) {
         return source(store).map((v) => ({
           address: formatAddress(fromHex(v.account), ctx.params.addressPrefix),
+          ...(v.operator === undefined
+            ? {}
+            : { operator: formatAddress(fromHex(v.operator), ctx.params.addressPrefix) }),
           power: v.power.toString(),
         }))
       },
@@ -507,5 +618,5 @@ export function createExchangeModule(opts: ExchangeModuleOptions = {}): AppModul
   }
 }
 
-/** The module with genesis validators as the oracle set. */
+/** The module with the current validator set (staking, else genesis) as the oracle set. */
 export const exchangeModule: AppModule = createExchangeModule()

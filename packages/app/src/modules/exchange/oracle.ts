@@ -4,21 +4,25 @@
  * `aggregatePrice` (stake-weighted median, staleness, quorum > 2/3, deviation guard) and stores the
  * price. A refused aggregation keeps the previous price and emits why.
  *
- * Who may report, with what weight: `oracleValidators(store)`, which reads the set the module
- * stored at genesis. It is the one function to swap when staking drives the set (its active set
- * and powers), e.g. via `createExchangeModule({ oracleValidators })`.
+ * Who may report, with what weight: `currentOracleValidators(store)` — the staking module's active
+ * set at this height (consensus key → voting power, as reported to consensus), or on a network
+ * without staking the validators stored at genesis. Another source can be given via
+ * `createExchangeModule({ oracleValidators })`.
  */
-import { type ChainEvent, isPulseError, toHex } from '@pulsemesh/core'
+import { type ChainEvent, fromHex, isPulseError, toHex } from '@pulsemesh/core'
 import { aggregatePrice } from '@pulsemesh/exchange'
 import { accountIdOf } from '../../accounts.ts'
 import type { Genesis } from '../../genesis.ts'
 import type { KVStore } from '../../state/kv.ts'
+import { consAddress, getActiveSet, getConsKey } from '../staking/state.ts'
 import { deleteBytes, getJson, KEYS, putJson } from './state.ts'
 
 export interface OracleValidator {
   /** Hex 20-byte account id: the account that signs the validator's oracle txs. */
   account: string
   power: bigint
+  /** Hex operator account, when staking knows one: it may report for the validator too. */
+  operator?: string
 }
 export type OracleValidatorSource = (store: KVStore) => OracleValidator[]
 
@@ -41,7 +45,26 @@ export function initOracleSet(store: KVStore, g: Genesis): void {
   putJson(store, KEYS.oracleSet(), set)
 }
 
-/** The default source: the set stored at genesis. */
+/**
+ * The default source: the staking module's active set as of this block (powers as consensus uses
+ * them; jailed, unbonded or zero-power validators are not in it), each reported under the account
+ * of its consensus key, with its operator account allowed to report for it. Networks without
+ * staking (no active set in state) use the genesis set.
+ */
+export const currentOracleValidators: OracleValidatorSource = (store) => {
+  const active = getActiveSet(store)
+  if (active.size === 0) return genesisOracleValidators(store)
+  const out: OracleValidator[] = []
+  for (const [keyHex, power] of active) {
+    if (power <= 0n) continue
+    const account = consAddress(fromHex(keyHex))
+    const op = getConsKey(store, account)?.operator
+    out.push({ account: toHex(account), power, ...(op === undefined ? {} : { operator: toHex(op) }) })
+  }
+  return out.sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0))
+}
+
+/** The set stored at genesis. */
 export const genesisOracleValidators: OracleValidatorSource = (store) =>
   (getJson<{ account: string; power: string }[]>(store, KEYS.oracleSet()) ?? []).map((v) => ({
     account: v.account,

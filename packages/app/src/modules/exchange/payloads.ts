@@ -6,6 +6,8 @@ import type { MarketMode, OrderKind, StpName } from './state.ts'
 const { ContainerType, ByteListType } = ssz
 /** `base:quote`, two asset ids of up to 64 bytes. */
 const MarketIdSSZ = new ByteListType(129)
+/** A pool: `base:quote@feeBps`, or a bare market id (see pools.ts). */
+const PoolRefSSZ = new ByteListType(136)
 const PreimageSSZ = new ByteListType(64)
 
 export const ORDER_TYPES: readonly OrderKind[] = ['limit', 'market', 'ioc', 'fok', 'post-only']
@@ -94,7 +96,7 @@ export interface PoolCreatePayload {
   quote: bigint
 }
 export const PoolAddSSZ = new ContainerType({
-  market: MarketIdSSZ,
+  market: PoolRefSSZ,
   base: ssz.Uint128,
   quote: ssz.Uint128,
   minShares: ssz.Uint128,
@@ -106,7 +108,7 @@ export interface PoolAddPayload {
   minShares: bigint
 }
 export const PoolRemoveSSZ = new ContainerType({
-  market: MarketIdSSZ,
+  market: PoolRefSSZ,
   shares: ssz.Uint128,
   minBase: ssz.Uint128,
   minQuote: ssz.Uint128,
@@ -118,7 +120,7 @@ export interface PoolRemovePayload {
   minQuote: bigint
 }
 export const PoolSwapSSZ = new ContainerType({
-  market: MarketIdSSZ,
+  market: PoolRefSSZ,
   direction: ssz.Uint8,
   amountIn: ssz.Uint128,
   minOut: ssz.Uint128,

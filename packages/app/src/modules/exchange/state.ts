@@ -13,8 +13,20 @@
  *   06 0b                     symbols with reports this block
  *   06 0c                     oracle validator set (genesis validators; staking may replace it)
  *   06 0d                     sorted list of market ids
+ *   06 0e <owner 20 bytes>     the owner's live order ids (u64 BE each, ascending)
+ *   06 0f, 06 10               trade history and candles (history.ts)
+ *   06 11 <market>             fee tiers with a pool (pools.ts); pool records 06 07 <market@fee>
  */
-import { concatBytes, equalBytes, fromUtf8, type PulseError, sha256, u64be, utf8 } from '@pulsemesh/core'
+import {
+  concatBytes,
+  equalBytes,
+  fromHex,
+  fromUtf8,
+  type PulseError,
+  sha256,
+  u64be,
+  utf8,
+} from '@pulsemesh/core'
 import { TxError, type TxErrorCode } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
 
@@ -46,6 +58,8 @@ export const EXCHANGE_ERROR_CODES = [
   'SWAP_NOT_EXPIRED',
   'WRONG_PREIMAGE',
   'INVALID_SWAP',
+  'TOO_MANY_OPEN_ORDERS',
+  'POOL_AMBIGUOUS',
 ] as const
 export type ExchangeErrorCode = (typeof EXCHANGE_ERROR_CODES)[number]
 
@@ -75,6 +89,7 @@ export const KEYS = {
   dirtySymbols: () => key(0x0b),
   oracleSet: () => key(0x0c),
   marketList: () => key(0x0d),
+  ownerOrders: (ownerHex: string) => key(0x0e, fromHex(ownerHex)),
 }
 
 /** `06 04 <id u64 BE>`, built without BigInt/DataView churn (ids are below 2^53: hot path). */
@@ -281,7 +296,54 @@ export function putOrder(store: KVStore, o: OrderRecord): void {
   })
 }
 export function deleteOrder(store: KVStore, id: bigint): void {
+  const r = getOrder(store, id)
+  if (r !== undefined) removeOwnerOrder(store, r.owner, id)
   store.delete(KEYS.order(id))
+}
+
+/** Live orders one account may hold (bounds the per-account index value). */
+export const MAX_OPEN_ORDERS_PER_ACCOUNT = 4096
+
+/** The owner's live order ids, ascending. */
+export function listOwnerOrders(store: KVStore, ownerHex: string): bigint[] {
+  const raw = store.get(KEYS.ownerOrders(ownerHex))
+  if (raw === undefined) return []
+  if (raw.length % 8 !== 0 || raw.length > 8 * MAX_OPEN_ORDERS_PER_ACCOUNT)
+    throw new Error('exchange: corrupt owner order index')
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
+  const out: bigint[] = []
+  for (let o = 0; o < raw.length; o += 8) out.push(dv.getBigUint64(o))
+  return out
+}
+function putOwnerOrders(store: KVStore, ownerHex: string, ids: bigint[]): void {
+  if (ids.length === 0) {
+    store.delete(KEYS.ownerOrders(ownerHex))
+    return
+  }
+  const out = new Uint8Array(8 * ids.length)
+  const dv = new DataView(out.buffer)
+  for (let i = 0; i < ids.length; i++) dv.setBigUint64(8 * i, ids[i]!)
+  store.set(KEYS.ownerOrders(ownerHex), out)
+}
+/** Adds a new order to its owner's index; TOO_MANY_OPEN_ORDERS at the per-account limit. */
+export function addOwnerOrder(store: KVStore, ownerHex: string, id: bigint): void {
+  const ids = listOwnerOrders(store, ownerHex)
+  if (ids.length >= MAX_OPEN_ORDERS_PER_ACCOUNT)
+    throw new ExchangeError(
+      'TOO_MANY_OPEN_ORDERS',
+      `an account may hold at most ${MAX_OPEN_ORDERS_PER_ACCOUNT} live orders`,
+    )
+  let i = ids.length
+  while (i > 0 && ids[i - 1]! > id) i--
+  ids.splice(i, 0, id)
+  putOwnerOrders(store, ownerHex, ids)
+}
+function removeOwnerOrder(store: KVStore, ownerHex: string, id: bigint): void {
+  const ids = listOwnerOrders(store, ownerHex)
+  const i = ids.indexOf(id)
+  if (i < 0) return
+  ids.splice(i, 1)
+  putOwnerOrders(store, ownerHex, ids)
 }
 
 /** Order id from the placing tx's hash: its first 52 bits (engine ids are below 2^53). */
