@@ -2,6 +2,7 @@
 import { fromHex, parseAddress, sha256, u64be } from '@pulsemesh/core'
 import {
   App,
+  type AppModule,
   bankModule,
   type DecodedTx,
   decodeU128,
@@ -24,11 +25,12 @@ export function chain(
   funded: TestKey[] = [alice, bob, carol],
   amount = 1_000_000_000n,
   module = exchangeModule,
+  extraModules: AppModule[] = [],
 ) {
   const genesis = makeGenesis([...funded, validator], amount)
   // more gold (the base asset of the test market) than the shared genesis gives
   for (const b of genesis.balances) if (b.asset === 'gold') b.amount = amount
-  const app = new App(genesis.params, [bankModule, module])
+  const app = new App(genesis.params, [bankModule, module, ...extraModules])
   const store = new MemoryStore()
   app.initGenesis(store, genesis)
   const nonces = new Map<string, bigint>()

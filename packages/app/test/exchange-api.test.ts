@@ -1,0 +1,155 @@
+/**
+ * Exchange read side: positions (open orders + locks per account), trades, candles, the
+ * `exchange_book` event, and the oracle's validator set following staking at each height.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { toHex } from '@pulsemesh/core'
+import { exchange, stakingModule } from '../src/index.ts'
+import { consAddress, putActiveSet } from '../src/modules/staking/state.ts'
+import { alice, bob, carol, chain, codec, idOf, K, validator } from './exchange-fixture.ts'
+
+type Positions = {
+  owner: string
+  orders: { id: string; market: string; side: string; locked: string; resting: string }[]
+  locked: Record<string, string>
+}
+
+describe('exchange: positions', () => {
+  test('open orders and their locks per account; fills and cancels remove them', () => {
+    const c = chain()
+    c.createMarket('gold', 'pulse', 'continuous', 5n, 10n)
+    const r = c.block([
+      c.place(alice, 'sell', 100n, 30n),
+      c.place(alice, 'buy', 50n, 20n),
+      c.place(bob, 'buy', 40n, 10n),
+    ])
+    assert.deepEqual(r.errors, ['', '', ''])
+    const pa = c.q('positions', { owner: alice.address }) as Positions
+    assert.equal(pa.owner, alice.address)
+    assert.equal(pa.orders.length, 2)
+    // sell 3 lots locks 30 gold; buy 2 lots at 50 locks 100 pulse
+    assert.deepEqual(pa.locked, { gold: '30', pulse: '100' })
+    assert.ok(pa.orders.every((o) => o.market === 'gold:pulse' && o.resting !== '0'))
+    assert.deepEqual((c.q('positions', { owner: carol.address }) as Positions).orders, [])
+    // bob takes alice's whole ask: her sell leaves her positions, his buy never rests
+    assert.deepEqual(c.block([c.place(bob, 'buy', 100n, 30n, 'ioc')]).errors, [''])
+    const pa2 = c.q('positions', { owner: alice.address }) as Positions
+    assert.deepEqual(
+      pa2.orders.map((o) => o.side),
+      ['buy'],
+    )
+    assert.deepEqual(pa2.locked, { pulse: '100' })
+    const bid = pa2.orders[0]!.id
+    c.block([c.tx(alice, K.cancel, codec.cancel.encode({ orderId: BigInt(bid) }))])
+    assert.deepEqual(c.q('positions', { owner: alice.address }), {
+      owner: alice.address,
+      orders: [],
+      locked: {},
+    })
+  })
+
+  test('bad owner is a typed error', () => {
+    const c = chain()
+    assert.throws(() => c.q('positions', { owner: 'pm1notanaddress' }), /INVALID_ADDRESS|invalid address/)
+    assert.throws(() => c.q('positions', {}), /owner is required/)
+  })
+})
+
+describe('exchange: trades, candles, book events', () => {
+  test('trades newest first, candles per interval, one exchange_book event per touched market', () => {
+    const c = chain()
+    c.createMarket('gold', 'pulse', 'continuous', 5n, 10n)
+    c.block([c.place(alice, 'sell', 100n, 20n), c.place(alice, 'sell', 105n, 20n)])
+    const r1 = c.block([c.place(bob, 'buy', 100n, 10n, 'ioc')])
+    const r2 = c.block([c.place(bob, 'buy', 105n, 30n, 'ioc')])
+    for (const r of [r1, r2]) {
+      const book = r.exec.endEvents.filter((e) => e.type === 'exchange_book')
+      assert.equal(book.length, 1)
+      assert.equal(book[0]!.attributes.find((a) => a.key === 'market')!.value, 'gold:pulse')
+    }
+    const last = r2.exec.endEvents.find((e) => e.type === 'exchange_book')!
+    assert.equal(last.attributes.find((a) => a.key === 'asks')!.value, '')
+    assert.equal(last.attributes.find((a) => a.key === 'last_price')!.value, '105')
+    const t = c.q('trades', { market: 'gold:pulse' }) as {
+      trades: { price: string; lots: string; takerSide: string; venue: string; quote: string }[]
+    }
+    assert.deepEqual(
+      t.trades.map((x) => [x.price, x.lots, x.takerSide, x.venue, x.quote]),
+      [
+        ['105', '2', 'buy', 'book', '210'],
+        ['100', '1', 'buy', 'book', '100'],
+        ['100', '1', 'buy', 'book', '100'],
+      ],
+    )
+    assert.equal(
+      (c.q('trades', { market: 'gold:pulse', limit: '1' }) as { trades: unknown[] }).trades.length,
+      1,
+    )
+    // block times are 1 s apart in the fixture: both fills fall in one 1m candle
+    const cd = c.q('candles', { market: 'gold:pulse', interval: '1m' }) as {
+      candles: {
+        open: string
+        high: string
+        low: string
+        close: string
+        volumeLots: string
+        trades: number
+      }[]
+    }
+    assert.deepEqual(cd.candles.length, 1)
+    assert.deepEqual(cd.candles[0], {
+      ...cd.candles[0],
+      open: '100',
+      high: '105',
+      low: '100',
+      close: '105',
+      volumeLots: '4',
+      trades: 3,
+    })
+    assert.equal(
+      (c.q('candles', { market: 'gold:pulse', interval: '1d' }) as { candles: unknown[] }).candles.length,
+      1,
+    )
+  })
+
+  test('unknown market, bad interval, bad limit: typed errors', () => {
+    const c = chain()
+    c.createMarket()
+    assert.throws(() => c.q('trades', { market: 'nope:pulse' }), /unknown market/)
+    assert.throws(() => c.q('candles', { market: 'nope:pulse' }), /unknown market/)
+    assert.throws(() => c.q('candles', { market: 'gold:pulse', interval: '7m' }), /interval must be/)
+    assert.throws(() => c.q('trades', { market: 'gold:pulse', limit: '-1' }), /limit must be/)
+    assert.throws(() => c.q('book', { market: 'nope:pulse' }), /unknown market/)
+    assert.deepEqual(c.q('trades', { market: 'gold:pulse' }), { market: 'gold:pulse', trades: [] })
+  })
+})
+
+describe('exchange: oracle set follows staking', () => {
+  test('the active set at the height decides who reports and with what weight', () => {
+    const c = chain([alice, bob, carol], 1_000_000_000n, exchange.exchangeModule, [stakingModule])
+    const submit = (k: typeof alice, price: bigint) =>
+      c.tx(k, K.oracleSubmit, codec.oracleSubmit.encode({ symbol: 'gold:pulse', price }))
+    const v0 = c.q('oracleValidators') as { address: string; power: string }[]
+    assert.deepEqual(
+      v0.map((v) => [v.address, v.power]),
+      [[validator.address, '10']],
+    )
+    assert.deepEqual(c.block([submit(validator, 1000n), submit(bob, 1n)]).errors, [
+      '',
+      'NOT_ORACLE_VALIDATOR',
+    ])
+    assert.equal((c.q('price', { symbol: 'gold:pulse' }) as { price: string }).price, '1000')
+    // the set changes (as staking's end block would write it): bob's key in, the validator out
+    putActiveSet(c.store, new Map([[toHex(bob.publicKey.bytes), 7n]]))
+    const v1 = c.q('oracleValidators') as { address: string; power: string }[]
+    assert.deepEqual(
+      v1.map((v) => [v.address, v.power]),
+      [[bob.address, '7']],
+    )
+    assert.equal(toHex(consAddress(bob.publicKey.bytes)), toHex(idOf(bob)))
+    const r = c.block([submit(validator, 1100n), submit(bob, 1100n)])
+    assert.deepEqual(r.errors, ['NOT_ORACLE_VALIDATOR', ''])
+    assert.equal((c.q('price', { symbol: 'gold:pulse' }) as { price: string }).price, '1100')
+  })
+})
