@@ -669,6 +669,46 @@ export class NetworkNode extends EventEmitter {
     }
   }
 
+  /**
+   * State sync: adopts a snapshot the caller has VERIFIED (certificate, validator sets, state root =
+   * header.stateRoot; see p2p/snapshot.ts) as this network's head. Only on an empty chain (height 0):
+   * one atomic store batch, then the in-memory tree is brought to the same entries and the head
+   * moves to `height`. Throws STATE_MISMATCH (nothing written) if the entries do not give the root.
+   */
+  installSnapshot(s: {
+    blockBytes: Uint8Array
+    commitBytes: Uint8Array
+    validatorSets: [bigint, ValidatorSet][]
+    state: [Uint8Array, Uint8Array][]
+  }): Promise<void> {
+    return this.withLock(async () => {
+      if (this.head.height !== 0n)
+        throw new NetworkError('STATE_MISMATCH', 'a snapshot can only be installed on an empty chain')
+      const block = decodeBlock(s.blockBytes)
+      const commit = decodeCommit(s.commitBytes)
+      const hash = blockHash(block.header)
+      if (!equalBytes(StateTree.fromEntries(s.state).root(), block.header.stateRoot))
+        throw new NetworkError('STATE_MISMATCH', 'snapshot entries do not give the header state root')
+      this.checkCheckpoint(block.header.height, hash)
+      const old: Uint8Array[] = []
+      for await (const [k] of this.store.stateEntries()) old.push(k)
+      await this.store.installSnapshot({
+        height: block.header.height,
+        hash,
+        blockBytes: s.blockBytes,
+        commitBytes: s.commitBytes,
+        validatorSets: s.validatorSets.map(([h, set]) => [h, encodeValidatorSet(set)]),
+        state: s.state,
+      })
+      for (const k of old) this.tree.delete(k)
+      for (const [k, v] of s.state) this.tree.set(k, v)
+      this.setCache.clear()
+      for (const [h, set] of s.validatorSets) this.setCache.set(h, set)
+      this.head = { height: block.header.height, hash, header: block.header, commit }
+      this.mempool.update([], (acct) => getNonce(this.state, acct), block.header.height + 1n)
+    })
+  }
+
   /** Commits a prepared block with its > 2/3 certificate: one fsynced batch, then the new head. */
   commitPrepared(
     p: PreparedBlock,

@@ -26,6 +26,7 @@ import {
 } from './gossip-transport.ts'
 import { type P2PConfig, P2PNode } from './p2p-node.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
+import { SnapshotService } from './snapshot.ts'
 
 export interface ConsensusConfig {
   timeouts?: Partial<TimeoutParams>
@@ -58,6 +59,7 @@ export interface NetworkRuntime {
   node: NetworkNode
   transport: GossipConsensusTransport
   sync: BlockSync
+  snapshots: SnapshotService
   /** The validator's driver, or the observer driver of a full node. */
   driver?: ConsensusDriver
   role: 'validator' | 'full' | 'relay'
@@ -173,6 +175,11 @@ export class Networking {
     const o = this.o
     const log = o.log ?? (() => {})
     const p2p = this.p2p
+    const snapshots = new SnapshotService({ p2p, node, config: o.config.snapshot, log })
+    await snapshots.start()
+    // With p2p.snapshot.join, an empty chain joins by a verified snapshot when a peer offers one
+    // (then block-syncs from there); without offers it replays from genesis as before.
+    if (role !== 'relay' && node.height === 0n) await snapshots.join()
     let transport: GossipConsensusTransport | undefined
     const sync = new BlockSync({
       p2p,
@@ -204,7 +211,7 @@ export class Networking {
       driver.on('error', (e: Error) => log(`[${id}] consensus: ${e.message}`))
     }
     await sync.start()
-    const r: NetworkRuntime = { node, transport, sync, driver, role, detach }
+    const r: NetworkRuntime = { node, transport, sync, snapshots, driver, role, detach }
     this.nets.set(id, r)
     return r
   }
@@ -231,6 +238,7 @@ export class Networking {
     await r.driver?.stop()
     r.detach()
     await r.sync.stop()
+    await r.snapshots.stop()
     leaveTopics(this.p2p, allTopics(id))
   }
 
@@ -245,6 +253,7 @@ export class Networking {
       roles: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.role])),
       stats: this.p2p.stats,
       sync: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.sync.stats])),
+      snapshot: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.snapshots.stats])),
       compression: compressionStats,
       consensus: Object.fromEntries(
         [...this.nets].map(([id, r]) => [
@@ -324,6 +333,7 @@ export class Networking {
       await r.driver?.stop()
       r.detach()
       await r.sync.stop()
+      await r.snapshots.stop()
     }
     await this.p2p.stop()
   }

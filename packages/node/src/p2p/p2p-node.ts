@@ -41,6 +41,7 @@ import { createLibp2p } from 'libp2p'
 import { compressFrame, decompressFrame } from './compression.ts'
 import { PeerGater } from './gater.ts'
 import { PeerExchange, type PeerExchangeConfig } from './peer-exchange.ts'
+import type { SnapshotConfig } from './snapshot.ts'
 import { type BucketParams, PeerTopicBuckets } from './rate-limit.ts'
 
 export interface P2PConfig {
@@ -60,6 +61,8 @@ export interface P2PConfig {
   breakerOpenMs?: number
   /** Peer exchange (`/pulsemesh/px/1`, see peer-exchange.ts); on by default. */
   px?: PeerExchangeConfig
+  /** State snapshots: serving, and joining by one when the chain is empty (see snapshot.ts). */
+  snapshot?: SnapshotConfig
 }
 
 export type Verdict = 'accept' | 'ignore' | 'reject'
@@ -163,7 +166,7 @@ export class P2PNode extends EventEmitter {
   }
   /** Per-topic gossip figures (topics are the fixed set given at start, so this stays bounded). */
   readonly topicStats = new Map<string, TopicStats>()
-  private readonly cfg: Required<Omit<P2PConfig, 'listen' | 'bootstrap' | 'px'>>
+  private readonly cfg: Required<Omit<P2PConfig, 'listen' | 'bootstrap' | 'px' | 'snapshot'>>
   /** Peer exchange, unless disabled in config. */
   px: PeerExchange | undefined
   private readonly topics = new Map<string, TopicSpec>()

@@ -85,6 +85,18 @@ export interface BlockWrite {
   validatorSets?: [bigint, Bytes][]
 }
 
+/** See NetworkStore.openView. */
+export interface StateView {
+  latestHeight(): Promise<bigint>
+  /** Flat-state entries with keys after `after` (from the start if undefined), in key order. */
+  entries(
+    after: Bytes | undefined,
+    limit: number,
+    bytesMax: number,
+  ): Promise<{ entries: [Bytes, Bytes][]; done: boolean }>
+  close(): Promise<void>
+}
+
 export class ChainStore {
   readonly db: ClassicLevel<Bytes, Bytes>
   private constructor(db: ClassicLevel<Bytes, Bytes>) {
@@ -204,6 +216,69 @@ export class NetworkStore {
     for await (const [k, v] of this.db.iterator({ gte: this.k(gte), lt: this.k(lt) })) {
       yield [new Uint8Array(k.subarray(skip)), new Uint8Array(v)]
     }
+  }
+
+  /**
+   * A consistent read view (LevelDB snapshot) of this network's head height and flat state as of
+   * now, for serving state snapshots while blocks keep committing. Close it when done: an open view
+   * keeps LevelDB from compacting away the versions it sees.
+   */
+  openView(): StateView {
+    const snap = this.db.snapshot()
+    const ns = this.ns
+    const db = this.db
+    const k = (key: Bytes) => concatBytes(ns, key)
+    return {
+      async latestHeight() {
+        const v = await db.get(k(LATEST), { snapshot: snap })
+        return v === undefined ? 0n : readU64be(new Uint8Array(v))
+      },
+      async entries(after, limit, bytesMax) {
+        const gte = T('S')
+        const lt = prefixEnd(gte)
+        const out: [Bytes, Bytes][] = []
+        let bytes = 0
+        const skip = ns.length + 1
+        const range = after ? { gt: k(concatBytes(gte, after)), lt: k(lt) } : { gte: k(gte), lt: k(lt) }
+        for await (const [key, v] of db.iterator({ ...range, snapshot: snap, limit: limit + 1 })) {
+          if (out.length >= limit || (out.length > 0 && bytes + key.length + v.length > bytesMax))
+            return { entries: out, done: false }
+          out.push([new Uint8Array(key.subarray(skip)), new Uint8Array(v)])
+          bytes += key.length + v.length
+        }
+        return { entries: out, done: true }
+      },
+      close: () => snap.close(),
+    }
+  }
+
+  /**
+   * Replaces this network's state by a verified snapshot at `height` (state sync): every flat-state
+   * entry, block `height` with its commit, the validator sets given, and the head pointer, in ONE
+   * atomic fsynced batch (a crash leaves either the old store or the complete snapshot).
+   */
+  async installSnapshot(s: {
+    height: bigint
+    hash: Bytes
+    blockBytes: Bytes
+    commitBytes: Bytes
+    validatorSets: [bigint, Bytes][]
+    state: [Bytes, Bytes][]
+  }): Promise<void> {
+    const ops: Op[] = []
+    const keep = new Set(s.state.map(([key]) => Buffer.from(key).toString('hex')))
+    for await (const [key] of this.stateEntries())
+      if (!keep.has(Buffer.from(key).toString('hex')))
+        ops.push({ type: 'del', key: concatBytes(T('S'), key) })
+    for (const [key, v] of s.state) ops.push({ type: 'put', key: concatBytes(T('S'), key), value: v })
+    const h = u64be(s.height)
+    ops.push({ type: 'put', key: concatBytes(T('B'), h), value: s.blockBytes })
+    ops.push({ type: 'put', key: concatBytes(T('C'), h), value: s.commitBytes })
+    ops.push({ type: 'put', key: concatBytes(T('H'), s.hash), value: h })
+    for (const [vh, v] of s.validatorSets)
+      ops.push({ type: 'put', key: concatBytes(T('V'), u64be(vh)), value: v })
+    ops.push({ type: 'put', key: LATEST, value: h })
+    await this.write(ops)
   }
 
   /** The one atomic, fsynced write of a committed block and everything it changed. */
