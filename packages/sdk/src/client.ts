@@ -28,7 +28,8 @@ export class PulseClient {
     this.baseUrl = o.baseUrl.replace(/\/+$/, '')
     this.token = o.token
     this.apiKey = o.apiKey
-    this.f = o.fetch ?? fetch
+    // Unbound, a browser's fetch throws "Illegal invocation" when called as this.f(...).
+    this.f = o.fetch ?? ((input, init) => fetch(input, init))
   }
 
   async request<T>(
@@ -67,7 +68,10 @@ export class PulseClient {
   }
 
   networks() {
-    return this.request<{ networks: { id: string; height: string }[] }>('GET', '/v1/networks')
+    return this.request<{ networks: { id: string; height: string; validators?: number }[] }>(
+      'GET',
+      '/v1/networks',
+    )
   }
   status(network: string) {
     return this.request<NetworkStatus>('GET', `/v1/networks/${network}/status`)
@@ -189,6 +193,38 @@ export class PulseClient {
       deadLetters: { id: string; endpointId: string; attempts: number; lastError?: string }[]
     }>('GET', `/v1/networks/${network}/webhooks/dead-letters`)
   }
+  /** The modules a network runs and the queries each answers. */
+  modules(network: string) {
+    return this.request<{ network: string; modules: { name: string; queries: string[] }[] }>(
+      'GET',
+      `/v1/networks/${network}/modules`,
+    )
+  }
+  /** A read-only module query (`App.query`) on the last committed state, e.g. ('exchange', 'book'). */
+  async moduleQuery<T = unknown>(
+    network: string,
+    module: string,
+    query: string,
+    args: Record<string, string> = {},
+  ): Promise<{ height: string; result: T }> {
+    const qs = new URLSearchParams(args).toString()
+    return this.request<{ height: string; result: T }>(
+      'GET',
+      `/v1/networks/${network}/modules/${module}/${query}${qs ? `?${qs}` : ''}`,
+    )
+  }
+  /** The node's Prometheus metrics as text (parse with `parsePrometheus`). */
+  async metricsText(): Promise<string> {
+    let res: Response
+    try {
+      res = await this.f(`${this.baseUrl}/metrics`, { headers: { accept: 'text/plain' } })
+    } catch (e) {
+      throw new ApiError(0, 'NODE_UNREACHABLE', `cannot reach ${this.baseUrl}: ${(e as Error).message}`)
+    }
+    if (!res.ok) throw new ApiError(res.status, 'HTTP_ERROR', `metrics: HTTP ${res.status}`)
+    return res.text()
+  }
+
   /** A WebSocket stream of this node (call `connect()` first). */
   stream() {
     return new PulseStream(this.baseUrl)
@@ -224,6 +260,10 @@ export interface NetworkStatus {
     txLifetimeBlocksMax: string
   }
   mempool: { txs: number; bytes: number }
+  latestHeader?: Record<string, unknown> | null
+  validators?: { name?: string; publicKey: string; power: string }[]
+  halted?: boolean
+  haltReason?: string | null
 }
 export interface SubmitBatchResponse {
   accepted: number

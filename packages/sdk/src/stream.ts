@@ -1,6 +1,7 @@
 /**
  * WebSocket streams of a node (/v1/ws) with typed subscriptions. On reconnect, block
- * subscriptions resume from the height after the last one received, so nothing is missed.
+ * subscriptions resume from the height after the last one received, so nothing is missed; a
+ * reconnect that fails is retried with backoff (0.5 s doubling to 5 s) until `close()`.
  * Uses the global WebSocket (Node >= 22, browsers).
  */
 import { PulseError } from '@pulsemesh/core'
@@ -39,15 +40,42 @@ export class PulseStream {
   async connect(): Promise<void> {
     const ws = new WebSocket(this.url)
     this.ws = ws
-    await new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve()
-      ws.onerror = () => reject(new StreamError('NODE_UNREACHABLE', `cannot open ${this.url}`))
-    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.onopen = () => resolve()
+        ws.onerror = () => reject(new StreamError('NODE_UNREACHABLE', `cannot open ${this.url}`))
+        ws.onclose = () => reject(new StreamError('NODE_UNREACHABLE', `cannot open ${this.url}`))
+      })
+    } catch (e) {
+      // A failed reconnect keeps retrying (the node may be restarting); the first connect reports.
+      if (this.retrying) this.retry()
+      throw e
+    }
+    this.attempts = 0
+    this.setStatus('open')
     ws.onmessage = (ev) => this.onMessage(String(ev.data))
     ws.onclose = () => {
-      if (!this.closed) setTimeout(() => this.connect().catch((e) => this.onError(e as StreamError)), 1000)
+      if (this.ws === ws) this.retry()
     }
     for (const [id, x] of this.subs) this.send(id, x.s, x.last)
+  }
+
+  /** 'open', or 'reconnecting' after the socket dropped (retries with backoff until `close()`). */
+  onStatus: (s: 'open' | 'reconnecting' | 'closed') => void = () => {}
+  private retrying = false
+  private attempts = 0
+  private setStatus(s: 'open' | 'reconnecting' | 'closed'): void {
+    this.retrying = s === 'reconnecting'
+    this.onStatus(s)
+  }
+  private retry(): void {
+    if (this.closed) return
+    this.setStatus('reconnecting')
+    // 0.5 s, 1 s, 2 s ... capped at 5 s: back quickly after a restart without hammering a dead node.
+    const delay = Math.min(5000, 500 * 2 ** Math.min(this.attempts++, 4))
+    setTimeout(() => {
+      if (!this.closed) this.connect().catch((e) => this.onError(e as StreamError))
+    }, delay)
   }
 
   subscribe(s: Subscription, on: (m: StreamMessage) => void): string {
@@ -65,6 +93,7 @@ export class PulseStream {
   close(): void {
     this.closed = true
     this.ws?.close()
+    this.setStatus('closed')
   }
 
   private send(id: string, s: Subscription, last?: bigint): void {

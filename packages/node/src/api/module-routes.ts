@@ -17,6 +17,23 @@ const ARG_CHARS_MAX = 256
 export type QueryableNetwork = Pick<NetworkNode, 'app' | 'state' | 'genesis' | 'height' | 'idle'>
 
 export function registerModuleRoutes(app: FastifyInstance, networks: Map<string, QueryableNetwork>): void {
+  // Which modules and queries a network runs, so clients ask only what exists (no 4xx probing).
+  app.get<{ Params: { id: string } }>(
+    '/v1/networks/:id/modules',
+    { config: { doc: { summary: 'modules of a network and their read-only queries', tags: ['modules'] } } },
+    async (req) => {
+      const n = networks.get(req.params.id)
+      if (n === undefined)
+        throw new PulseError(
+          'UNKNOWN_NETWORK',
+          `this node does not host network ${JSON.stringify(req.params.id)}`,
+        )
+      return {
+        network: req.params.id,
+        modules: n.app.modules.map((m) => ({ name: m.name, queries: Object.keys(m.queries ?? {}) })),
+      }
+    },
+  )
   app.get<{ Params: { id: string; module: string; query: string }; Querystring: Record<string, unknown> }>(
     '/v1/networks/:id/modules/:module/:query',
     { config: { doc: { summary: 'read-only module query (App.query)', tags: ['modules'] } } },

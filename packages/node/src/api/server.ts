@@ -37,6 +37,7 @@ import { type StreamOptions, registerStreams } from './streams.ts'
 import { registerModuleRoutes } from './module-routes.ts'
 import { registerMeshRoutes } from './mesh-routes.ts'
 import { registerCheckpointRoutes } from './checkpoint-routes.ts'
+import { registerWebRoutes } from './web-routes.ts'
 import { registerTxBatchRoutes } from './tx-batch-routes.ts'
 import { type WebhookOptions, WebhookService } from './webhooks.ts'
 import { blockView, commitView, headerView, jsonValue, resultView, txView } from './views.ts'
@@ -66,6 +67,8 @@ export interface ApiOptions {
   graphql?: GraphqlOptions | false
   /** WebSocket streams at /v1/ws; false = off. */
   streams?: StreamOptions | false
+  /** The web dashboard at `/`; false = off. */
+  web?: false
 }
 
 declare module 'fastify' {
@@ -743,6 +746,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   registerModuleRoutes(app, o.networks)
   registerMeshRoutes(app, o.networks)
   registerCheckpointRoutes(app, o.networks, metrics?.registry)
+  // The web dashboard's bundle at / (packages/web); off for API-only embeddings.
+  if (o.web !== false) registerWebRoutes(app)
   registerTxBatchRoutes(app, o.networks)
 
   void accountIdOf
