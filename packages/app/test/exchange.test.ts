@@ -517,17 +517,23 @@ describe('exchange: HTLC swaps', () => {
     const swapId = locked.exec.included[0]!.hash
     assert.equal(c.bal(exchange.HTLC_ESCROW, 'gold'), 500n)
     const wrong = c.block([
-      c.tx(carol, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: utf8('nope') })),
+      c.tx(bob, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: utf8('nope') })),
     ])
     assert.deepEqual(wrong.errors, ['WRONG_PREIMAGE'])
     const early = c.block([c.tx(alice, K.htlcRefund, codec.htlcRefund.encode({ swapId }))])
     assert.deepEqual(early.errors, ['SWAP_NOT_EXPIRED'])
+    const byOther = c.block([
+      c.tx(carol, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: secret })),
+      c.tx(carol, K.htlcRefund, codec.htlcRefund.encode({ swapId })),
+    ])
+    assert.deepEqual(byOther.errors, ['NOT_SWAP_PARTY', 'NOT_SWAP_PARTY'])
+    assert.equal(c.bal(exchange.HTLC_ESCROW, 'gold'), 500n)
     const g0 = c.bal(bob, 'gold')
-    const ok = c.block([c.tx(carol, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: secret }))])
+    const ok = c.block([c.tx(bob, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: secret }))])
     assert.deepEqual(ok.errors, [''])
     assert.equal(c.bal(bob, 'gold'), g0 + 500n)
     assert.equal(c.bal(exchange.HTLC_ESCROW, 'gold'), 0n)
-    const twice = c.block([c.tx(carol, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: secret }))])
+    const twice = c.block([c.tx(bob, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: secret }))])
     assert.deepEqual(twice.errors, ['UNKNOWN_SWAP'])
   })
 
@@ -539,7 +545,10 @@ describe('exchange: HTLC swaps', () => {
     c.block()
     const late = c.block([c.tx(bob, K.htlcClaim, codec.htlcClaim.encode({ swapId, preimage: secret }))])
     assert.deepEqual(late.errors, ['SWAP_EXPIRED'])
-    assert.deepEqual(c.block([c.tx(bob, K.htlcRefund, codec.htlcRefund.encode({ swapId }))]).errors, [''])
+    assert.deepEqual(c.block([c.tx(bob, K.htlcRefund, codec.htlcRefund.encode({ swapId }))]).errors, [
+      'NOT_SWAP_PARTY',
+    ])
+    assert.deepEqual(c.block([c.tx(alice, K.htlcRefund, codec.htlcRefund.encode({ swapId }))]).errors, [''])
     assert.equal(c.bal(alice, 'gold'), a0)
     const bad = c.block([
       c.tx(

@@ -420,7 +420,7 @@ export function registerExchangeCommands(program: Command): void {
     )
   swap
     .command('claim')
-    .requiredOption('--from <key>', 'key name (pays the fee; funds go to the recipient)')
+    .requiredOption('--from <key>', 'key name of the recipient')
     .requiredOption('--id <swapId>', 'swap id (the lock tx hash)')
     .requiredOption('--preimage <hex>', 'the secret, hex (or text with --text)')
     .option('--text', 'the preimage is UTF-8 text')
@@ -435,7 +435,7 @@ export function registerExchangeCommands(program: Command): void {
     )
   swap
     .command('refund')
-    .requiredOption('--from <key>', 'key name')
+    .requiredOption('--from <key>', 'key name of the sender')
     .requiredOption('--id <swapId>', 'swap id')
     .action(
       act(async (o: { from: string; id: string }) => {

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connectToHub } from './devnet-connect.ts'
 import { type Genesis, genesisToJson, parseGenesis } from './devnet-deps.ts'
+import { bankModule, createMeshModule, exchangeModule } from '@pulsemesh/app'
 import { addressFromPublicKey } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/server.ts'
@@ -128,6 +129,8 @@ export async function runMeshDevnet(
     validatorKey: { seed: v.secret, publicKey: v.publicKey.bytes },
     heartbeatMs: o.heartbeatMs ?? 30_000,
     log: o.log,
+    // every devnet network runs the exchange too: vouchers trade on the hub, HTLC swaps between networks
+    modules: (_g, mo) => [bankModule, exchangeModule, createMeshModule({ registryHub: mo.registryHub })],
   })
   for (const g of genesis) await host.addNetwork(g)
   await waitFor(() => [...host.networks.values()].every((n) => n.height >= 1n), 30_000)

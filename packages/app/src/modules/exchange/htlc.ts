@@ -1,8 +1,9 @@
 /**
  * HTLC atomic swaps: lock funds under sha256(preimage) until a timeout height; the recipient's side
  * claims with the preimage (revealed in the tx and its event, so the counterparty can claim on the
- * other network), or after the timeout the sender's side refunds. Anyone may submit claim/refund:
- * the funds only ever go to the recipient (claim) or back to the sender (refund).
+ * other network), or after the timeout the sender's side refunds. Only the recipient may claim and
+ * only the sender may refund (NOT_SWAP_PARTY): nobody else can reveal the preimage on someone's
+ * behalf or decide when a refund happens.
  */
 import { constantTimeEqual, fromHex, sha256 } from '@pulsemesh/core'
 import type { KVStore } from '../../state/kv.ts'
@@ -55,8 +56,16 @@ export function htlcLock(store: KVStore, height: bigint, h: Htlc): void {
   })
 }
 
-export function htlcClaim(store: KVStore, height: bigint, id: string, preimage: Uint8Array): Htlc {
+export function htlcClaim(
+  store: KVStore,
+  height: bigint,
+  id: string,
+  preimage: Uint8Array,
+  byHex: string,
+): Htlc {
   const h = requireHtlc(store, id)
+  if (byHex !== h.recipient)
+    throw new ExchangeError('NOT_SWAP_PARTY', `only the recipient of swap ${id} may claim it`)
   if (height > h.timeoutHeight)
     throw new ExchangeError('SWAP_EXPIRED', `swap ${id} expired at height ${h.timeoutHeight}`, {
       timeoutHeight: h.timeoutHeight.toString(),
@@ -68,8 +77,10 @@ export function htlcClaim(store: KVStore, height: bigint, id: string, preimage: 
   return h
 }
 
-export function htlcRefund(store: KVStore, height: bigint, id: string): Htlc {
+export function htlcRefund(store: KVStore, height: bigint, id: string, byHex: string): Htlc {
   const h = requireHtlc(store, id)
+  if (byHex !== h.sender)
+    throw new ExchangeError('NOT_SWAP_PARTY', `only the sender of swap ${id} may refund it`)
   if (height <= h.timeoutHeight)
     throw new ExchangeError(
       'SWAP_NOT_EXPIRED',

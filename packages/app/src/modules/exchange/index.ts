@@ -342,7 +342,7 @@ const htlcClaimKind: TxKind<HtlcClaimPayload> = {
   name: 'exchange/htlc-claim',
   ...codec.htlcClaim,
   execute(store, ctx, p) {
-    const h = htlcClaim(store, ctx.height, toHex(p.swapId), p.preimage)
+    const h = htlcClaim(store, ctx.height, toHex(p.swapId), p.preimage, toHex(ctx.sender))
     ev(ctx, 'htlc_claimed', {
       swap: h.id,
       recipient: addr(ctx, fromHex(h.recipient)),
@@ -355,7 +355,7 @@ const htlcRefundKind: TxKind<HtlcRefundPayload> = {
   name: 'exchange/htlc-refund',
   ...codec.htlcRefund,
   execute(store, ctx, p) {
-    const h = htlcRefund(store, ctx.height, toHex(p.swapId))
+    const h = htlcRefund(store, ctx.height, toHex(p.swapId), toHex(ctx.sender))
     ev(ctx, 'htlc_refunded', { swap: h.id, sender: addr(ctx, fromHex(h.sender)) })
   },
 }

@@ -60,6 +60,7 @@ export const EXCHANGE_ERROR_CODES = [
   'INVALID_SWAP',
   'TOO_MANY_OPEN_ORDERS',
   'POOL_AMBIGUOUS',
+  'NOT_SWAP_PARTY',
 ] as const
 export type ExchangeErrorCode = (typeof EXCHANGE_ERROR_CODES)[number]
 
