@@ -18,7 +18,7 @@ import {
 import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from './api/auth.ts'
-import type { RateLimitConfig } from './api/rate-limit.ts'
+import { limitPerNetwork, type NetworkRateLimitConfig, type RateLimitConfig } from './api/rate-limit.ts'
 import { startRegistryHosting } from './mesh/host-registry.ts'
 import { ApiMetrics } from './api/metrics.ts'
 import { buildApi } from './api/server.ts'
@@ -76,6 +76,11 @@ export interface HostConfig {
   auth?: AuthConfig
   /** Token bucket per caller; default 600 burst, 100/s; false = off. */
   rateLimit?: RateLimitConfig | false
+  /**
+   * Per-network API quota (one bucket per hosted network, all callers together): `default` for
+   * every network, `networks.<id>` to override; absent = none.
+   */
+  networkRateLimit?: NetworkRateLimitConfig | false
   /** Webhook delivery settings (retries, breaker, limits); false = no webhooks. */
   webhooks?: Omit<WebhookOptions, 'db' | 'onFailure'> | false
   /** WebSocket stream limits; false = no /v1/ws. */
@@ -232,6 +237,8 @@ export async function startHost(
     },
   })
   const port = opts.port ?? cfg.api.port
+  // Per-network API quota (mesh): each hosted network's requests share that network's bucket.
+  if (cfg.networkRateLimit) limitPerNetwork(api, cfg.networkRateLimit)
   await api.listen({ host: cfg.api.host, port })
   const addr = api.server.address()
   const url = `http://${cfg.api.host}:${typeof addr === 'object' && addr ? addr.port : port}`

@@ -7,7 +7,7 @@
  *
  * Quotas per network: mempool bytes (the mempool's own limit), a storage quota in bytes of state
  * (keys + values; checked before each block: a network over quota stops producing and reports
- * it) and an API rate (MeshHost.apiRateLimits, for buildApi's per-network limits).
+ * it); API requests per network are limited by the API (`limitPerNetwork`, api/rate-limit.ts).
  */
 import { EventEmitter } from 'node:events'
 import {
@@ -35,8 +35,6 @@ export interface MeshQuotas {
   mempoolBytes?: number
   /** State bytes (keys + values) per network (default 256 MiB); over it the network stops producing. */
   stateBytes?: number
-  /** API requests per network: token bucket (default 300 burst, 50/s); see `apiRateLimits()`. */
-  api?: { capacity: number; refillPerSecond: number }
 }
 
 export interface MeshHostOptions {
@@ -132,11 +130,6 @@ export class MeshHost extends EventEmitter {
     n.removeAllListeners('tx')
     await n.idle()
     this.emit('removed', id)
-  }
-
-  /** Per-network API rate limits for buildApi (every hosted network gets this host's quota). */
-  apiRateLimit(): { capacity: number; refillPerSecond: number } {
-    return this.o.quotas?.api ?? { capacity: 300, refillPerSecond: 50 }
   }
 
   /**
