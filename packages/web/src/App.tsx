@@ -99,7 +99,7 @@ export function App() {
         <div className="row gap small">
           <ConnBadge />
           <a href="#/wallet" className="walletchip">
-            {w.unlocked ? `🔓 ${w.unlocked.name}` : 'wallet locked'}
+            {w.unlocked ? `key: ${w.unlocked.name}` : 'wallet locked'}
           </a>
         </div>
       </header>

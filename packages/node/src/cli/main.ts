@@ -191,6 +191,7 @@ async function runSingleDevnet(o: { port: string; blockInterval: string }): Prom
       `  demo account:   ${demoAddress} (key "demo" in ${home}/keys)`,
       `  try:            npm run pulsemesh -- --home ${home} --node ${url} tx send --from demo --to <address> --amount 1.5`,
       '',
+      `Dashboard: ${url}/`,
     ].join('\n'),
   )
 }
@@ -327,6 +328,8 @@ async function runMeshProcessDevnet(
         '',
       ].join('\n'),
     )
+  // The summary's last line: what a newcomer opens to see it working (served by the first node).
+  if (!g().json) console.log(`Dashboard: ${v0.apiUrl}/`)
   // A heights line now and then, so a quiet devnet visibly lives.
   const ticker = setInterval(() => {
     net

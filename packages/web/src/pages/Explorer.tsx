@@ -319,7 +319,21 @@ function TxView({ network, hash }: { network: string; hash: string }) {
                   <>
                     <dt>events</dt>
                     <dd>
-                      <pre>{JSON.stringify(t.result.events, null, 2)}</pre>
+                      <ul className="plain small">
+                        {(
+                          t.result.events as { type: string; attributes: { key: string; value: string }[] }[]
+                        ).map((e, i) => (
+                          // biome-ignore lint/suspicious/noArrayIndexKey: events are positional within a tx
+                          <li key={i}>
+                            <strong>{e.type}</strong>{' '}
+                            {e.attributes.map((a) => (
+                              <span key={a.key} className="pill">
+                                {a.key}={a.value}
+                              </span>
+                            ))}
+                          </li>
+                        ))}
+                      </ul>
                     </dd>
                   </>
                 )}

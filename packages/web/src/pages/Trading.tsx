@@ -275,7 +275,7 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
               />
             )}
           </Show>
-          <p className="muted small">Fills the node saw since it started.</p>
+          <p className="muted small">The exchange keeps each market's last trades in chain state.</p>
         </Card>
       </div>
       <Card

@@ -1,0 +1,132 @@
+/**
+ * For the dashboard's e2e test and bench: a real devnet in a temp home on a free port, and Debian's
+ * Chromium driven by playwright-core (flags from ../shared/DEPENDENCIES.md).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+export const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url))
+
+export const hasChromium = () => existsSync(CHROMIUM)
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
+/** Polls `f` until it returns a value (not undefined) or throws after `ms`. */
+export async function until<T>(
+  f: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  ms = 60_000,
+): Promise<T> {
+  const end = Date.now() + ms
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await f()
+      if (v !== undefined) return v
+    } catch (e) {
+      last = e
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+export interface Devnet {
+  url: string
+  home: string
+  port: number
+  demoSecret: string
+  /** Stops the node (SIGTERM, then SIGKILL) and waits for it to exit. */
+  stop(): Promise<void>
+  /** Starts the node again on the same home and port. */
+  restart(): Promise<void>
+  /** Removes the temp home (after stop). */
+  cleanup(): void
+  log(): string
+}
+
+/** `pulsemesh devnet --single` (one validator, network hub, with the exchange) in a temp home. */
+export async function startDevnet(): Promise<Devnet> {
+  const home = mkdtempSync(join(tmpdir(), 'pm-web-devnet-'))
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  let out = ''
+  let child: ChildProcess | undefined
+  const launch = async () => {
+    child = spawn(
+      process.execPath,
+      [
+        join(REPO, 'packages/node/src/cli/main.ts'),
+        '--home',
+        home,
+        'devnet',
+        '--single',
+        '--port',
+        String(port),
+      ],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    child.stdout?.on('data', (d) => {
+      out = (out + String(d)).slice(-20_000)
+    })
+    child.stderr?.on('data', (d) => {
+      out = (out + String(d)).slice(-20_000)
+    })
+    await until(
+      async () => {
+        if (child?.exitCode !== null) throw new Error(`devnet exited: ${out.slice(-2000)}`)
+        const r = await fetch(`${url}/v1/networks/hub/status`)
+        if (!r.ok) return undefined
+        const s = (await r.json()) as { height: string }
+        return Number(s.height) >= 1 ? true : undefined
+      },
+      'the devnet to commit its first block',
+      90_000,
+    )
+  }
+  const stop = async () => {
+    const c = child
+    if (!c || c.exitCode !== null) return
+    const exited = new Promise<void>((r) => c.once('exit', () => r()))
+    c.kill('SIGTERM')
+    const t = setTimeout(() => c.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(t)
+  }
+  await launch()
+  const demo = JSON.parse(readFileSync(join(home, 'keys', 'demo.json'), 'utf8')) as { secret: string }
+  return {
+    url,
+    home,
+    port,
+    demoSecret: demo.secret,
+    stop,
+    restart: launch,
+    cleanup: () => rmSync(home, { recursive: true, force: true }),
+    log: () => out,
+  }
+}
