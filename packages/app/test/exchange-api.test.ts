@@ -153,3 +153,35 @@ describe('exchange: oracle set follows staking', () => {
     assert.equal((c.q('price', { symbol: 'gold:pulse' }) as { price: string }).price, '1100')
   })
 })
+
+describe('exchange: SSZ records', () => {
+  test('every record decodes only from its one canonical encoding; corruption is a typed error', () => {
+    const c = chain()
+    c.createMarket('gold', 'pulse', 'continuous', 5n, 10n)
+    const r = c.block([c.place(alice, 'sell', 100n, 30n)])
+    const id = exchange.orderIdOf(toHex(r.exec.included[0]!.hash))
+    const k = exchange.KEYS.order(id)
+    const good = c.store.get(k)!
+    assert.deepEqual(exchange.OrderRecordSSZ.serialize(exchange.OrderRecordSSZ.deserialize(good)), good)
+    const badOffset = good.slice()
+    badOffset[0] ^= 0xff // the offset of the variable-size market id
+    c.store.set(k, badOffset)
+    assert.throws(
+      () => exchange.getOrder(c.store, id),
+      (e: { code?: string }) => e.code === 'DECODE_ERROR' || e.code === 'DECODE_NON_CANONICAL',
+    )
+    c.store.set(k, good.subarray(0, 10))
+    assert.throws(
+      () => exchange.getOrder(c.store, id),
+      (e: { code?: string }) => e.code?.startsWith('DECODE_') === true,
+    )
+    c.store.set(k, good)
+    const book = c.store.get(exchange.KEYS.book('gold:pulse'))!
+    const big = new Uint8Array(exchange.BookSSZ.maxSize + 1)
+    assert.throws(
+      () => exchange.decodeRecord(exchange.BookSSZ, big, 'book'),
+      (e: { code?: string }) => e.code === 'DECODE_TOO_LARGE',
+    )
+    assert.deepEqual(exchange.BookSSZ.serialize(exchange.decodeRecord(exchange.BookSSZ, book, 'book')), book)
+  })
+})

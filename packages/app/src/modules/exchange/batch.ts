@@ -18,8 +18,8 @@ import {
   equalBytes,
   fromHex,
   isPulseError,
+  toHex,
   sha256,
-  utf8,
 } from '@pulsemesh/core'
 import {
   type AuctionOrder,
@@ -57,14 +57,12 @@ import {
 import { getPool, marketPools, type PoolRecord, putPool } from './pools.ts'
 import { getOraclePrice } from './oracle.ts'
 import { recordTrades, type Trade, type Venue } from './history.ts'
+import { BookSSZ, decodeRecord } from './records.ts'
 
 /** Depth levels the router looks at for a market order. */
 const ROUTE_LEVELS = 1000
 
 // --- book persistence ---------------------------------------------------------------------------
-
-/** Stored book: resting orders in priority (bids best-first then asks, FIFO per level) with their lots. */
-type BookBlob = { bids: [string, string, string, string][]; asks: [string, string, string, string][] }
 
 /**
  * Books rebuilt from state, reused while the stored bytes are the ones we wrote last: a hit skips
@@ -120,7 +118,7 @@ export function loadBook(store: KVStore, m: Market): OrderBook {
   if (raw === undefined) return newBook(m)
   const hit = cache.get(cacheKey(m))
   if (hit !== undefined && equalBytes(hit.bytes, raw)) return hit.book
-  const blob = JSON.parse(new TextDecoder().decode(raw)) as BookBlob
+  const blob = decodeRecord(BookSSZ, raw, 'book')
   const book = newBook(m)
   if (m.mode === 'auction') {
     // auction books are rebuilt from the book alone (limit orders, one STP mode), as runAuction does
@@ -128,22 +126,22 @@ export function loadBook(store: KVStore, m: Market): OrderBook {
       ['buy', blob.bids],
       ['sell', blob.asks],
     ] as const)
-      for (const [id, owner, price, lots] of list)
+      for (const e of list)
         book.execute({
           kind: 'place',
-          id: BigInt(id),
-          owner,
+          id: e.id,
+          owner: toHex(e.owner),
           side,
           type: 'limit',
-          price: BigInt(price),
-          size: BigInt(lots),
+          price: e.price,
+          size: e.lots,
           stp: AUCTION_STP,
         })
     cache.set(cacheKey(m), { bytes: raw, book })
     return book
   }
-  for (const [id, , , lots] of [...blob.bids, ...blob.asks]) {
-    const r = getOrder(store, BigInt(id))!
+  for (const { id, lots } of [...blob.bids, ...blob.asks]) {
+    const r = getOrder(store, id)!
     // uncrossed by construction, so these only rest; type/stp restore the engine's flags exactly
     book.execute({
       kind: 'place',
@@ -152,7 +150,7 @@ export function loadBook(store: KVStore, m: Market): OrderBook {
       side: r.side,
       type: r.type === 'post-only' ? 'post-only' : 'limit',
       price: r.price,
-      size: BigInt(lots),
+      size: lots,
       stp: r.stp,
     })
   }
@@ -175,22 +173,14 @@ function takeBook(store: KVStore, m: Market): OrderBook {
 function saveBook(store: KVStore, m: Market, book: OrderBook, lastPrice: bigint | null): void {
   const snap = book.snapshot()
   // owner and price ride along so equal bytes mean an equal book, whatever store they came from
-  const side = (levels: typeof snap.bids): [string, string, string, string][] =>
+  const side = (levels: typeof snap.bids) =>
     levels.flatMap((l) =>
-      l.orders.map(
-        (o) =>
-          [o.id.toString(), o.owner, l.price.toString(), o.size.toString()] as [
-            string,
-            string,
-            string,
-            string,
-          ],
-      ),
+      l.orders.map((o) => ({ id: o.id, owner: fromHex(o.owner), price: l.price, lots: o.size })),
     )
-  const blob: BookBlob = { bids: side(snap.bids), asks: side(snap.asks) }
+  const blob = { bids: side(snap.bids), asks: side(snap.asks) }
   if (blob.bids.length === 0 && blob.asks.length === 0) deleteBytes(store, KEYS.book(m.id))
   else {
-    const bytes = utf8(JSON.stringify(blob))
+    const bytes = BookSSZ.serialize(blob)
     putBytes(store, KEYS.book(m.id), bytes)
     cache.set(cacheKey(m), { bytes, book })
   }

@@ -5,10 +5,11 @@
  * only the sender may refund (NOT_SWAP_PARTY): nobody else can reveal the preimage on someone's
  * behalf or decide when a refund happens.
  */
-import { constantTimeEqual, fromHex, sha256 } from '@pulsemesh/core'
+import { constantTimeEqual, fromHex, fromUtf8, sha256, toHex, utf8 } from '@pulsemesh/core'
 import type { KVStore } from '../../state/kv.ts'
 import { requireAsset, transfer } from '../bank/ledger.ts'
-import { ExchangeError, getJson, HTLC_ESCROW, KEYS, putJson } from './state.ts'
+import { decodeRecord, HtlcSSZ } from './records.ts'
+import { ExchangeError, HTLC_ESCROW, KEYS } from './state.ts'
 
 export interface Htlc {
   id: string
@@ -22,16 +23,17 @@ export interface Htlc {
 }
 
 export function getHtlc(store: KVStore, id: string): Htlc | undefined {
-  const r = getJson<Record<string, string>>(store, KEYS.swap(id))
-  if (r === undefined) return undefined
+  const raw = store.get(KEYS.swap(id))
+  if (raw === undefined) return undefined
+  const r = decodeRecord(HtlcSSZ, raw, 'swap')
   return {
     id,
-    sender: r.sender!,
-    recipient: r.recipient!,
-    asset: r.asset!,
-    amount: BigInt(r.amount!),
-    hashlock: r.hashlock!,
-    timeoutHeight: BigInt(r.timeoutHeight!),
+    sender: toHex(r.sender),
+    recipient: toHex(r.recipient),
+    asset: fromUtf8(r.asset),
+    amount: r.amount,
+    hashlock: toHex(r.hashlock),
+    timeoutHeight: r.timeoutHeight,
   }
 }
 function requireHtlc(store: KVStore, id: string): Htlc {
@@ -46,14 +48,17 @@ export function htlcLock(store: KVStore, height: bigint, h: Htlc): void {
     throw new ExchangeError('INVALID_SWAP', `timeout height ${h.timeoutHeight} is not after ${height}`)
   requireAsset(store, h.asset)
   transfer(store, fromHex(h.sender), HTLC_ESCROW, h.asset, h.amount)
-  putJson(store, KEYS.swap(h.id), {
-    sender: h.sender,
-    recipient: h.recipient,
-    asset: h.asset,
-    amount: h.amount.toString(),
-    hashlock: h.hashlock,
-    timeoutHeight: h.timeoutHeight.toString(),
-  })
+  store.set(
+    KEYS.swap(h.id),
+    HtlcSSZ.serialize({
+      sender: fromHex(h.sender),
+      recipient: fromHex(h.recipient),
+      asset: utf8(h.asset),
+      amount: h.amount,
+      hashlock: fromHex(h.hashlock),
+      timeoutHeight: h.timeoutHeight,
+    }),
+  )
 }
 
 export function htlcClaim(

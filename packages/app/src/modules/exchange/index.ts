@@ -78,6 +78,7 @@ export * from './htlc.ts'
 export * from './oracle.ts'
 export * from './payloads.ts'
 export * from './pools.ts'
+export * from './records.ts'
 export * from './state.ts'
 
 export const EXCHANGE_KIND = {

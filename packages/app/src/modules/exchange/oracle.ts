@@ -9,13 +9,14 @@
  * without staking the validators stored at genesis. Another source can be given via
  * `createExchangeModule({ oracleValidators })`.
  */
-import { type ChainEvent, fromHex, isPulseError, toHex } from '@pulsemesh/core'
+import { type ChainEvent, fromHex, fromUtf8, isPulseError, toHex, utf8 } from '@pulsemesh/core'
 import { aggregatePrice } from '@pulsemesh/exchange'
 import { accountIdOf } from '../../accounts.ts'
 import type { Genesis } from '../../genesis.ts'
 import type { KVStore } from '../../state/kv.ts'
 import { consAddress, getActiveSet, getConsKey } from '../staking/state.ts'
-import { deleteBytes, getJson, KEYS, putJson } from './state.ts'
+import { decodeRecord, OraclePriceSSZ, OracleSetSSZ, ReportsSSZ, SymbolListSSZ } from './records.ts'
+import { KEYS } from './state.ts'
 
 export interface OracleValidator {
   /** Hex 20-byte account id: the account that signs the validator's oracle txs. */
@@ -39,10 +40,13 @@ export function initOracleSet(store: KVStore, g: Genesis): void {
   const set = g.validators
     .map((v) => ({
       account: toHex(accountIdOf({ scheme: 'ed25519', bytes: v.publicKey })),
-      power: v.power.toString(),
+      power: v.power,
     }))
     .sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0))
-  putJson(store, KEYS.oracleSet(), set)
+  store.set(
+    KEYS.oracleSet(),
+    OracleSetSSZ.serialize(set.map((v) => ({ account: fromHex(v.account), power: v.power }))),
+  )
 }
 
 /**
@@ -65,16 +69,35 @@ export const currentOracleValidators: OracleValidatorSource = (store) => {
 }
 
 /** The set stored at genesis. */
-export const genesisOracleValidators: OracleValidatorSource = (store) =>
-  (getJson<{ account: string; power: string }[]>(store, KEYS.oracleSet()) ?? []).map((v) => ({
-    account: v.account,
-    power: BigInt(v.power),
+export const genesisOracleValidators: OracleValidatorSource = (store) => {
+  const raw = store.get(KEYS.oracleSet())
+  if (raw === undefined) return []
+  return decodeRecord(OracleSetSSZ, raw, 'oracle set').map((v) => ({
+    account: toHex(v.account),
+    power: v.power,
   }))
+}
 
 interface StoredReport {
+  /** Hex account id. */
   validator: string
-  price: string
-  timestamp: string
+  price: bigint
+  timestamp: bigint
+}
+function getReports(store: KVStore, symbol: string): StoredReport[] {
+  const raw = store.get(KEYS.reports(symbol))
+  if (raw === undefined) return []
+  return decodeRecord(ReportsSSZ, raw, 'oracle reports').map((r) => ({ ...r, validator: toHex(r.validator) }))
+}
+function putReports(store: KVStore, symbol: string, reports: StoredReport[]): void {
+  store.set(
+    KEYS.reports(symbol),
+    ReportsSSZ.serialize(reports.map((r) => ({ ...r, validator: fromHex(r.validator) }))),
+  )
+}
+function getDirty(store: KVStore): string[] | undefined {
+  const raw = store.get(KEYS.dirtySymbols())
+  return raw === undefined ? undefined : decodeRecord(SymbolListSSZ, raw, 'oracle symbols').map(fromUtf8)
 }
 export interface OraclePrice {
   price: bigint
@@ -89,24 +112,21 @@ export function submitReport(
   price: bigint,
   timeMs: bigint,
 ): void {
-  const reports = (getJson<StoredReport[]>(store, KEYS.reports(symbol)) ?? []).filter(
-    (r) => r.validator !== validator,
-  )
-  reports.push({ validator, price: price.toString(), timestamp: timeMs.toString() })
+  const reports = getReports(store, symbol).filter((r) => r.validator !== validator)
+  reports.push({ validator, price, timestamp: timeMs })
   reports.sort((a, b) => (a.validator < b.validator ? -1 : 1))
-  putJson(store, KEYS.reports(symbol), reports as unknown as Parameters<typeof putJson>[2])
-  const dirty = getJson<string[]>(store, KEYS.dirtySymbols()) ?? []
+  putReports(store, symbol, reports)
+  const dirty = getDirty(store) ?? []
   if (!dirty.includes(symbol)) {
     dirty.push(symbol)
     dirty.sort()
-    putJson(store, KEYS.dirtySymbols(), dirty)
+    store.set(KEYS.dirtySymbols(), SymbolListSSZ.serialize(dirty.map(utf8)))
   }
 }
 
 export function getOracleRecord(store: KVStore, symbol: string): OraclePrice | undefined {
-  const r = getJson<Record<string, string>>(store, KEYS.price(symbol))
-  if (r === undefined) return undefined
-  return { price: BigInt(r.price!), timeMs: BigInt(r.timeMs!), height: BigInt(r.height!) }
+  const raw = store.get(KEYS.price(symbol))
+  return raw === undefined ? undefined : decodeRecord(OraclePriceSSZ, raw, 'oracle price')
 }
 
 /** The stored price if fresh at `nowMs` (within the default max age), else undefined. */
@@ -130,27 +150,26 @@ export function aggregateOracles(
   cfg: OracleConfig,
   emit: (e: ChainEvent) => void,
 ): void {
-  const dirty = getJson<string[]>(store, KEYS.dirtySymbols())
+  const dirty = getDirty(store)
   if (dirty === undefined) return
-  deleteBytes(store, KEYS.dirtySymbols())
+  store.delete(KEYS.dirtySymbols())
   const set = source(store)
   const power = new Map(set.map((v) => [v.account, v.power]))
   const totalStake = set.reduce((s, v) => s + v.power, 0n)
   for (const symbol of dirty) {
-    const stored = getJson<StoredReport[]>(store, KEYS.reports(symbol)) ?? []
+    const stored = getReports(store, symbol)
     // drop reports of validators that left the set (and keep the stored list bounded by the set)
     const live = stored.filter((r) => power.has(r.validator))
-    if (live.length !== stored.length)
-      putJson(store, KEYS.reports(symbol), live as unknown as Parameters<typeof putJson>[2])
+    if (live.length !== stored.length) putReports(store, symbol, live)
     const prev = getOracleRecord(store, symbol)
     try {
       if (totalStake === 0n) throw new Error('empty validator set')
       const res = aggregatePrice(
         live.map((r) => ({
           validator: r.validator,
-          price: BigInt(r.price),
+          price: r.price,
           stake: power.get(r.validator)!,
-          timestamp: BigInt(r.timestamp),
+          timestamp: r.timestamp,
         })),
         {
           now: nowMs,
@@ -160,11 +179,7 @@ export function aggregateOracles(
           previousPrice: prev?.price,
         },
       )
-      putJson(store, KEYS.price(symbol), {
-        price: res.price.toString(),
-        timeMs: nowMs.toString(),
-        height: height.toString(),
-      })
+      store.set(KEYS.price(symbol), OraclePriceSSZ.serialize({ price: res.price, timeMs: nowMs, height }))
       emit({
         type: 'oracle_price',
         attributes: [

@@ -7,7 +7,7 @@
  * burnt only here (fixed issuer: no bank mint). Pool operations execute immediately in their tx
  * (slippage bounds: minShares, minOut).
  */
-import { concatBytes, isPulseError, isValidAssetId, sha256, toHex, utf8 } from '@pulsemesh/core'
+import { concatBytes, fromUtf8, isPulseError, isValidAssetId, sha256, toHex, utf8 } from '@pulsemesh/core'
 import {
   addLiquidity,
   createPool,
@@ -21,16 +21,8 @@ import type { TxErrorCode } from '../../errors.ts'
 import { TxError } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
 import { burn, getAsset, mint, NO_ISSUER, putAsset, requireAsset, transfer } from '../bank/ledger.ts'
-import {
-  EXCHANGE_PREFIX,
-  ExchangeError,
-  getJson,
-  KEYS,
-  type Market,
-  poolAccount,
-  putJson,
-  requireMarket,
-} from './state.ts'
+import { decodeRecord, PoolRecordSSZ } from './records.ts'
+import { EXCHANGE_PREFIX, ExchangeError, KEYS, type Market, poolAccount, requireMarket } from './state.ts'
 
 export interface PoolRecord extends Pool {
   /** `<market>@<feeBps>` */
@@ -70,16 +62,17 @@ export function resolvePoolId(store: KVStore, ref: string): string | undefined {
 export function getPool(store: KVStore, ref: string): PoolRecord | undefined {
   const id = resolvePoolId(store, ref)
   if (id === undefined) return undefined
-  const r = getJson<Record<string, string>>(store, KEYS.pool(id))
-  if (r === undefined) return undefined
+  const raw = store.get(KEYS.pool(id))
+  if (raw === undefined) return undefined
+  const r = decodeRecord(PoolRecordSSZ, raw, 'pool')
   return {
     id,
     market: id.slice(0, id.lastIndexOf('@')),
-    reserveBase: BigInt(r.reserveBase!),
-    reserveQuote: BigInt(r.reserveQuote!),
-    totalShares: BigInt(r.totalShares!),
-    feeBps: BigInt(r.feeBps!),
-    lpAsset: r.lpAsset!,
+    reserveBase: r.reserveBase,
+    reserveQuote: r.reserveQuote,
+    totalShares: r.totalShares,
+    feeBps: BigInt(r.feeBps),
+    lpAsset: fromUtf8(r.lpAsset),
   }
 }
 /** Every pool of a market, by ascending fee tier. */
@@ -87,13 +80,16 @@ export function marketPools(store: KVStore, market: string): PoolRecord[] {
   return poolTiers(store, market).map((f) => getPool(store, poolIdOf(market, f))!)
 }
 export function putPool(store: KVStore, p: PoolRecord): void {
-  putJson(store, KEYS.pool(p.id), {
-    reserveBase: p.reserveBase.toString(),
-    reserveQuote: p.reserveQuote.toString(),
-    totalShares: p.totalShares.toString(),
-    feeBps: p.feeBps.toString(),
-    lpAsset: p.lpAsset,
-  })
+  store.set(
+    KEYS.pool(p.id),
+    PoolRecordSSZ.serialize({
+      reserveBase: p.reserveBase,
+      reserveQuote: p.reserveQuote,
+      totalShares: p.totalShares,
+      feeBps: Number(p.feeBps),
+      lpAsset: utf8(p.lpAsset),
+    }),
+  )
 }
 export function requirePool(store: KVStore, ref: string): PoolRecord {
   const p = getPool(store, ref)

@@ -1,8 +1,8 @@
 /**
  * Exchange state layout (module prefix 0x06) and its records.
  *
- * Records are canonical JSON (fields written in a fixed order, bigints as decimal strings): the
- * same record is the same bytes on every machine, so the state root commits to it. Keys:
+ * Records are SSZ (records.ts): one value, one encoding, decoded with size limits and typed errors,
+ * so the state root commits to values, not to a serialisation's formatting. Keys:
  *
  *   06 01 <market>            market config           06 02 <market>  book (orders in priority)
  *   06 03 <market>            top of book + last price
@@ -24,11 +24,20 @@ import {
   fromUtf8,
   type PulseError,
   sha256,
+  toHex,
   u64be,
   utf8,
 } from '@pulsemesh/core'
 import { TxError, type TxErrorCode } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
+import {
+  decodeRecord,
+  MarketListSSZ,
+  MarketRecordSSZ,
+  OrderRecordSSZ,
+  PendingSSZ,
+  TopSSZ,
+} from './records.ts'
 
 export const EXCHANGE_PREFIX = 0x06
 
@@ -116,13 +125,13 @@ export const ESCROW = moduleAccount('escrow')
 export const HTLC_ESCROW = moduleAccount('htlc')
 export const poolAccount = (poolId: string): Uint8Array => moduleAccount(`pool/${poolId}`)
 
-// --- canonical JSON records -------------------------------------------------------------------
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
+// --- records -----------------------------------------------------------------------------------
 
 /**
  * Values over PIECE_BYTES (state-tree values are capped at 64 KiB) are split: the key holds a
- * header `00 <u32 pieces>` (JSON never starts with 0x00) and `key 00 <u32 i>` holds piece i. Only
+ * header `00 <u32 pieces>` and `key 00 <u32 i>` holds piece i (only the book and the market list use
+ * pieces; their SSZ starts with a non-zero offset whenever it is 5 bytes long, so a value is never
+ * mistaken for a header). Only
  * pieces whose bytes changed are rewritten. Keys that may carry pieces end in a fixed-width field
  * or a string without 0x00, so a piece key never equals another record's key.
  */
@@ -166,13 +175,6 @@ export function deleteBytes(store: KVStore, k: Uint8Array): void {
   for (let i = 0; i < n; i++) store.delete(pieceKey(k, i))
   store.delete(k)
 }
-export function putJson(store: KVStore, k: Uint8Array, v: Json): void {
-  putBytes(store, k, utf8(JSON.stringify(v)))
-}
-export function getJson<T>(store: KVStore, k: Uint8Array): T | undefined {
-  const raw = getBytes(store, k)
-  return raw === undefined ? undefined : (JSON.parse(fromUtf8(raw)) as T)
-}
 
 export type MarketMode = 'continuous' | 'auction'
 export interface Market {
@@ -198,21 +200,22 @@ export function getMarket(store: KVStore, id: string): Market | undefined {
   if (raw === undefined) return undefined
   const hit = marketCache.get(id)
   if (hit !== undefined && equalBytes(hit.raw, raw)) return hit.m
-  const m = parseMarket(id, JSON.parse(fromUtf8(raw)) as Record<string, string>)
+  const m = parseMarket(id, decodeRecord(MarketRecordSSZ, raw, 'market'))
   if (marketCache.size > 10_000) marketCache.clear()
   marketCache.set(id, { raw, m })
   return m
 }
-function parseMarket(id: string, r: Record<string, string>): Market {
+const MODES: readonly MarketMode[] = ['continuous', 'auction']
+function parseMarket(id: string, r: ReturnType<typeof MarketRecordSSZ.deserialize>): Market {
   return {
     id,
-    base: r.base!,
-    quote: r.quote!,
-    tickSize: BigInt(r.tickSize!),
-    lotSize: BigInt(r.lotSize!),
-    mode: r.mode as MarketMode,
-    maxPrice: BigInt(r.maxPrice!),
-    maxLots: BigInt(r.maxLots!),
+    base: fromUtf8(r.base),
+    quote: fromUtf8(r.quote),
+    tickSize: r.tickSize,
+    lotSize: r.lotSize,
+    mode: MODES[r.mode] ?? 'continuous',
+    maxPrice: r.maxPrice,
+    maxLots: r.maxLots,
   }
 }
 export function requireMarket(store: KVStore, id: string): Market {
@@ -221,24 +224,28 @@ export function requireMarket(store: KVStore, id: string): Market {
   return m
 }
 export function listMarkets(store: KVStore): string[] {
-  return getJson<string[]>(store, KEYS.marketList()) ?? []
+  const raw = getBytes(store, KEYS.marketList())
+  return raw === undefined ? [] : decodeRecord(MarketListSSZ, raw, 'market list').map(fromUtf8)
 }
 export function putMarket(store: KVStore, m: Market): void {
   const list = listMarkets(store)
   if (!list.includes(m.id)) {
     list.push(m.id)
     list.sort()
-    putJson(store, KEYS.marketList(), list)
+    putBytes(store, KEYS.marketList(), MarketListSSZ.serialize(list.map(utf8)))
   }
-  putJson(store, KEYS.market(m.id), {
-    base: m.base,
-    quote: m.quote,
-    tickSize: m.tickSize.toString(),
-    lotSize: m.lotSize.toString(),
-    mode: m.mode,
-    maxPrice: m.maxPrice.toString(),
-    maxLots: m.maxLots.toString(),
-  })
+  store.set(
+    KEYS.market(m.id),
+    MarketRecordSSZ.serialize({
+      base: utf8(m.base),
+      quote: utf8(m.quote),
+      tickSize: m.tickSize,
+      lotSize: m.lotSize,
+      mode: MODES.indexOf(m.mode),
+      maxPrice: m.maxPrice,
+      maxLots: m.maxLots,
+    }),
+  )
 }
 
 export type OrderKind = 'limit' | 'market' | 'ioc' | 'fok' | 'post-only'
@@ -265,36 +272,44 @@ export interface OrderRecord {
   txHash: string
 }
 
+const SIDES = ['buy', 'sell'] as const
+const ORDER_KINDS: readonly OrderKind[] = ['limit', 'market', 'ioc', 'fok', 'post-only']
+const STPS: readonly StpName[] = ['cancel-newest', 'cancel-oldest', 'cancel-both', 'decrement', 'none']
+
 export function getOrder(store: KVStore, id: bigint): OrderRecord | undefined {
-  const r = getJson<Record<string, string | boolean>>(store, KEYS.order(id))
-  if (r === undefined) return undefined
+  const raw = store.get(KEYS.order(id))
+  if (raw === undefined) return undefined
+  const r = decodeRecord(OrderRecordSSZ, raw, 'order')
   return {
     id,
-    market: r.market as string,
-    owner: r.owner as string,
-    side: r.side as 'buy' | 'sell',
-    type: r.type as OrderKind,
-    price: BigInt(r.price as string),
-    lots: BigInt(r.lots as string),
-    stp: r.stp as StpName,
-    locked: BigInt(r.locked as string),
-    pending: r.pending as boolean,
-    txHash: r.txHash as string,
+    market: fromUtf8(r.market),
+    owner: toHex(r.owner),
+    side: SIDES[r.side] ?? 'buy',
+    type: ORDER_KINDS[r.type] ?? 'limit',
+    price: r.price,
+    lots: r.lots,
+    stp: STPS[r.stp] ?? 'cancel-newest',
+    locked: r.locked,
+    pending: r.pending === 1,
+    txHash: toHex(r.txHash),
   }
 }
 export function putOrder(store: KVStore, o: OrderRecord): void {
-  putJson(store, KEYS.order(o.id), {
-    market: o.market,
-    owner: o.owner,
-    side: o.side,
-    type: o.type,
-    price: o.price.toString(),
-    lots: o.lots.toString(),
-    stp: o.stp,
-    locked: o.locked.toString(),
-    pending: o.pending,
-    txHash: o.txHash,
-  })
+  store.set(
+    KEYS.order(o.id),
+    OrderRecordSSZ.serialize({
+      market: utf8(o.market),
+      owner: fromHex(o.owner),
+      side: SIDES.indexOf(o.side),
+      type: ORDER_KINDS.indexOf(o.type),
+      price: o.price,
+      lots: o.lots,
+      stp: STPS.indexOf(o.stp),
+      locked: o.locked,
+      pending: o.pending ? 1 : 0,
+      txHash: fromHex(o.txHash),
+    }),
+  )
 }
 export function deleteOrder(store: KVStore, id: bigint): void {
   const r = getOrder(store, id)
@@ -363,17 +378,17 @@ export interface TopOfBook {
   lastPrice: bigint | null
 }
 export function getTop(store: KVStore, market: string): TopOfBook {
-  const r = getJson<Record<string, string | null>>(store, KEYS.top(market))
-  const b = (v: string | null | undefined) => (v === null || v === undefined ? null : BigInt(v))
-  return { bestBid: b(r?.bestBid), bestAsk: b(r?.bestAsk), lastPrice: b(r?.lastPrice) }
+  const raw = store.get(KEYS.top(market))
+  if (raw === undefined) return { bestBid: null, bestAsk: null, lastPrice: null }
+  const r = decodeRecord(TopSSZ, raw, 'top of book')
+  const b = (v: bigint) => (v === 0n ? null : v)
+  return { bestBid: b(r.bestBid), bestAsk: b(r.bestAsk), lastPrice: b(r.lastPrice) }
 }
 export function putTop(store: KVStore, market: string, t: TopOfBook): void {
-  const s = (v: bigint | null) => (v === null ? null : v.toString())
-  putJson(store, KEYS.top(market), {
-    bestBid: s(t.bestBid),
-    bestAsk: s(t.bestAsk),
-    lastPrice: s(t.lastPrice),
-  })
+  store.set(
+    KEYS.top(market),
+    TopSSZ.serialize({ bestBid: t.bestBid ?? 0n, bestAsk: t.bestAsk ?? 0n, lastPrice: t.lastPrice ?? 0n }),
+  )
 }
 
 // --- pending batch queue: length key + one key per entry (no scans needed) --------------------
@@ -398,17 +413,50 @@ export function pendingCount(store: KVStore): number {
   const raw = store.get(KEYS.pendingCount())
   return raw === undefined ? 0 : Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0))
 }
+const OPS = ['place', 'cancel', 'replace'] as const
+const ZERO20 = new Uint8Array(20)
 export function enqueue(store: KVStore, e: PendingEntry): void {
   const n = pendingCount(store)
-  putJson(store, KEYS.pending(n), e as unknown as Json)
+  store.set(
+    KEYS.pending(n),
+    PendingSSZ.serialize({
+      op: OPS.indexOf(e.op),
+      market: utf8(e.market),
+      id: BigInt(e.id),
+      txHash: fromHex(e.txHash),
+      owner: e.op === 'place' ? ZERO20 : fromHex(e.owner),
+      price: e.op === 'replace' ? BigInt(e.price) : 0n,
+      lots: e.op === 'replace' ? BigInt(e.lots) : 0n,
+      extra: e.op === 'replace' ? BigInt(e.extra) : 0n,
+      asset: utf8(e.op === 'replace' ? e.asset : ''),
+    }),
+  )
   store.set(KEYS.pendingCount(), u64be(BigInt(n + 1)))
+}
+function decodePending(raw: Uint8Array): PendingEntry {
+  const v = decodeRecord(PendingSSZ, raw, 'pending entry')
+  const base = { market: fromUtf8(v.market), id: v.id.toString(), txHash: toHex(v.txHash) }
+  const op = OPS[v.op]
+  if (op === 'place') return { op, ...base }
+  if (op === 'cancel') return { op, ...base, owner: toHex(v.owner) }
+  if (op === 'replace')
+    return {
+      op,
+      ...base,
+      owner: toHex(v.owner),
+      price: v.price.toString(),
+      lots: v.lots.toString(),
+      extra: v.extra.toString(),
+      asset: fromUtf8(v.asset),
+    }
+  throw new Error(`exchange: pending entry with op ${v.op}`)
 }
 /** Reads and deletes the whole queue (the batch of this block). */
 export function drainPending(store: KVStore): PendingEntry[] {
   const n = pendingCount(store)
   const out: PendingEntry[] = []
   for (let i = 0; i < n; i++) {
-    out.push(getJson<PendingEntry>(store, KEYS.pending(i))!)
+    out.push(decodePending(store.get(KEYS.pending(i))!))
     store.delete(KEYS.pending(i))
   }
   if (n > 0) store.delete(KEYS.pendingCount())
