@@ -99,7 +99,10 @@ async function runNode(home: string, banner: (url: string) => string): Promise<v
     if (stopping) return
     stopping = true
     console.error('stopping…')
-    await host.stop()
+    await host.stop().catch((e: Error) => {
+      console.error(`error while stopping: ${e.message}`)
+      process.exitCode = 1
+    })
     process.exit(process.exitCode ?? 0)
   }
   process.on('SIGINT', stop)
@@ -297,6 +300,7 @@ async function runMeshProcessDevnet(
       api: m.apiUrl,
       p2p: m.p2pAddr,
       home: m.home,
+      pid: m.child?.pid,
       role: m.index < layout.validators ? 'validator' : 'full node',
     })),
     demo,
