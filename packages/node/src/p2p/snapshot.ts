@@ -249,6 +249,7 @@ export class SnapshotService {
   private readonly interval: bigint
   private readonly buckets = new PeerTopicBuckets()
   private views: { height: bigint; view: StateView }[] = []
+  private stopped = false
   private readonly onBlock: (b: { height: bigint }) => void
   private readonly log: (m: string) => void
 
@@ -278,6 +279,7 @@ export class SnapshotService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     this.node.off('block', this.onBlock)
     await this.p2p.libp2p.unhandle(this.protocol).catch(() => {})
     for (const v of this.views) await v.view.close().catch(() => {})
@@ -289,6 +291,10 @@ export class SnapshotService {
     this.stats.viewsOpened++
     // Guard against a commit path that emits 'block' before/after its write became visible.
     void view.latestHeight().then(async (h) => {
+      if (this.stopped) {
+        await view.close()
+        return
+      }
       if (h !== height) {
         this.log(`snapshot: view at ${height} sees height ${h}; dropped`)
         await view.close()
