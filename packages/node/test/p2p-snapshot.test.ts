@@ -8,6 +8,14 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { createLibp2p } from 'libp2p'
 import { App, bankModule, genesisToJson } from '@pulsemesh/app'
 import { blockHash, decodeBlock, encodeBlock, isPulseError, toHex } from '@pulsemesh/core'
 import { validatorSetFromParts } from '@pulsemesh/consensus'
@@ -20,8 +28,12 @@ import {
   encodeChunk,
   encodeOffer,
   type SnapshotOffer,
+  SnapshotService,
+  snapshotProtocol,
   verifyOffer,
 } from '../src/p2p/snapshot.ts'
+import { compressFrame } from '../src/p2p/compression.ts'
+import { P2PNode } from '../src/p2p/p2p-node.ts'
 import { ChainStore } from '../src/storage/chain-store.ts'
 import { FAST_TIMEOUTS, fourValidatorGenesis, startLocal, waitFor } from './consensus-fixtures.ts'
 import { inlineVerifier, keyFromByte, tempDir } from './fixtures.ts'
@@ -244,6 +256,58 @@ describe('state snapshot verification', () => {
     joiner = await freshNode(join(tmp.dir, 'joiner'))
     assert.equal(joiner.node.height, S)
     assert.equal(toHex(joiner.node.stateRoot()), toHex(v.block.header.stateRoot))
+  })
+
+  it('over libp2p: a server sending unordered keys or a state with another root is refused and penalised; an honest one installs', async () => {
+    let mode: 'unordered' | 'wrong-root' | 'honest' = 'unordered'
+    const server: Libp2p = await createLibp2p({
+      privateKey: await generateKeyPair('Ed25519'),
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    })
+    await server.handle(snapshotProtocol(genesis.networkId), async (stream) => {
+      const lp = lpStream(stream)
+      const req = (await lp.read()).subarray()
+      if (req[0] === 1) await lp.write(compressFrame(encodeOffer(offer)))
+      else {
+        const entries =
+          mode === 'unordered' ? [...state].reverse() : mode === 'wrong-root' ? state.slice(1) : state
+        await lp.write(compressFrame(encodeChunk(entries, true)))
+      }
+      await stream.close()
+    })
+    const p2p = await P2PNode.start({
+      privateKey: await generateKeyPair('Ed25519'),
+      config: { listen: ['/ip4/127.0.0.1/tcp/0'], px: { enabled: false }, penaltyMax: 1000 },
+      topics: [],
+    })
+    const fresh = await freshNode(join(tmp.dir, 'joiner-p2p'))
+    try {
+      await p2p.libp2p.dial(server.getMultiaddrs()[0])
+      const sid = server.peerId.toString()
+      for (const m of ['unordered', 'wrong-root'] as const) {
+        mode = m
+        const svc = new SnapshotService({ p2p, node: fresh.node, config: { join: true, findMs: 2000 } })
+        const before = p2p.penaltyOf(sid)
+        assert.equal(await svc.join(), undefined, m)
+        assert.equal(svc.stats.rejectedOffers, 1, m)
+        assert.ok(p2p.penaltyOf(sid) > before, `${m}: the server is penalised`)
+        assert.equal(fresh.node.height, 0n, `${m}: nothing installed`)
+        assert.equal(await fresh.node.store.latestHeight(), 0n)
+      }
+      mode = 'honest'
+      const svc = new SnapshotService({ p2p, node: fresh.node, config: { join: true, findMs: 2000 } })
+      assert.equal(await svc.join(), S)
+      assert.equal(fresh.node.height, S)
+      assert.equal(svc.stats.entriesFetched, state.length)
+    } finally {
+      await p2p.stop()
+      await server.stop()
+      await fresh.store.close()
+    }
   })
 })
 
