@@ -283,11 +283,12 @@ export function registerMeshCommands(program: Command): void {
         )
       }),
     )
-  const devnetAction = async (o: { port: string; blockInterval: string }) => {
+  const devnetAction = async (o: { port: string; blockInterval?: string }) => {
     const home = resolve(program.getOptionValueSource('home') === 'default' ? '.data/mesh-devnet' : g().home)
     const d = await runMeshDevnet(home, {
       port: Number(o.port),
-      blockIntervalMs: Number(o.blockInterval),
+      // `devnet --mesh` shares the devnet command, whose --block-interval has no default
+      blockIntervalMs: Number(o.blockInterval ?? 500),
       log: (m) => console.error(m),
     })
     const ids = [...d.host.networks.keys()]
