@@ -1,8 +1,15 @@
 /**
- * Property: whatever the interleaving of transfers (both directions, native and returning
+ * Property 1 (two networks): whatever the interleaving of transfers (both directions, native and returning
  * vouchers), relays, timeouts and refunds, once every packet is settled the amount of each
  * origin asset escrowed on its origin equals the vouchers outstanding on the other network, and
  * no holder gained or lost anything overall (sum over both networks is unchanged).
+ *
+ * Property 2 (hub + two tenants, vouchers travelling two hops): random sends, deliveries without
+ * acknowledgement (a relayer crashing mid-flight), acknowledgements, replayed packets, forged
+ * proofs and premature timeouts, each refused with its reason code. After every step no voucher
+ * exists without escrow behind it on the previous hop; once everything settles (deliveries,
+ * timeouts, acks) every origin asset's holders' total over all three networks is what it was, and
+ * escrow equals vouchers per hop. The faults are counted so the property cannot pass vacuously.
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
@@ -11,6 +18,7 @@ import { accountIdOf, getBalance, getSupply, mesh } from '../src/index.ts'
 import { keyFromByte } from './helpers.ts'
 import { genesisFor, SimNetwork } from './mesh-harness.ts'
 import {
+  ackTx,
   createClientTx,
   pending,
   recvTx,
@@ -146,4 +154,237 @@ it('conserves every origin asset across networks (property)', () => {
     }),
     { numRuns: 15 },
   )
+})
+
+// ------------------------------------------------------------------ three networks, faults
+
+type Net3 = 'hub' | 'alpha' | 'beta'
+const LINKS: [Net3, Net3][] = [
+  ['alpha', 'hub'],
+  ['hub', 'alpha'],
+  ['beta', 'hub'],
+  ['hub', 'beta'],
+]
+const NATIVE: Record<Net3, string> = { hub: 'pulse', alpha: 'emo', beta: 'bcoin' }
+/** Every denomination of one origin asset, per network (direct vouchers and via the hub). */
+function traces(origin: Net3): Record<Net3, string> {
+  const b = NATIVE[origin]
+  if (origin === 'hub') return { hub: b, alpha: `transfer/hub/${b}`, beta: `transfer/hub/${b}` }
+  const other: Net3 = origin === 'alpha' ? 'beta' : 'alpha'
+  return {
+    [origin]: b,
+    hub: `transfer/${origin}/${b}`,
+    [other]: `transfer/hub/transfer/${origin}/${b}`,
+  } as Record<Net3, string>
+}
+
+type FaultOp =
+  | { t: 'send'; link: number; who: 0 | 1; denom: number; amount: bigint; short: boolean }
+  | { t: 'recv' | 'ack' | 'replay' | 'forge' | 'early'; link: number }
+  | { t: 'blocks'; on: Net3 }
+
+const faultOpArb: fc.Arbitrary<FaultOp> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('send' as const),
+      link: fc.nat(3),
+      who: fc.constantFrom(0 as const, 1 as const),
+      denom: fc.nat(2),
+      amount: fc.bigInt({ min: 1n, max: 300n }),
+      short: fc.boolean(),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constantFrom(
+        'recv' as const,
+        'ack' as const,
+        'replay' as const,
+        'forge' as const,
+        'early' as const,
+      ),
+      link: fc.nat(3),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('blocks' as const),
+      on: fc.constantFrom<Net3>('hub', 'alpha', 'beta'),
+    }),
+  },
+)
+
+it('conserves every origin asset across three networks under relayer crashes, replays, forged proofs and early timeouts (property)', () => {
+  /** How often each fault was actually exercised (the property must not pass vacuously). */
+  const seen = { recv: 0, ack: 0, replay: 0, forge: 0, early: 0, multiHop: 0 }
+  fc.assert(
+    fc.property(fc.array(faultOpArb, { minLength: 12, maxLength: 30 }), (ops) => {
+      const funded = [alice, bob, relayer]
+      const nets: Record<Net3, SimNetwork> = {
+        hub: new SimNetwork('hub', genesisFor('hub', 'pulse', funded, v), v),
+        alpha: new SimNetwork('alpha', genesisFor('alpha', 'emo', funded, w), w),
+        beta: new SimNetwork('beta', genesisFor('beta', 'bcoin', funded, [keyFromByte(30)]), [
+          keyFromByte(30),
+        ]),
+      }
+      for (const n of Object.values(nets)) n.block()
+      for (const t of ['alpha', 'beta'] as const) {
+        assert.equal(nets.hub.block([createClientTx(nets.hub, nets[t], relayer)])[0]!.error, '')
+        assert.equal(nets[t].block([createClientTx(nets[t], nets.hub, relayer)])[0]!.error, '')
+      }
+      const users = [alice, bob]
+      // Seed: vouchers of every asset already on every network, so multi-hop sends can happen.
+      for (const [s, d] of LINKS) {
+        const asset = s === 'hub' ? 'pulse' : NATIVE[s]
+        for (const u of users)
+          nets[s].block([transferTx(nets[s], u, { to: d, asset, amount: 500n, receiver: idOf(u) })])
+        relayAll(nets[s], nets[d], relayer)
+      }
+      for (const t of ['alpha', 'beta'] as const) {
+        const asset = traces(t === 'alpha' ? 'beta' : 'alpha').hub
+        for (const u of users)
+          nets.hub.block([transferTx(nets.hub, u, { to: t, asset, amount: 200n, receiver: idOf(u) })])
+        relayAll(nets.hub, nets[t], relayer)
+      }
+      const received = (src: SimNetwork, dst: SimNetwork, p: mesh.Packet) =>
+        dst.tree.get(mesh.MESH_KEYS.receipt(src.id, dst.id, p.sequence)) !== undefined
+      const live = (dst: SimNetwork, p: mesh.Packet) => p.timeoutHeight > dst.height + 1n
+      /** Nothing is ever created: every voucher supply is backed by the escrow on the hop before it. */
+      const backed = () => {
+        for (const origin of ['hub', 'alpha', 'beta'] as const) {
+          const tr = traces(origin)
+          for (const n of ['hub', 'alpha', 'beta'] as const) {
+            const d = tr[n]
+            if (!d.startsWith('transfer/')) continue
+            const [, prev, ...rest] = d.split('/')
+            const held = getBalance(nets[prev as Net3].tree, mesh.escrowAccount(n), rest.join('/'))
+            const supply = getSupply(nets[n].tree, d)
+            assert.ok(supply <= held, `${d} on ${n}: ${supply} vouchers, ${held} escrowed on ${prev}`)
+          }
+        }
+      }
+      for (const op of ops) {
+        if (op.t === 'blocks') {
+          nets[op.on].block()
+          continue
+        }
+        // Faults act on a link where they apply (else most ops would find nothing to do).
+        const applies = ([a, b]: [Net3, Net3]) =>
+          pending(nets[a], nets[b]).some((p) =>
+            op.t === 'ack' || op.t === 'replay'
+              ? received(nets[a], nets[b], p)
+              : live(nets[b], p) && !received(nets[a], nets[b], p),
+          )
+        const busy = op.t === 'send' ? [] : LINKS.filter(applies)
+        const [s, d] = busy.length === 0 ? LINKS[op.link]! : busy[op.link % busy.length]!
+        const src = nets[s]
+        const dst = nets[d]
+        const ps = pending(src, dst)
+        if (op.t === 'send') {
+          // Something the sender holds (natives, or vouchers received earlier), else any denom.
+          const all = (['hub', 'alpha', 'beta'] as const).map((o) => traces(o)[s])
+          const held = all.filter((a) => getBalance(src.tree, idOf(users[op.who]!), a) > 0n)
+          const candidates = op.denom === 0 || held.length === 0 ? all : held
+          const asset = candidates[op.denom % candidates.length]!
+          const r = src.block([
+            transferTx(src, users[op.who]!, {
+              to: d,
+              asset,
+              amount: op.amount,
+              receiver: idOf(users[1 - op.who]!),
+              timeoutHeight: dst.height + (op.short ? 1n : 1000n),
+            }),
+          ])
+          assert.ok(['', 'INSUFFICIENT_FUNDS', 'UNKNOWN_ASSET'].includes(r[0]!.error), r[0]!.error)
+        } else if (op.t === 'recv') {
+          // Delivered, then the relayer "crashes" before carrying the acknowledgement back.
+          const todo = ps.filter((p) => live(dst, p) && !received(src, dst, p))
+          if (todo.length === 0) continue
+          src.block()
+          const r = dst.block([
+            updateClientTx(dst, src, relayer),
+            ...todo.map((p) => recvTx(dst, src, relayer, p)),
+          ])
+          for (const x of r) assert.equal(x.error, '')
+          seen.recv++
+          if (todo.some((p) => p.denom.startsWith('transfer/') && !p.denom.startsWith(`transfer/${d}/`)))
+            seen.multiHop++
+        } else if (op.t === 'ack') {
+          const done = ps.filter((p) => received(src, dst, p))
+          if (done.length === 0) continue
+          dst.block()
+          const r = src.block([
+            updateClientTx(src, dst, relayer),
+            ...done.map((p) => ackTx(src, dst, relayer, p)),
+          ])
+          for (const x of r) assert.equal(x.error, '')
+          seen.ack++
+        } else if (op.t === 'replay') {
+          const p = ps.find((x) => received(src, dst, x))
+          if (p === undefined) continue
+          src.block()
+          const r = dst.block([updateClientTx(dst, src, relayer), recvTx(dst, src, relayer, p)])
+          assert.equal(r[1]!.error, 'PACKET_ALREADY_RECEIVED')
+          seen.replay++
+        } else if (op.t === 'forge') {
+          const p = ps.find((x) => live(dst, x) && !received(src, dst, x))
+          if (p === undefined) continue
+          src.block()
+          const forged = mesh.encodePacket({ ...p, amount: p.amount + 1000n })
+          const r = dst.block([
+            updateClientTx(dst, src, relayer),
+            recvTx(dst, src, relayer, p, undefined, forged),
+          ])
+          assert.equal(r[1]!.error, 'PROOF_INVALID')
+          seen.forge++
+        } else {
+          const p = ps.find((x) => live(dst, x) && !received(src, dst, x))
+          if (p === undefined) continue
+          dst.block()
+          const r = src.block([updateClientTx(src, dst, relayer), timeoutTx(src, dst, relayer, p)])
+          assert.equal(r[1]!.error, 'PACKET_NOT_TIMED_OUT')
+          seen.early++
+        }
+        backed()
+      }
+      // Settle: deliver or time out everything, carry every acknowledgement.
+      for (let round = 0; round < 4; round++)
+        for (const [s, d] of LINKS) {
+          const [src, dst] = [nets[s], nets[d]]
+          const expired = pending(src, dst).filter((p) => !live(dst, p) && !received(src, dst, p))
+          if (expired.length > 0) {
+            dst.block()
+            dst.block()
+            const r = src.block([
+              updateClientTx(src, dst, relayer),
+              ...expired.map((p) => timeoutTx(src, dst, relayer, p)),
+            ])
+            for (const x of r) assert.equal(x.error, '')
+          }
+          relayAll(src, dst, relayer)
+        }
+      for (const [s, d] of LINKS) assert.equal(pending(nets[s], nets[d]).length, 0, `${s}->${d} settled`)
+      backed()
+      for (const origin of ['hub', 'alpha', 'beta'] as const) {
+        const tr = traces(origin)
+        const total = users.reduce(
+          (sum, u) =>
+            sum +
+            (['hub', 'alpha', 'beta'] as const).reduce(
+              (x, n) => x + getBalance(nets[n].tree, idOf(u), tr[n]),
+              0n,
+            ),
+          0n,
+        )
+        assert.equal(total, 2_000_000n, `holders' total of ${NATIVE[origin]} (origin ${origin})`)
+        // Origin supply never changes (escrow only moves it), and settled vouchers equal escrows.
+        assert.equal(getSupply(nets[origin].tree, NATIVE[origin]), 3_000_000n)
+      }
+    }),
+    { numRuns: 12 },
+  )
+  for (const [k, n] of Object.entries(seen)) assert.ok(n > 0, `fault ${k} never exercised`)
 })
