@@ -6,6 +6,7 @@ import { Analytics } from './pages/Analytics.tsx'
 import { Explorer } from './pages/Explorer.tsx'
 import { Mesh } from './pages/Mesh.tsx'
 import { Networks } from './pages/Networks.tsx'
+import { RenderCheck } from './pages/RenderCheck.tsx'
 import { Trading } from './pages/Trading.tsx'
 import { Validators } from './pages/Validators.tsx'
 import { WalletPage } from './pages/Wallet.tsx'
@@ -76,6 +77,9 @@ export function App() {
       break
     case 'wallet':
       body = <WalletPage />
+      break
+    case 'render-check':
+      body = <RenderCheck rows={route[1]} mode={route[2]} />
       break
     default:
       body = <Networks />

@@ -80,6 +80,9 @@ class Live {
     const s = client.stream()
     this.stream = s
     s.onStatus = (st) => {
+      const w = window as unknown as { __pulsemeshStreamOpenMs?: number }
+      if (st === 'open' && w.__pulsemeshStreamOpenMs === undefined)
+        w.__pulsemeshStreamOpenMs = performance.now()
       this.conn = st === 'open' ? 'open' : 'reconnecting'
       if (st === 'open') void this.refreshNetworks()
       this.changed()
