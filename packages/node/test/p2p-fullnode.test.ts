@@ -115,6 +115,8 @@ describe('full node (4 validator processes + 1 full-node process)', { timeout: 3
       'pulsemesh_p2p_sync_behind_blocks',
       'pulsemesh_p2p_sync_blocks_in_total',
       'pulsemesh_p2p_compression_saved_bytes_total',
+      'pulsemesh_p2p_snapshot_installed_height_blocks',
+      'pulsemesh_p2p_snapshot_chunks_out_total',
     ])
       assert.notEqual(metric(page, name), undefined, `${name} on /metrics`)
     assert.equal(metric(page, 'pulsemesh_p2p_network_role', { ...hub, role: 'full' }), 1)

@@ -28,6 +28,10 @@ export interface P2PFigures {
     syncBytesIn: number
     syncBytesOut: number
     badSyncPeers: number
+    /** Height of the snapshot this node joined by (0 = none). */
+    snapshotInstalledHeight: number
+    snapshotChunksServed: number
+    snapshotChunksFetched: number
     topics: {
       topic: string
       peers: number
@@ -243,6 +247,27 @@ function registerP2P(r: Registry, figures: () => P2PFigures): void {
     'sync peers blamed for undecodable or unacceptable blocks',
     ['network'],
     perNet((n) => n.badSyncPeers),
+  )
+  gauge(
+    r,
+    'pulsemesh_p2p_snapshot_installed_height_blocks',
+    'height of the state snapshot this node joined by (0 = replayed from genesis)',
+    ['network'],
+    perNet((n) => n.snapshotInstalledHeight),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_snapshot_chunks_out_total',
+    'state snapshot chunks served to peers',
+    ['network'],
+    perNet((n) => n.snapshotChunksServed),
+  )
+  mirrorCounter(
+    r,
+    'pulsemesh_p2p_snapshot_chunks_in_total',
+    'state snapshot chunks fetched',
+    ['network'],
+    perNet((n) => n.snapshotChunksFetched),
   )
   mirrorCounter(
     r,

@@ -309,6 +309,9 @@ export class Networking {
           syncBytesIn: r.sync.stats.fetchedBytes,
           syncBytesOut: r.sync.stats.servedBytes,
           badSyncPeers: r.sync.stats.badPeers,
+          snapshotInstalledHeight: r.snapshots.stats.installedHeight,
+          snapshotChunksServed: r.snapshots.stats.chunksServed,
+          snapshotChunksFetched: r.snapshots.stats.chunksFetched,
           topics: perTopic,
         }
       }),
