@@ -1,32 +1,41 @@
 /**
- * Network benchmark: 4 validator PROCESSES on this machine, libp2p between them (gossip + sync).
+ * Network benchmark: 4 validator PROCESSES on this machine, libp2p between them (gossip + sync),
+ * load from a generator in its own process (bench/network-load.ts) through the batch submit route.
  *
- *  - saturation: committed transfers/s while a backlog of pre-signed transfers is submitted over
- *    HTTP to all four validators, as a fraction of the machine's limit for this setup: every
+ *  - saturation: committed transfers/s while a backlog of pre-signed transfers is submitted in
+ *    batches to all four validators, as a fraction of the machine's limit for this setup: every
  *    validator verifies every tx once, so the limit is (raw Ed25519 verifies/s of all cores) / 4,
  *    measured in the same run with verify-pool's measureRawVerifyRate;
- *  - latency: commit latency p50/p99 (submit -> block seen on validator 0's API) at 1,000 tx/s
- *    offered load (the offered rate actually achieved is reported too);
+ *  - latency: commit latency p50/p99 at exactly 1,000 tx/s offered (open loop: one batch every
+ *    20 ms, latency from the batch's due time to the block's arrival on a WebSocket subscription to
+ *    validator 0, i.e. after its fsync);
  *  - wire: gossip payload bytes received by all validators per committed tx, as sent (zstd frames)
  *    and as they would weigh uncompressed (the same messages' decompressed sizes), plus block sync
  *    bytes with and without compression from a validator restarted after the load.
+ *
+ * Consensus runs idle-cheap (emptyBlocksIntervalMs 10 s): a height starts as soon as txs wait and
+ * the minimum interval (commitDelayMs) has passed.
  */
+import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseAccount } from '@pulsemesh/app'
-import { addressFromPublicKey, generateKeyPair, type KeyPair } from '@pulsemesh/core'
+import { addressFromPublicKey, generateKeyPair } from '@pulsemesh/core'
 import { installNodeCrypto } from '@pulsemesh/node/crypto/node-backend.ts'
 import { measureRawVerifyRate, VerifyPool } from '@pulsemesh/node/crypto/verify-pool.ts'
 import { ProcessDevnet } from '@pulsemesh/node/p2p/devnet-processes.ts'
-import { signTx, transferPayload } from '@pulsemesh/sdk'
 
 const NET = 'hub'
 const SENDERS = 128
-const SATURATION_TXS_PER_SENDER = 40
+const SEED_BASE = 0xbe00
+const SATURATION_TXS_PER_SENDER = 60
+const SATURATION_BATCH = 256
 const LATENCY_RATE = 1000
-const LATENCY_SECONDS = 5
+const LATENCY_SECONDS = 10
+const LATENCY_BATCH_MS = 20
+const COMMIT_DELAY_MS = Number(process.env.PM_BENCH_COMMIT_DELAY_MS ?? 10)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const now = () => performance.timeOrigin + performance.now()
 
 interface P2PStatus {
   heights: Record<string, string>
@@ -58,6 +67,47 @@ async function getJson<T>(url: string): Promise<T> {
   return (await r.json()) as T
 }
 
+/** The load generator process: `ask` sends one command and resolves with its answer. */
+function startLoad() {
+  const child = fork(new URL('./network-load.ts', import.meta.url), [], { stdio: 'inherit' })
+  let pending: ((m: Record<string, unknown>) => void) | undefined
+  child.on('message', (m) => pending?.(m as Record<string, unknown>))
+  return {
+    ask<T = Record<string, unknown>>(m: Record<string, unknown>): Promise<T> {
+      return new Promise((resolve) => {
+        pending = resolve as (m: Record<string, unknown>) => void
+        child.send(m)
+      })
+    },
+    stop() {
+      child.kill()
+    },
+  }
+}
+
+/**
+ * Blocks as validator 0 commits them (WebSocket `blocks` channel, pushed after the fsync): the time
+ * each tx hash is first seen, and per-block sizes.
+ */
+async function watchBlocks(apiUrl: string) {
+  const seenAt = new Map<string, number>()
+  const blocks: { height: number; txs: number; at: number }[] = []
+  const ws = new WebSocket(`${apiUrl.replace(/^http/, 'ws')}/v1/ws`)
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve()
+    ws.onerror = () => reject(new Error('websocket to validator 0 failed'))
+  })
+  ws.onmessage = (e) => {
+    const at = now()
+    const m = JSON.parse(String(e.data)) as { type: string; height?: string; txs?: string[] }
+    if (m.type !== 'block') return
+    for (const t of m.txs ?? []) seenAt.set(t, at)
+    blocks.push({ height: Number(m.height), txs: m.txs?.length ?? 0, at })
+  }
+  ws.send(JSON.stringify({ op: 'subscribe', id: 'b', channel: 'blocks', network: NET }))
+  return { seenAt, blocks, close: () => ws.close() }
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   installNodeCrypto()
   const pool = new VerifyPool()
@@ -65,152 +115,94 @@ export async function run(): Promise<Record<string, unknown>> {
   await pool.close()
   const limitTps = raw.verifiesPerSecond / 4
 
-  const senders: (KeyPair & { address: string })[] = []
+  const senderAddresses: string[] = []
   for (let i = 0; i < SENDERS; i++) {
     const seed = new Uint8Array(32)
-    new DataView(seed.buffer).setUint32(0, 0xbe00 + i)
-    const kp = generateKeyPair('ed25519', seed)
-    senders.push({ ...kp, address: addressFromPublicKey(kp.publicKey, 'pm') })
+    new DataView(seed.buffer).setUint32(0, SEED_BASE + i)
+    senderAddresses.push(addressFromPublicKey(generateKeyPair('ed25519', seed).publicKey, 'pm'))
   }
   const dir = mkdtempSync(join(tmpdir(), 'pm-netbench-'))
   const net = await ProcessDevnet.start({
     validators: 4,
     dir,
     blockIntervalMs: 200,
-    commitDelayMs: 100,
+    // Minimum interval between heights; heights start only when txs wait (or every 10 s).
+    commitDelayMs: COMMIT_DELAY_MS,
+    emptyBlocksIntervalMs: 10_000,
     timeouts: {
-      proposeBaseMs: 1500,
+      proposeBaseMs: 3000,
       proposeDeltaMs: 500,
       prevoteBaseMs: 500,
       prevoteDeltaMs: 250,
       precommitBaseMs: 500,
       precommitDeltaMs: 250,
     },
-    extraBalances: senders.map((s) => ({ address: s.address, amount: 1_000_000_000_000n })),
+    extraBalances: senderAddresses.map((address) => ({ address, amount: 1_000_000_000_000n })),
   })
+  const load = startLoad()
   try {
     const api = net.members.map((m) => `${m.apiUrl}/v1/networks/${NET}`)
     const height = async () => BigInt((await getJson<{ height: string }>(`${api[0]}/status`)).height)
-    while ((await height()) < 2n) await sleep(100)
-    const to = parseAccount(net.demoAddress, 'pm')
-    const nonces = senders.map(() => 0n)
-    const sign = (i: number) => {
-      const s = senders[i]
-      return signTx(
-        { scheme: 'ed25519', publicKey: s.publicKey, secret: s.secretKey },
-        { networkId: NET, nonce: nonces[i]++, fee: 1000n, expiresAt: 5_000n, memo: '' },
-        0x0101,
-        transferPayload(to, 'pulse', 1n),
-      )
-    }
-    const submit = async (i: number, bytes: Uint8Array) => {
-      // Sender i always goes to the same validator, so its nonces arrive in order.
-      const r = await fetchRetry(`${api[i % 4]}/txs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: new Uint8Array(bytes),
-      })
-      await r.arrayBuffer()
-      return r.status
-    }
-
-    // Block watcher on validator 0: time each block is first seen, and its txs.
-    const seenAt = new Map<string, number>()
-    let watched = await height()
-    let watching = true
-    const committedPerBlock: { height: bigint; txs: number; at: number }[] = []
-    const watcher = (async () => {
-      while (watching) {
-        const h = await height().catch(() => watched)
-        while (watched < h) {
-          watched++
-          const b = await getJson<{ txs: string[] }>(`${api[0]}/blocks/${watched}`)
-          const at = performance.now()
-          for (const t of b.txs) seenAt.set(t, at)
-          committedPerBlock.push({ height: watched, txs: b.txs.length, at })
-        }
-        await sleep(25)
-      }
-    })()
+    while ((await height()) < 1n) await sleep(100)
+    await load.ask({
+      type: 'init',
+      apis: net.members.map((m) => m.apiUrl),
+      network: NET,
+      to: net.demoAddress,
+      senders: SENDERS,
+      seedBase: SEED_BASE,
+    })
+    const watch = await watchBlocks(net.members[0].apiUrl)
     const stats0 = (await Promise.all(net.members.map((m) => net.status(m.index)))) as unknown as P2PStatus[]
+    const waitSeen = async (hashes: string[]) => {
+      for (let k = 0; k < 1200 && hashes.some((h) => !watch.seenAt.has(h)); k++) await sleep(50)
+    }
 
     // ---- saturation ----
-    const backlog: { i: number; bytes: Uint8Array; hash: string }[] = []
-    for (let k = 0; k < SATURATION_TXS_PER_SENDER; k++)
-      for (let i = 0; i < SENDERS; i++) {
-        const t = sign(i)
-        backlog.push({ i, bytes: t.bytes, hash: t.hash })
-      }
-    const satStart = performance.now()
-    let refused = 0
-    const LANES = 32
-    await Promise.all(
-      Array.from({ length: LANES }, async (_, lane) => {
-        // In-order lanes: each sender's txs go in nonce order through one lane.
-        for (let k = 0; k < SATURATION_TXS_PER_SENDER; k++)
-          for (let i = lane; i < SENDERS; i += LANES) {
-            const item = backlog[k * SENDERS + i]
-            if ((await submit(item.i, item.bytes)) !== 202) refused++
-          }
-      }),
-    )
-    const submittedAt = performance.now()
-    const satHashes = backlog.map((b) => b.hash)
-    for (let k = 0; k < 1200 && satHashes.some((h) => !seenAt.has(h)); k++) await sleep(50)
-    const satCommitted = satHashes.filter((h) => seenAt.has(h)).length
-    const satEnd = Math.max(...satHashes.map((h) => seenAt.get(h) ?? 0))
-    const satSeconds = (satEnd - satStart) / 1000
+    const sat = await load.ask<{ hashes: string[]; startAt: number; endAt: number; refused: number }>({
+      type: 'saturate',
+      txsPerSender: SATURATION_TXS_PER_SENDER,
+      batchTxs: SATURATION_BATCH,
+    })
+    await waitSeen(sat.hashes)
+    const satCommitted = sat.hashes.filter((h) => watch.seenAt.has(h)).length
+    const satEnd = Math.max(...sat.hashes.map((h) => watch.seenAt.get(h) ?? 0))
+    const satSeconds = (satEnd - sat.startAt) / 1000
     const committedTps = satCommitted / satSeconds
+    const satBlocks = watch.blocks.filter((b) => b.at >= sat.startAt && b.at <= satEnd)
+    await sleep(1000)
 
     // ---- latency at 1,000 tx/s offered ----
-    const submitAt = new Map<string, number>()
-    const latStart = performance.now()
-    const total = LATENCY_RATE * LATENCY_SECONDS
-    let sent = 0
-    let inflightCount = 0
-    const lanes: Promise<unknown>[] = senders.map(() => Promise.resolve())
-    const inflight: Promise<unknown>[] = []
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - latStart) / 1000) * LATENCY_RATE))
-      // At most 256 requests in flight: beyond that the offered rate is what the nodes accept.
-      while (sent < due && inflightCount < 256) {
-        const i = sent % SENDERS
-        const t = sign(i)
-        const at = performance.now()
-        submitAt.set(t.hash, at)
-        inflightCount++
-        // Per-sender chains keep each sender's nonces in order (a gap would be refused).
-        lanes[i] = lanes[i].then(() => submit(i, t.bytes)).finally(() => inflightCount--)
-        inflight.push(lanes[i])
-        sent++
-      }
-      await sleep(5)
-    }
-    await Promise.all(inflight)
-    const offeredSeconds = (performance.now() - latStart) / 1000
-    for (let k = 0; k < 1200 && [...submitAt.keys()].some((h) => !seenAt.has(h)); k++) await sleep(50)
-    const lat = [...submitAt].filter(([h]) => seenAt.has(h)).map(([h, t]) => seenAt.get(h)! - t)
-    watching = false
-    await watcher
+    const blocksBefore = watch.blocks.length
+    const lat = await load.ask<{
+      items: [string, number][]
+      refused: number
+      lagMaxMs: number
+      seconds: number
+    }>({
+      type: 'rate',
+      tps: LATENCY_RATE,
+      seconds: LATENCY_SECONDS,
+      batchMs: LATENCY_BATCH_MS,
+    })
+    await waitSeen(lat.items.map(([h]) => h))
+    const latencies = lat.items.filter(([h]) => watch.seenAt.has(h)).map(([h, t]) => watch.seenAt.get(h)! - t)
+    const latBlocks = watch.blocks.slice(blocksBefore).filter((b) => b.txs > 0)
+    const intervals = latBlocks.slice(1).map((b, i) => b.at - latBlocks[i].at)
+    watch.close()
 
     const stats1 = (await Promise.all(net.members.map((m) => net.status(m.index)))) as unknown as P2PStatus[]
-    const committedTotal = satCommitted + lat.length
+    const committedTotal = satCommitted + latencies.length
     const recv = stats1.reduce((a, s, i) => a + s.stats.receivedBytes - stats0[i].stats.receivedBytes, 0)
     const recvRaw = stats1.reduce(
       (a, s, i) => a + s.stats.receivedRawBytes - stats0[i].stats.receivedRawBytes,
       0,
     )
 
-    // ---- block sync: restart validator 3 from an empty data dir? No: kill it, let the others
-    // move on, restart it and read what the sync protocol moved. ----
+    // ---- block sync: kill validator 3, let the others move on, restart it and read what the
+    // sync protocol moved. ----
     await net.kill(3, 'SIGKILL')
-    const burst: Promise<unknown>[] = []
-    for (let k = 0; k < 2000; k++) {
-      const i = k % SENDERS
-      if (i % 4 === 3) continue
-      burst.push(submit(i, sign(i).bytes))
-    }
-    await Promise.all(burst)
+    await load.ask({ type: 'burst', count: 2000, skipValidator: 3 })
     const hBefore = await height()
     await sleep(3000)
     const target = await height()
@@ -223,24 +215,38 @@ export async function run(): Promise<Record<string, unknown>> {
     const sync = syncStatus.sync[NET]
 
     return {
-      setup: '4 validator processes, 127.0.0.1, libp2p tcp+noise+yamux+gossipsub, HTTP submit',
+      setup:
+        '4 validator processes, 127.0.0.1, libp2p tcp+noise+yamux+gossipsub; load generator process, batch submit',
+      consensus: { commitDelayMs: COMMIT_DELAY_MS, emptyBlocksIntervalMs: 10_000 },
       rawVerifiesPerSecondAllCores: Math.round(raw.verifiesPerSecond),
       machineLimitTps: Math.round(limitTps),
       saturation: {
-        txs: backlog.length,
-        refused,
+        txs: sat.hashes.length,
+        refused: sat.refused,
         committed: satCommitted,
-        submitSeconds: +((submittedAt - satStart) / 1000).toFixed(2),
+        submitSeconds: +((sat.endAt - sat.startAt) / 1000).toFixed(2),
         seconds: +satSeconds.toFixed(2),
         committedTps: Math.round(committedTps),
         fractionOfLimit: +(committedTps / limitTps).toFixed(3),
+        blocks: satBlocks.length,
+        txsPerBlockMax: Math.max(0, ...satBlocks.map((b) => b.txs)),
       },
       latencyAt1000: {
-        offeredTps: Math.round(total / offeredSeconds),
-        committed: lat.length,
-        of: total,
-        p50Ms: Math.round(pct(lat, 50)),
-        p99Ms: Math.round(pct(lat, 99)),
+        offeredTps: Math.round(lat.items.length / lat.seconds),
+        batchMs: LATENCY_BATCH_MS,
+        senderLagMaxMs: Math.round(lat.lagMaxMs),
+        refused: lat.refused,
+        committed: latencies.length,
+        of: lat.items.length,
+        p50Ms: Math.round(pct(latencies, 50)),
+        p99Ms: Math.round(pct(latencies, 99)),
+        maxMs: Math.round(Math.max(...latencies)),
+        blocks: latBlocks.length,
+        blockIntervalP50Ms: Math.round(pct(intervals, 50)),
+        txsPerBlockP50: pct(
+          latBlocks.map((b) => b.txs),
+          50,
+        ),
       },
       wire: {
         gossipBytesPerCommittedTx: +(recv / committedTotal).toFixed(1),
@@ -254,9 +260,9 @@ export async function run(): Promise<Record<string, unknown>> {
           ? +(1 - sync.fetchedBytes / sync.fetchedRawBytes).toFixed(3)
           : 0,
       },
-      blocks: committedPerBlock.length,
     }
   } finally {
+    load.stop()
     await net.stop()
     rmSync(dir, { recursive: true, force: true })
   }

@@ -44,6 +44,7 @@ import {
   sign,
   StateTree,
   toHex,
+  txHash,
   txSignBytesFromEncoded,
   VoteType,
   voteSignBytes,
@@ -206,6 +207,11 @@ export class NetworkNode extends EventEmitter {
   private readonly setCache = new Map<bigint, ValidatorSet>()
   /** Signature checks already done, by tx hash: each tx is verified once (bounded). */
   private readonly verified = new Set<string>()
+  /**
+   * Signature checks running on the pool, by tx hash: a tx arriving by gossip while a proposal
+   * carrying it is being validated (or twice by gossip) shares one verification.
+   */
+  private readonly verifying = new Map<string, Promise<boolean>>()
   readonly checkpointInterval: bigint
   private readonly trusted = new Map<bigint, Checkpoint>()
   private haltStatus: HaltStatus | undefined
@@ -310,9 +316,30 @@ export class NetworkNode extends EventEmitter {
    */
   async submitTx(bytes: Uint8Array): Promise<DecodedTx> {
     const d = this.precheck(bytes)
-    if (!this.verified.has(d.hashHex) && !(await this.pool.verify(verifyJobOf(d))))
-      throw new TxError('BAD_SIGNATURE', 'signature does not verify')
+    if (!(await this.checkSignature(d))) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
     return this.admit(d)
+  }
+
+  /** The tx's signature verdict: true if already verified here, else one shared pool job. */
+  private checkSignature(d: DecodedTx): true | Promise<boolean> {
+    if (this.verified.has(d.hashHex)) return true
+    let p = this.verifying.get(d.hashHex)
+    if (p === undefined) {
+      const h = d.hashHex
+      p = this.pool.verify(verifyJobOf(d)).then(
+        (ok) => {
+          this.verifying.delete(h)
+          if (ok) this.rememberVerified(h)
+          return ok
+        },
+        (e: unknown) => {
+          this.verifying.delete(h)
+          throw e
+        },
+      )
+      this.verifying.set(h, p)
+    }
+    return p
   }
 
   /**
@@ -334,9 +361,7 @@ export class NetworkNode extends EventEmitter {
     })
     const oks = await Promise.all(
       pending.map((d) =>
-        d === undefined || this.verified.has(d.hashHex)
-          ? true
-          : this.pool.verify(verifyJobOf(d)).catch((e: Error) => e),
+        d === undefined ? true : Promise.resolve(this.checkSignature(d)).catch((e: Error) => e),
       ),
     )
     for (let i = 0; i < list.length; i++) {
@@ -376,11 +401,10 @@ export class NetworkNode extends EventEmitter {
   }
 
   /**
-   * Mempool rules for a signature-checked tx, then announced ('tx'). The signature is remembered
-   * even if the mempool refuses the tx: a block carrying it later is not verified again.
+   * Mempool rules for a signature-checked tx (checkSignature remembered it, so a block carrying it
+   * later is not verified again even if the mempool refuses it), then announced ('tx').
    */
   private admit(d: DecodedTx): DecodedTx {
-    this.rememberVerified(d.hashHex)
     this.mempool.add(d, {
       stateNonce: getNonce(this.state, d.sender),
       feeBalance: getBalance(this.state, d.sender, this.genesis.params.feeAsset),
@@ -514,6 +538,8 @@ export class NetworkNode extends EventEmitter {
     lastCommit: Commit
     evidence?: Uint8Array[]
     consensus?: ConsensusBlockInfo
+    /** A proposer's own cap on txs, below the genesis blockTxsMax (a local policy, not a rule). */
+    txsMax?: number
   }): PreparedBlock {
     const p = this.genesis.params
     const height = this.head.height + 1n
@@ -525,7 +551,8 @@ export class NetworkNode extends EventEmitter {
       prevHash: this.head.hash,
       params: p,
     }
-    const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
+    const txsMax = o.txsMax === undefined ? p.blockTxsMax : Math.min(p.blockTxsMax, o.txsMax)
+    const candidates = this.mempool.reap(txsMax, p.blockBytesMax - 64 * 1024)
     const overlay = new Overlay(this.state)
     const exec = this.app.executeBlock(overlay, candidates, ctx, {
       mode: 'build',
@@ -617,6 +644,12 @@ export class NetworkNode extends EventEmitter {
     checkHeader?.(h, { height: this.head.height, hash: this.head.hash })
     const txs: DecodedTx[] = []
     for (const bytes of block.txs) {
+      // A tx waiting in our mempool was decoded (and its signature verified) at admission.
+      const pooled = this.mempool.get(toHex(txHash(bytes)))
+      if (pooled !== undefined) {
+        txs.push(pooled)
+        continue
+      }
       let d: DecodedTx
       try {
         d = decodeTxBytes(bytes)
@@ -625,12 +658,16 @@ export class NetworkNode extends EventEmitter {
       }
       txs.push(d)
     }
-    const unchecked = txs.filter((d) => !this.verified.has(d.hashHex))
-    const oks = await Promise.all(unchecked.map((d) => this.pool.verify(verifyJobOf(d))))
-    for (let i = 0; i < unchecked.length; i++) {
-      if (!oks[i]) bad(`tx ${unchecked[i].hashHex} has a bad signature`)
-      this.rememberVerified(unchecked[i].hashHex)
+    const checks: Promise<boolean>[] = []
+    const checked: DecodedTx[] = []
+    for (const d of txs) {
+      const c = this.checkSignature(d)
+      if (c === true) continue
+      checks.push(c)
+      checked.push(d)
     }
+    const oks = await Promise.all(checks)
+    for (let i = 0; i < checked.length; i++) if (!oks[i]) bad(`tx ${checked[i].hashHex} has a bad signature`)
     if (!equalBytes(h.prevHash, this.head.hash)) bad('head moved during validation')
     const ctx = {
       networkId: this.id,

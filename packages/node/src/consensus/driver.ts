@@ -12,7 +12,7 @@
  *    stored certificate that verifies against the validator set of that height.
  */
 import { EventEmitter } from 'node:events'
-import { existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { accountIdOf, type BeginBlockInfo } from '@pulsemesh/app'
 import {
@@ -21,6 +21,7 @@ import {
   type EngineAction,
   type EngineEvent,
   advanceValidatorSet,
+  DEFAULT_TIMEOUTS,
   medianTime,
   TendermintEngine,
   type TimeoutParams,
@@ -133,9 +134,25 @@ function verifyEvidence(
   )
 }
 
+/** Diagnostics: PULSEMESH_CONSENSUS_TRACE=<dir> appends per-height phase times to <dir>/<pid>.log. */
+const TRACE_DIR = process.env.PULSEMESH_CONSENSUS_TRACE
+const T0 = performance.now()
+function trace(what: string): void {
+  if (TRACE_DIR)
+    appendFileSync(`${TRACE_DIR}/${process.pid}.log`, `${(performance.now() - T0).toFixed(1)} ${what}\n`)
+}
+
 /** Bounded store of proposed blocks seen (current and buffered future heights). */
 const MAX_KEPT_BLOCKS = 64
 const MAX_EVIDENCE_PER_BLOCK = 16
+/**
+ * Proposal size policy: a block should take every validator at most this fraction of the propose
+ * timeout to validate, judged by this node's own recent cost per tx (building and validating).
+ * Without it a backlog makes the next proposal too big to validate in time, the round fails, the
+ * backlog grows and every later round fails too. Never below PROPOSAL_TXS_MIN.
+ */
+const PROPOSAL_BUDGET_FRACTION = 0.25
+const PROPOSAL_TXS_MIN = 128
 /** Forwarded-tx dedup memory and the cap on peer txs being admitted at once (drop beyond). */
 const TX_SEEN_MAX = 20_000
 const TX_INFLIGHT_MAX = 256
@@ -149,6 +166,9 @@ export class ConsensusDriver extends EventEmitter {
   private readonly signState: SignStateFile
   private readonly commitDelayMs: number
   private readonly emptyBlocksIntervalMs: number
+  /** Recent cost of executing a block here, ms per tx (EWMA), for the proposal cap. */
+  private msPerTx = 0
+  private readonly proposeBaseMs: number
   /** The height this validator waits to start (idle, no txs), and whether the minimum interval passed. */
   private waiting: { height: bigint; minPassed: boolean } | undefined
   private readonly now: () => bigint
@@ -208,6 +228,7 @@ export class ConsensusDriver extends EventEmitter {
     this.signState = o.signState
     this.commitDelayMs = o.commitDelayMs ?? o.node.genesis.params.blockIntervalMs
     this.emptyBlocksIntervalMs = o.emptyBlocksIntervalMs ?? 0
+    this.proposeBaseMs = o.timeouts?.proposeBaseMs ?? DEFAULT_TIMEOUTS.proposeBaseMs
     this.now = o.now ?? (() => BigInt(Date.now()))
     const id = o.node.id
     this.verifier = {
@@ -400,6 +421,7 @@ export class ConsensusDriver extends EventEmitter {
     const h = this.node.height + 1n
     if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
     this.waiting = undefined
+    if (TRACE_DIR) trace(`start ${h} mempool=${this.node.mempool.size}`)
     await this.loadSets(h)
     this.pickKey(h)
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
@@ -434,7 +456,12 @@ export class ConsensusDriver extends EventEmitter {
   private perform(a: EngineAction, events: EngineEvent[]): void {
     switch (a.type) {
       case 'SignAndBroadcastProposal': {
+        const t0 = performance.now()
         this.signState.save(a.signState) // fsync BEFORE signing and sending
+        if (TRACE_DIR)
+          trace(
+            `signstate proposal ${a.proposal.height}/${a.proposal.round} ${(performance.now() - t0).toFixed(1)}ms`,
+          )
         const proposal: Proposal = {
           ...a.proposal,
           signature: sign('ed25519', this.key.seed, this.verifier.proposalSignBytes(a.proposal)),
@@ -447,7 +474,12 @@ export class ConsensusDriver extends EventEmitter {
         break
       }
       case 'SignAndBroadcastVote': {
+        const t0 = performance.now()
         this.signState.save(a.signState) // fsync BEFORE signing and sending
+        if (TRACE_DIR)
+          trace(
+            `signstate vote${a.vote.type} ${a.vote.height}/${a.vote.round} nil=${a.vote.blockHash.every((b) => b === 0)} ${(performance.now() - t0).toFixed(1)}ms`,
+          )
         const vote: Vote = {
           ...a.vote,
           signature: sign('ed25519', this.key.seed, this.verifier.voteSignBytes(a.vote)),
@@ -478,6 +510,7 @@ export class ConsensusDriver extends EventEmitter {
         void this.enqueue(() => this.validate(a.height, a.round, a.blockHash))
         break
       case 'Commit':
+        if (TRACE_DIR) trace(`decided ${a.height}/${a.commit.round}`)
         void this.enqueue(() => this.commit(a.height, a.blockHash, a.commit))
         break
       case 'RecordEvidence': {
@@ -511,14 +544,19 @@ export class ConsensusDriver extends EventEmitter {
       consensus = await this.consensusInfo(height, lastCommit, [])
       evidence.length = 0
     }
+    const tb = performance.now()
     const p = this.node.buildBlock({
       proposer: this.key.publicKey,
       timeMs: this.blockTimeFor(lastCommit, height),
       lastCommit,
       evidence,
       consensus,
+      txsMax: this.proposalCap(),
     })
+    this.noteCost(p.block.txs.length, performance.now() - tb)
     const key = toHex(p.hash)
+    if (TRACE_DIR)
+      trace(`built ${height}/${round} txs=${p.block.txs.length} ${(performance.now() - tb).toFixed(1)}ms`)
     this.prepared.set(key, p)
     this.keepBlock(key, p.block)
     if (this.stopped || height !== this.engine.currentHeight) return
@@ -530,6 +568,21 @@ export class ConsensusDriver extends EventEmitter {
       blockTimeMs: p.block.header.timeMs,
       nowMs: this.now(),
     })
+  }
+
+  /** Largest proposal this node expects every validator to check within its share of the propose timeout. */
+  private proposalCap(): number | undefined {
+    if (this.msPerTx <= 0) return undefined
+    return Math.max(
+      PROPOSAL_TXS_MIN,
+      Math.floor((this.proposeBaseMs * PROPOSAL_BUDGET_FRACTION) / this.msPerTx),
+    )
+  }
+
+  private noteCost(txs: number, ms: number): void {
+    if (txs < 32) return // fixed costs dominate small blocks
+    const sample = ms / txs
+    this.msPerTx = this.msPerTx === 0 ? sample : 0.7 * this.msPerTx + 0.3 * sample
   }
 
   private keepBlock(key: string, block: Block, bytes?: Uint8Array): void {
@@ -571,7 +624,13 @@ export class ConsensusDriver extends EventEmitter {
       const proposer = set.validators[this.engine.proposerOf(round)].publicKey
       try {
         const info = await this.consensusInfo(height, b.block.lastCommit, b.block.evidence)
+        const tv = performance.now()
         const p = await this.node.validateBlock(b.block, this.headerCheck(b.block, proposer), info)
+        this.noteCost(b.block.txs.length, performance.now() - tv)
+        if (TRACE_DIR)
+          trace(
+            `validated ${height}/${round} txs=${b.block.txs.length} ${(performance.now() - tv).toFixed(1)}ms`,
+          )
         this.prepared.set(key, p)
         valid = true
         timeMs = b.block.header.timeMs
@@ -596,7 +655,12 @@ export class ConsensusDriver extends EventEmitter {
     if (this.node.height + 1n !== height) return // already committed through catch-up
     const p = this.prepared.get(toHex(hash))
     if (!p) throw new NetworkError('BLOCK_INVALID', 'decided a block this node never executed', { height })
+    const tc = performance.now()
     const done = await this.commitWithSets(p, commit)
+    if (TRACE_DIR)
+      trace(
+        `committed ${height}/${commit.round} txs=${p.block.txs.length} ${(performance.now() - tc).toFixed(1)}ms`,
+      )
     this.stats.committed++
     this.emit('commit', { height, hash, commit, block: done })
     this.scheduleNextHeight()
@@ -701,6 +765,7 @@ export class ConsensusDriver extends EventEmitter {
         await this.joinPeers(m.proposal.height)
         const key = toHex(m.proposal.blockHash)
         if (!this.blocks.has(key)) this.keepBlock(key, block, m.blockBytes)
+        if (TRACE_DIR) trace(`proposal ${m.proposal.height}/${m.proposal.round} txs=${block.txs.length}`)
         this.feed({ type: 'ProposalReceived', proposal: m.proposal, nowMs: this.now() })
         return
       }
