@@ -9,7 +9,7 @@
  *    takes them; fills/s = fills seen on the stream / (last fill − first submit).
  *
  * The consensus settings are the ones in the tree when the bench runs (see the README for which).
- * EXDEV_RATE (pairs/s, default 50), EXDEV_SECONDS (default 10), EXDEV_BACKLOG (orders per account,
+ * EXDEV_RATE (pairs/s, default 20), EXDEV_SECONDS (default 15), EXDEV_BACKLOG (orders per account,
  * default 200) change the size.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -22,8 +22,8 @@ import { ProcessDevnet } from '@pulsemesh/node/p2p/devnet-processes.ts'
 import { BANK_KIND, createAssetPayload, PulseClient, signTx, transferPayload } from '@pulsemesh/sdk'
 
 const NET = 'hub'
-const RATE = Number(process.env.EXDEV_RATE ?? 50)
-const SECONDS = Number(process.env.EXDEV_SECONDS ?? 10)
+const RATE = Number(process.env.EXDEV_RATE ?? 20)
+const SECONDS = Number(process.env.EXDEV_SECONDS ?? 15)
 const BACKLOG = Number(process.env.EXDEV_BACKLOG ?? 200)
 const SELLERS = 8
 const BUYERS = 8
@@ -250,8 +250,9 @@ export async function run(): Promise<Record<string, unknown>> {
       }
       await sleep(2)
     }
-    await Promise.all(lanes)
     const offeredSeconds = (performance.now() - latStart) / 1000
+    await Promise.all(lanes)
+    const submittedSeconds = (performance.now() - latStart) / 1000
     const latFills = () => fills.filter((f) => submitAt.has(f.buy) && submitAt.has(f.sell))
     for (let k = 0; k < 400 && latFills().length < total; k++) await sleep(50)
     const lat = latFills().map((f) => f.at - Math.max(submitAt.get(f.buy)!, submitAt.get(f.sell)!))
@@ -286,8 +287,18 @@ export async function run(): Promise<Record<string, unknown>> {
     const satSubmitted = performance.now()
     const expected = SELLERS * BACKLOG
     const satFills = () => fills.slice(satFrom).filter((f) => ids.has(f.buy))
-    for (let k = 0; k < 1200 && satFills().length < expected; k++) await sleep(50)
+    const heights: string[] = []
+    for (let k = 0; k < 3600 && satFills().length < expected; k++) {
+      await sleep(50)
+      if (k % 100 === 0) {
+        const h = (await getJson<{ height: string }>(`${api[0]}/status`)).height
+        heights.push(h)
+        console.error(`[exchange-devnet] throughput: height ${h}, ${satFills().length}/${expected} fills`)
+      }
+    }
     const sf = satFills()
+    if (sf.length < expected)
+      for (const m of net.members) console.error(`[v${m.index}] ${m.logs.slice(-8).join('\n')}`)
     const satEnd = sf.length > 0 ? sf[sf.length - 1]!.at : satSubmitted
     const status = await getJson<{ height: string }>(`${api[0]}/status`)
 
@@ -298,6 +309,7 @@ export async function run(): Promise<Record<string, unknown>> {
       latency: {
         pairsPerSecond: RATE,
         offeredPairsPerSecond: Math.round(total / offeredSeconds),
+        acceptedPairsPerSecond: Math.round(total / submittedSeconds),
         orders: total * 2,
         refused,
         fills: lat.length,
@@ -317,6 +329,7 @@ export async function run(): Promise<Record<string, unknown>> {
         seconds: +((satEnd - satStart) / 1000).toFixed(2),
         fillsPerSecond: Math.round(sf.length / ((satEnd - satStart) / 1000)),
         ordersPerSecond: Math.round((2 * sf.length) / ((satEnd - satStart) / 1000)),
+        heightsEvery5s: heights,
       },
       height: status.height,
       firstErrors: [...errors, ...errors2],

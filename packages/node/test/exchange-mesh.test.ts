@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { BANK_KIND, EXCHANGE_KIND, exchange, parseAccount } from '@pulsemesh/app'
 import { addressFromPublicKey, sha256, toHex } from '@pulsemesh/core'
-import { ExchangeClient } from '@pulsemesh/sdk/exchange.ts'
-import { PulseClient, signTx, transferPayload } from '@pulsemesh/sdk'
+import { type BookUpdate, ExchangeClient, subscribeBook, subscribeTrades } from '@pulsemesh/sdk/exchange.ts'
+import { PulseClient, PulseStream, signTx, transferPayload } from '@pulsemesh/sdk'
 import { Command } from 'commander'
 import { registerExchangeCommands } from '../src/cli/exchange-commands.ts'
 import { registerMeshCommands } from '../src/cli/mesh-commands.ts'
@@ -138,6 +138,15 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
 
     const mk = await cli('hub', 'market', 'create', '--from', 'demo', '--base', VOUCHER, '--quote', 'pulse')
     assert.equal(mk.ok, true, mk.error)
+    // WebSocket streams of this market's book updates and trades (SDK helpers over /v1/ws)
+    const stream = new PulseStream(d.url)
+    await stream.connect()
+    const books: BookUpdate[] = []
+    const fills: { price: string; lots: string }[] = []
+    subscribeBook(stream, 'hub', MARKET, (u) => books.push(u))
+    subscribeTrades(stream, 'hub', MARKET, (t) => fills.push(t))
+    subscribeBook(stream, 'hub', 'other:pulse', () => assert.fail('update of another market'))
+    await new Promise((r) => setTimeout(r, 200))
     const sell = await cli(
       'hub',
       'order',
@@ -171,6 +180,15 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
     )
     assert.equal(buy.ok, true, buy.error)
     assert.equal(await balance('hub', addr.bob!, VOUCHER), 60n)
+    for (let k = 0; k < 100 && (fills.length < 1 || books.length < 2); k++)
+      await new Promise((r) => setTimeout(r, 50))
+    stream.close()
+    assert.deepEqual(
+      fills.map((f) => [f.price, f.lots]),
+      [['50', '60']],
+    )
+    assert.deepEqual(books.at(-1)!.asks, [{ price: '50', lots: '40' }])
+    assert.equal(books.at(-1)!.lastPrice, '50')
 
     const ex = new ExchangeClient(api, 'hub')
     const trades = await ex.trades(MARKET)
