@@ -4,15 +4,28 @@
  *    to start, heap + RSS per idle network, and CPU per idle network over an idle window;
  *  - transfer latency p50/p99 from submit on the source to the voucher on the destination
  *    (100 ms blocks, in-host relayer), and transfers/s through one relayer.
+ *  - MESH_BENCH_BFT_NETWORKS (default 20) idle multi-validator networks (4 validators each, BFT
+ *    ConsensusDriver with no empty blocks but a 60 s heartbeat) in the same process: blocks and
+ *    CPU over an idle window (each validator has its own LevelDB here, as in the in-process
+ *    devnet, so their memory is not representative of one node hosting many networks).
  * Comparisons: memory per network vs the 5 MB target, latency vs the two-block floor (a transfer
  * needs a source block and a destination block), idle CPU vs one core.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { accountIdOf, createMeshModule, type Genesis, getBalance, MESH_KIND } from '@pulsemesh/app'
+import {
+  accountIdOf,
+  bankModule,
+  createMeshModule,
+  type Genesis,
+  genesisToJson,
+  getBalance,
+  MESH_KIND,
+} from '@pulsemesh/app'
 import { keyFromByte, makeGenesis, validator } from '../packages/app/test/helpers.ts'
 import { installNodeCrypto } from '../packages/node/src/crypto/node-backend.ts'
+import { LocalValidatorNetwork } from '../packages/node/src/consensus/devnet.ts'
 import { LocalEndpoint } from '../packages/node/src/mesh/endpoint.ts'
 import { MeshHost } from '../packages/node/src/mesh/mesh-host.ts'
 import { clientCreatePayload } from '../packages/node/src/mesh/relayer.ts'
@@ -123,6 +136,9 @@ export async function run(): Promise<Record<string, unknown>> {
     await until(() => voucher() >= before + BigInt(burst), 300_000)
     const burstMs = performance.now() - s
     const blockMs = a.genesis.params.blockIntervalMs
+    // ---------------------------------------------------------------- idle BFT networks
+    await relayer.stop() // its polling would count as the BFT networks' idle CPU
+    const bft = await idleBft(join(dir, 'bft'), Number(process.env.MESH_BENCH_BFT_NETWORKS ?? 20))
     return {
       networks: N,
       openMs: Math.round(openMs),
@@ -141,11 +157,72 @@ export async function run(): Promise<Record<string, unknown>> {
       burstTransfers: burst,
       transfersPerSecondOneRelayer: Math.round((burst / burstMs) * 1000),
       relayerStats: relayer.stats,
+      ...bft,
       gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
     }
   } finally {
     await host.stop()
     await store.close()
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * `M` idle 4-validator networks in this process, each running the BFT ConsensusDriver per
+ * validator with `emptyBlocksIntervalMs` (no empty blocks while idle, a heartbeat every 60 s):
+ * blocks and CPU over an idle window after start-up.
+ */
+async function idleBft(dir: string, M: number): Promise<Record<string, unknown>> {
+  const keys = [0, 1, 2, 3].map((i) => keyFromByte(100 + i))
+  const vkeys = keys.map((k) => ({ seed: k.secretKey, publicKey: k.publicKey.bytes }))
+  const nets: LocalValidatorNetwork[] = []
+  const windowMs = 5000
+  const cpuMs = async () => {
+    const c0 = process.cpuUsage()
+    await sleep(windowMs)
+    const c = process.cpuUsage(c0)
+    return (c.user + c.system) / 1000 / (windowMs / 1000)
+  }
+  // What the process spends with no BFT network (the mesh host's idle networks, timers, GC).
+  const baseline = await cpuMs()
+  try {
+    const t0 = performance.now()
+    for (let i = 0; i < M; i++) {
+      const g0 = genesisOf(`bft${i}`, 100)
+      const g: Genesis = {
+        ...g0,
+        validators: keys.map((k, j) => ({ name: `v${j}`, publicKey: k.publicKey.bytes, power: 10n })),
+      }
+      nets.push(
+        await LocalValidatorNetwork.start({
+          genesis: g,
+          genesisJson: JSON.stringify(genesisToJson(g)),
+          keys: vkeys,
+          dataDir: join(dir, `n${i}`),
+          verifyPool: inlineVerifier,
+          modules: [bankModule, createMeshModule()],
+          commitDelayMs: 100,
+          emptyBlocksIntervalMs: 60_000,
+        }),
+      )
+    }
+    const startMs = performance.now() - t0
+    const height = () => nets.reduce((s, n) => s + Number(n.validators[0]!.node.height), 0)
+    await sleep(2000) // start-up heights (first block) settle
+    const h0 = height()
+    const withBft = await cpuMs()
+    const cpuMsPerSecond = Math.max(0, withBft - baseline)
+    return {
+      bftIdleNetworks: M,
+      bftValidatorsPerNetwork: keys.length,
+      bftStartMs: Math.round(startMs),
+      bftIdleBlocksInWindow: height() - h0,
+      bftIdleWindowMs: windowMs,
+      bftIdleCpuMsPerSecondAllNetworks: +cpuMsPerSecond.toFixed(2),
+      bftIdleCpuBaselineMsPerSecond: +baseline.toFixed(2),
+      bftIdleCpuPerNetworkVsOneCore: +(cpuMsPerSecond / 1000 / M).toExponential(2),
+    }
+  } finally {
+    for (const n of nets) await n.stop()
   }
 }
