@@ -219,6 +219,7 @@ export async function startHost(
     networks,
     // With p2p, /metrics also carries the p2p series (peers, gossip by topic, penalties, sync).
     metrics: net ? new ApiMetrics(networks, { p2p: () => net.figures() }) : undefined,
+    peers: net ? () => net.p2p.connectedPeers().length : undefined,
     auth:
       cfg.auth?.jwksFile && !isAbsolute(cfg.auth.jwksFile)
         ? { ...cfg.auth, jwksFile: join(home, cfg.auth.jwksFile) }
@@ -233,7 +234,10 @@ export async function startHost(
       } catch {
         storageWritable = false
       }
-      return { storageWritable }
+      // Over p2p: not ready while block sync is more than 2 blocks behind the best peer.
+      const checks: Record<string, boolean> = { storageWritable }
+      if (net) checks.caughtUp = net.caughtUp()
+      return checks
     },
   })
   const port = opts.port ?? cfg.api.port

@@ -122,6 +122,12 @@ describe('full node (4 validator processes + 1 full-node process)', { timeout: 3
     assert.equal(metric(page, 'pulsemesh_p2p_network_role', { ...hub, role: 'full' }), 1)
     assert.ok((metric(page, 'pulsemesh_p2p_compression_saved_bytes_total') ?? 0) > 0)
     assert.ok((metric(page, 'pulsemesh_connected_peers') ?? 0) >= 1)
+    const ready = (await (await fetch(`${net.members[FULL].apiUrl}/readyz`)).json()) as {
+      checks: Record<string, boolean>
+      peers: number
+    }
+    assert.equal(ready.checks.caughtUp, true)
+    assert.ok(ready.peers >= 1)
   })
 
   it('killed and restarted, the full node catches up by block sync and follows again', async () => {

@@ -264,6 +264,11 @@ export class Networking {
     }
   }
 
+  /** True when no followed network is more than 2 blocks behind its best peer (for /readyz). */
+  caughtUp(): boolean {
+    return [...this.nets.values()].every((r) => r.role === 'relay' || r.sync.behind <= 2n)
+  }
+
   /** Figures for the node's Prometheus /metrics (api/metrics.ts). */
   figures(): P2PFigures {
     const ps = this.p2p.libp2p.services.pubsub
