@@ -440,14 +440,15 @@ export class SnapshotService {
     const tried = new Set<string>()
     while (performance.now() < deadline) {
       const peers = this.p2p.connectedPeers().filter((p) => !tried.has(p))
-      const offers = (
-        await Promise.allSettled(
-          peers.map(async (peer) => {
-            const raw = await this.request(peer, new Uint8Array([1]))
-            return raw ? { peer, offer: decodeOffer(raw) } : undefined
-          }),
-        )
+      const answers = await Promise.allSettled(
+        peers.map(async (peer) => {
+          const raw = await this.request(peer, new Uint8Array([1]))
+          return raw ? { peer, offer: decodeOffer(raw) } : undefined
+        }),
       )
+      // Peers that do not host this network (or are still starting) fail the request: not an answer.
+      const answered = answers.filter((r) => r.status === 'fulfilled').length
+      const offers = answers
         .map((r) => (r.status === 'fulfilled' ? r.value : undefined))
         .filter((x): x is { peer: string; offer: SnapshotOffer } => x !== undefined)
         .sort((a, b) => (a.offer.height > b.offer.height ? -1 : a.offer.height < b.offer.height ? 1 : 0))
@@ -480,9 +481,9 @@ export class SnapshotService {
           this.log(`snapshot: offer of ${peer} at ${offer.height} not used: ${(e as Error).message}`)
         }
       }
-      // Every peer answered and none has a snapshot (a young chain, or all peers empty as at a
-      // devnet's first start): block sync from genesis is all there is.
-      if (peers.length > 0 && offers.length === 0) return undefined
+      // Peers of this network answered and none has a snapshot (a young chain, or all peers empty as
+      // at a devnet's first start): block sync from genesis is all there is.
+      if (answered > 0 && offers.length === 0) return undefined
       await new Promise((r) => setTimeout(r, 500))
     }
     return undefined
