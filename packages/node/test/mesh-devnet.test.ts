@@ -79,9 +79,11 @@ describe('mesh devnet (CLI over the node API)', () => {
     )) as {
       credited: string
       landingDenom: string
+      decimals: number
     }
     assert.equal(r1.landingDenom, 'transfer/tenant-a/acoin')
     assert.equal(r1.credited, '1000')
+    assert.equal(r1.decimals, 6, 'acoin has 6 decimals, and so has its voucher')
     const r2 = (await cli(
       'transfer',
       '--from-network',
@@ -109,6 +111,12 @@ describe('mesh devnet (CLI over the node API)', () => {
     }
     const hub = rows.find((r) => r.network === 'hub')!
     assert.deepEqual(hub, { network: 'hub', escrowed: '600', vouchers: '600', conserved: true })
+    const clients = (await cli('mesh', 'clients')) as { counterparty: string; status: string }[]
+    assert.deepEqual(clients.map((c) => [c.counterparty, c.status]).sort(), [
+      ['emotionalchain', 'active'],
+      ['tenant-a', 'active'],
+      ['tenant-b', 'active'],
+    ])
   })
 
   it('serves mesh proofs over HTTP that an external relayer endpoint can use', async () => {

@@ -1,9 +1,10 @@
 /**
  * Mesh commands of the `pulsemesh` CLI:
- *   network create <id> | network list        the hub's registry (--network hub)
+ *   network create <id> | update <id> | retire <id> | list   the hub's registry (--network hub)
  *   transfer --from-network A --to-network B --to <addr> --amount X --asset Y [--wait]
  *   relayer --from A --to B [--from-node url] [--to-node url] [--key relayer]
  *   mesh totals --origin A --asset Y           conservation: escrow on A vs vouchers elsewhere
+ *   mesh clients | mesh misbehaviour           light clients (status) and fork evidence against one
  *   mesh devnet  (and `devnet --mesh`)         hub + EmotionalChain + two tenants in one node
  * Amounts are base units. Talks to node APIs through the SDK client.
  */
@@ -12,6 +13,7 @@ import { MESH_KIND, mesh, parseAccount } from '@pulsemesh/app'
 import { fromHex } from '@pulsemesh/core'
 import { PulseClient } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
+import { formatAmount } from './amount.ts'
 import { cliContext } from './context.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { encodeMesh } from '../mesh/devnet-deps.ts'
@@ -44,6 +46,13 @@ export function registerMeshCommands(program: Command): void {
     return { hash, tx: r }
   }
 
+  const parseValidators = (vs: string[]) =>
+    vs.map((s) => {
+      const [k, p] = s.split(':')
+      if (!/^[0-9a-fA-F]{64}$/.test(k ?? '')) throw new Error(`bad validator key ${k}`)
+      return { publicKey: fromHex(k!), power: BigInt(p ?? '10') }
+    })
+
   // ------------------------------------------------------------------ registry
   const network = program.command('network').description("the hub's network registry")
   network
@@ -70,11 +79,7 @@ export function registerMeshCommands(program: Command): void {
             policy: string
           },
         ) => {
-          const validators = o.validator.map((s) => {
-            const [k, p] = s.split(':')
-            if (!/^[0-9a-fA-F]{64}$/.test(k ?? '')) throw new Error(`bad validator key ${k}`)
-            return { publicKey: fromHex(k!), power: BigInt(p ?? '10') }
-          })
+          const validators = parseValidators(o.validator)
           const payload = encodeMesh(MESH_KIND.networkCreate, {
             id,
             profile: o.profile,
@@ -87,6 +92,44 @@ export function registerMeshCommands(program: Command): void {
           out(`network ${id} registered on ${g().network} (tx ${r.hash})`, { network: id, tx: r.hash })
         },
       ),
+    )
+  network
+    .command('update <id>')
+    .description('change a network: validator set, block interval, policy (owner only; hosts apply it)')
+    .requiredOption('--from <key>', 'owner key')
+    .requiredOption('--validator <hex[:power]...>', 'the new validator set')
+    .option('--block-interval <ms>', 'block interval', '1000')
+    .option('--policy <text>', 'compliance policy (placeholder)', '')
+    .action(
+      act(
+        async (
+          id: string,
+          o: { from: string; validator: string[]; blockInterval: string; policy: string },
+        ) => {
+          const payload = encodeMesh(MESH_KIND.networkUpdate, {
+            id,
+            validators: parseValidators(o.validator),
+            blockIntervalMs: Number(o.blockInterval),
+            compliancePolicy: o.policy,
+          })
+          const r = await submit(g().node, g().network, o.from, MESH_KIND.networkUpdate, payload)
+          out(`network ${id} updated on ${g().network} (tx ${r.hash}); relayers carry it to ${id}`, {
+            network: id,
+            tx: r.hash,
+          })
+        },
+      ),
+    )
+  network
+    .command('retire <id>')
+    .description('retire a network (owner only): hosting nodes stop it, data is kept')
+    .requiredOption('--from <key>', 'owner key')
+    .action(
+      act(async (id: string, o: { from: string }) => {
+        const payload = encodeMesh(MESH_KIND.networkRetire, { id })
+        const r = await submit(g().node, g().network, o.from, MESH_KIND.networkRetire, payload)
+        out(`network ${id} retired on ${g().network} (tx ${r.hash})`, { network: id, tx: r.hash })
+      }),
     )
   network
     .command('list')
@@ -160,6 +203,15 @@ export function registerMeshCommands(program: Command): void {
             : `transfer/${o.fromNetwork}/${o.asset}`
           const before = BigInt((await dst.balances(o.toNetwork, o.to)).balances[landing] ?? '0')
           const r = await submit(g().node, o.fromNetwork, o.from, MESH_KIND.transfer, payload)
+          // Vouchers carry the origin's decimals, so one formatting rule fits both sides.
+          const decimals = await new PulseClient({ baseUrl: g().node })
+            .request<{ result: { decimals: number } }>(
+              'GET',
+              `/v1/networks/${o.fromNetwork}/modules/bank/asset?asset=${encodeURIComponent(o.asset)}`,
+            )
+            .then((a) => a.result.decimals)
+            .catch(() => 0)
+          const shown = (v: string | bigint) => `${formatAmount(BigInt(v), decimals)} (${v} base units)`
           const ev = JSON.stringify(r.tx)
           const seq = /"key":"sequence","value":"(\d+)"/.exec(ev)?.[1]
           let credited: string | undefined
@@ -184,9 +236,9 @@ export function registerMeshCommands(program: Command): void {
             : undefined
           out(
             [
-              `packet ${o.fromNetwork}#${seq ?? '?'} -> ${o.toNetwork}: ${o.amount} ${o.asset} (tx ${r.hash})`,
+              `packet ${o.fromNetwork}#${seq ?? '?'} -> ${o.toNetwork}: ${shown(o.amount)} ${o.asset} (tx ${r.hash})`,
               credited !== undefined
-                ? `  delivered: state proof of the packet verified by ${o.toNetwork}'s light client of ${o.fromNetwork}; ${o.to} now holds ${credited} ${landing}`
+                ? `  delivered: state proof of the packet verified by ${o.toNetwork}'s light client of ${o.fromNetwork}; ${o.to} now holds ${shown(credited)} ${landing}`
                 : `  submitted; a relayer delivers it with a state proof (use --wait to follow)`,
               receipt?.received
                 ? `  receipt on ${o.toNetwork}: received; acknowledgement ${ackText(receipt.ack)}`
@@ -194,7 +246,7 @@ export function registerMeshCommands(program: Command): void {
             ]
               .filter(Boolean)
               .join('\n'),
-            { tx: r.hash, sequence: seq, landingDenom: landing, credited, receipt },
+            { tx: r.hash, sequence: seq, landingDenom: landing, decimals, credited, receipt },
           )
         },
       ),
@@ -282,6 +334,65 @@ export function registerMeshCommands(program: Command): void {
           rows,
         )
       }),
+    )
+  meshCmd
+    .command('clients')
+    .description("this network's light clients of other networks (status active / frozen)")
+    .action(
+      act(async () => {
+        const r = await endpoint(g().node, g().network, 'demo').query<
+          { counterparty: string; latestHeight: string; status: string; frozenAt: string | null }[]
+        >('clients')
+        out(
+          r.length === 0
+            ? 'no light clients'
+            : r
+                .map(
+                  (c) =>
+                    `${c.counterparty.padEnd(20)} height ${c.latestHeight.padStart(8)}  ${c.status}${c.frozenAt ? ` (misbehaviour at ${c.frozenAt})` : ''}`,
+                )
+                .join('\n'),
+          r,
+        )
+      }),
+    )
+  meshCmd
+    .command('misbehaviour')
+    .description(
+      'submit evidence that a counterparty signed conflicting headers (freezes the light client on --network)',
+    )
+    .requiredOption('--counterparty <id>', 'the network whose validators misbehaved')
+    .requiredOption('--header1 <hex>', 'SSZ header')
+    .requiredOption('--commit1 <hex>', 'its commit certificate')
+    .option('--header2 <hex>', 'conflicting header (absent: conflicts with what the client trusts)')
+    .option('--commit2 <hex>', "the second header's commit")
+    .option('--from <key>', 'signing key (anyone may submit)', 'demo')
+    .action(
+      act(
+        async (o: {
+          counterparty: string
+          header1: string
+          commit1: string
+          header2?: string
+          commit2?: string
+          from: string
+        }) => {
+          const payload = encodeMesh(MESH_KIND.misbehaviour, {
+            counterparty: o.counterparty,
+            header1: fromHex(o.header1),
+            commit1: fromHex(o.commit1),
+            validators1: [],
+            header2: fromHex(o.header2 ?? ''),
+            commit2: fromHex(o.commit2 ?? ''),
+            validators2: [],
+          })
+          const r = await submit(g().node, g().network, o.from, MESH_KIND.misbehaviour, payload)
+          out(`client of ${o.counterparty} on ${g().network} frozen (tx ${r.hash})`, {
+            counterparty: o.counterparty,
+            tx: r.hash,
+          })
+        },
+      ),
     )
   const devnetAction = async (o: { port: string; blockInterval?: string }) => {
     const home = resolve(program.getOptionValueSource('home') === 'default' ? '.data/mesh-devnet' : g().home)
