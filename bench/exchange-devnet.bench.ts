@@ -10,7 +10,7 @@
  *
  * The consensus settings are the ones in the tree when the bench runs (see the README for which).
  * EXDEV_RATE (pairs/s, default 20), EXDEV_SECONDS (default 15), EXDEV_BACKLOG (orders per account,
- * default 200) change the size.
+ * default 25) change the size.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,7 +24,7 @@ import { BANK_KIND, createAssetPayload, PulseClient, signTx, transferPayload } f
 const NET = 'hub'
 const RATE = Number(process.env.EXDEV_RATE ?? 20)
 const SECONDS = Number(process.env.EXDEV_SECONDS ?? 15)
-const BACKLOG = Number(process.env.EXDEV_BACKLOG ?? 200)
+const BACKLOG = Number(process.env.EXDEV_BACKLOG ?? 25)
 const SELLERS = 8
 const BUYERS = 8
 const MARKET = 'acoin:pulse'

@@ -58,11 +58,17 @@ function run(mode: 'continuous' | 'auction', withPool: boolean, blocks: Op[][], 
   const c = chain(users, 10_000_000n)
   c.createMarket('gold', 'pulse', mode)
   if (withPool)
+    // two fee tiers at slightly different prices: market orders pick one of them per order
     c.block([
       c.tx(
         alice,
         K.poolCreate,
         codec.poolCreate.encode({ market: 'gold:pulse', feeBps: 30, base: 100_000n, quote: 1_000_000n }),
+      ),
+      c.tx(
+        alice,
+        K.poolCreate,
+        codec.poolCreate.encode({ market: 'gold:pulse', feeBps: 5, base: 50_000n, quote: 520_000n }),
       ),
     ])
   const start = totalsByAsset(c.store)
@@ -105,9 +111,8 @@ function run(mode: 'continuous' | 'auction', withPool: boolean, blocks: Op[][], 
     const top = exchange.getTop(c.store, 'gold:pulse')
     if (top.bestBid !== null && top.bestAsk !== null) assert.ok(top.bestBid < top.bestAsk, 'book crossed')
     // pools
-    const pool = exchange.getPool(c.store, 'gold:pulse')
-    if (pool !== undefined) {
-      const acct = exchange.poolAccount('gold:pulse@30')
+    for (const pool of exchange.marketPools(c.store, 'gold:pulse')) {
+      const acct = exchange.poolAccount(pool.id)
       assert.equal(c.bal(acct, 'gold'), pool.reserveBase)
       assert.equal(c.bal(acct, 'pulse'), pool.reserveQuote)
       assert.equal(getSupply(c.store, pool.lpAsset), pool.totalShares - exchange.MINIMUM_LIQUIDITY)
