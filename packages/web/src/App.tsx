@@ -107,7 +107,8 @@ export function App() {
           </a>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      {/* Keyed by page and network: switching network starts the page afresh (no stale data shown). */}
+      <main id="main" tabIndex={-1} key={`${page}/${route[1] ?? ''}`}>
         {body}
       </main>
       <footer className="muted small">

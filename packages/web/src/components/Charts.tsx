@@ -48,17 +48,26 @@ export function TimeChart({
   series,
   height = 220,
   label,
+  xLabel,
 }: {
   series: SeriesSpec[]
   height?: number
   label: string
+  /** Labels for a non-time x axis carried as "seconds" (e.g. epoch numbers). */
+  xLabel?: (x: number) => string
 }) {
   const box = useRef<HTMLDivElement>(null)
   const chart = useRef<IChartApi | null>(null)
   const lines = useRef(new Map<string, ISeriesApi<SeriesType>>())
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the axis labelling is fixed per chart
   useEffect(() => {
     if (!box.current) return
     const c = createChart(box.current, theme)
+    if (xLabel)
+      c.applyOptions({
+        timeScale: { tickMarkFormatter: (t: unknown) => xLabel(Number(t)) },
+        localization: { timeFormatter: (t: unknown) => xLabel(Number(t)) },
+      })
     chart.current = c
     const m = lines.current
     return () => {

@@ -282,6 +282,9 @@ export function modulesOf(network: string): Promise<Set<string>> {
 
 /** The queries `network` answers; undefined while loading (so pages never probe with failing requests). */
 export function useModules(network: string | undefined): Set<string> | undefined {
-  const q = useQuery(() => modulesOf(network!), [network], { enabled: network !== undefined })
-  return network === undefined ? undefined : q.data
+  const q = useQuery(async () => ({ network, set: await modulesOf(network!) }), [network], {
+    enabled: network !== undefined,
+  })
+  // useQuery keeps the last data while reloading: never answer for another network.
+  return network !== undefined && q.data?.network === network ? q.data.set : undefined
 }

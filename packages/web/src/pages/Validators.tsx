@@ -356,7 +356,12 @@ function EmotionHistory({ network, address }: { network: string; address: string
   return (
     <Card title={`Over epochs: ${shortHash(address, 10)}`}>
       {log.error && <ErrorBox error={log.error} />}
-      <TimeChart series={series} label="score and multiplier per epoch" height={200} />
+      <TimeChart
+        series={series}
+        label="score and multiplier per epoch"
+        height={200}
+        xLabel={(e) => `epoch ${e}`}
+      />
       <p className="muted small">x: epoch number; orange: multiplier in % (‰ / 10).</p>
       {la ? (
         <p>
