@@ -3,7 +3,7 @@
  * `pulsemesh`: the node and wallet command line. Every command takes --json for machine output;
  * errors print one human line (and exit 1), or a JSON problem with --json.
  */
-import { existsSync, readFileSync, renameSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
@@ -14,7 +14,7 @@ import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
-import { inspectDevnetDir, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
+import { moveOldSingleDevnet, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
 import { parseAmount } from './amount.ts'
 import { cliContext } from './context.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
@@ -240,17 +240,9 @@ async function runMeshProcessDevnet(
   },
 ): Promise<void> {
   const dir = resolve(defaultHome() ? DEVNET_HOME : g().home)
-  const seen = inspectDevnetDir(dir)
-  if (
-    seen.state === 'other' &&
-    defaultHome() &&
-    seen.what.includes('single-node') &&
-    !existsSync(SINGLE_HOME)
-  ) {
-    renameSync(dir, resolve(SINGLE_HOME))
-    console.error(
-      `moved the single-validator devnet of an older version from ${dir} to ${resolve(SINGLE_HOME)} (run it with \`pulsemesh devnet --single\`)`,
-    )
+  if (defaultHome()) {
+    const moved = moveOldSingleDevnet(dir, resolve(SINGLE_HOME))
+    if (moved) console.error(moved)
   }
   const port = int(o.port, '--port')
   const fullNodes = int(o.fullNodes, '--full-nodes')

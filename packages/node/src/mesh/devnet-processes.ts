@@ -18,7 +18,7 @@
  * networks in the hub registry, creates the light clients and relays hub <-> each. Every
  * validator process runs the Proof of Emotion agent of its own emotionalchain validator.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -104,6 +104,19 @@ export function inspectDevnetDir(
   }
   if (existsSync(join(dir, 'config.json'))) return { state: 'other', what: 'a one-process single-node home' }
   return { state: 'empty' }
+}
+
+/**
+ * `npm start` on a checkout that ran the older one-validator devnet: that home (a config.json, no
+ * devnet.json) is moved to `singleDir`, where `devnet --single` runs it. Returns the sentence to
+ * print, or undefined when there was nothing to move (or `singleDir` is taken: then the layout
+ * check reports the foreign home instead of overwriting anything).
+ */
+export function moveOldSingleDevnet(dir: string, singleDir: string): string | undefined {
+  const seen = inspectDevnetDir(dir)
+  if (seen.state !== 'other' || !seen.what.includes('single-node') || existsSync(singleDir)) return undefined
+  renameSync(dir, singleDir)
+  return `moved the single-validator devnet of an older version from ${dir} to ${singleDir} (run it with \`pulsemesh devnet --single\`)`
 }
 
 async function portsFor(base: number, k: number): Promise<[number, number, number]> {
