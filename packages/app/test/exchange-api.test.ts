@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import fc from 'fast-check'
 import { toHex } from '@pulsemesh/core'
 import { exchange, stakingModule } from '../src/index.ts'
 import { consAddress, putActiveSet } from '../src/modules/staking/state.ts'
@@ -183,5 +184,92 @@ describe('exchange: SSZ records', () => {
       (e: { code?: string }) => e.code === 'DECODE_TOO_LARGE',
     )
     assert.deepEqual(exchange.BookSSZ.serialize(exchange.decodeRecord(exchange.BookSSZ, book, 'book')), book)
+  })
+})
+
+describe('exchange: hand-written record codecs', () => {
+  const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
+  const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
+  const ascii = (max: number) =>
+    fc.uint8Array({ minLength: 0, maxLength: max }).map((b) => b.map((x) => x & 0x7f))
+  test('produce exactly the SSZ schema bytes and decode them back', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          market: ascii(129),
+          owner: bytes(20),
+          side: fc.integer({ min: 0, max: 1 }),
+          type: fc.integer({ min: 0, max: 4 }),
+          price: u64,
+          lots: u64,
+          stp: fc.integer({ min: 0, max: 4 }),
+          locked: fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }),
+          pending: fc.integer({ min: 0, max: 1 }),
+          txHash: bytes(32),
+        }),
+        fc.record({
+          op: fc.integer({ min: 0, max: 2 }),
+          market: ascii(129),
+          id: u64,
+          txHash: bytes(32),
+          owner: bytes(20),
+          price: u64,
+          lots: u64,
+          extra: fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }),
+          asset: ascii(64),
+        }),
+        fc.array(
+          fc.record({ id: u64, owner: bytes(20), price: u64, lots: u64 }).map((e) => ({ ...e })),
+          { maxLength: 20 },
+        ),
+        fc.nat(20),
+        (o0, p0, entries, cut) => {
+          const o = { ...o0 }
+          const p = { ...p0 }
+          const ob = exchange.encodeOrderRecord(o)
+          assert.deepEqual(ob, exchange.OrderRecordSSZ.serialize(o))
+          assert.deepEqual(exchange.decodeOrderRecord(ob), o)
+          const pb = exchange.encodePending(p)
+          assert.deepEqual(pb, exchange.PendingSSZ.serialize(p))
+          assert.deepEqual(exchange.decodePendingEntry(pb), p)
+          const book = { bids: entries.slice(0, cut), asks: entries.slice(cut) }
+          const bb = exchange.encodeBook(book)
+          assert.deepEqual(bb, exchange.BookSSZ.serialize(book))
+          assert.deepEqual(exchange.decodeBook(bb), book)
+          const top = { bestBid: o.price, bestAsk: o.lots, lastPrice: p.id }
+          assert.deepEqual(exchange.encodeTop(top), exchange.TopSSZ.serialize(top))
+          assert.deepEqual(exchange.decodeTop(exchange.encodeTop(top)), top)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  test('malformed bytes are typed decode errors', () => {
+    const isDecode = (e: { code?: string }) => e.code?.startsWith('DECODE_') === true
+    const o = exchange.encodeOrderRecord({
+      market: new Uint8Array([103]),
+      owner: new Uint8Array(20),
+      side: 0,
+      type: 0,
+      price: 1n,
+      lots: 1n,
+      stp: 0,
+      locked: 1n,
+      pending: 0,
+      txHash: new Uint8Array(32),
+    })
+    assert.throws(() => exchange.decodeOrderRecord(o.subarray(0, 50)), isDecode)
+    assert.throws(() => exchange.decodeOrderRecord(new Uint8Array(400)), isDecode)
+    const badEnum = o.slice()
+    badEnum[24] = 2 // side
+    assert.throws(() => exchange.decodeOrderRecord(badEnum), isDecode)
+    assert.throws(() => exchange.decodeTop(new Uint8Array(23)), isDecode)
+    const book = exchange.encodeBook({ bids: [], asks: [] })
+    assert.throws(() => exchange.decodeBook(new Uint8Array([...book, 1])), isDecode)
+    const badOffset = book.slice()
+    badOffset[0] = 9
+    assert.throws(() => exchange.decodeBook(badOffset), isDecode)
+    assert.throws(() => exchange.decodePendingEntry(new Uint8Array(101)), isDecode)
   })
 })

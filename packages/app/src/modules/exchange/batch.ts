@@ -18,7 +18,6 @@ import {
   equalBytes,
   fromHex,
   isPulseError,
-  toHex,
   sha256,
 } from '@pulsemesh/core'
 import {
@@ -57,7 +56,7 @@ import {
 import { getPool, marketPools, type PoolRecord, putPool } from './pools.ts'
 import { getOraclePrice } from './oracle.ts'
 import { recordTrades, type Trade, type Venue } from './history.ts'
-import { BookSSZ, decodeRecord } from './records.ts'
+import { bytesOfHex, decodeBook, encodeBook, hexOf } from './records.ts'
 
 /** Depth levels the router looks at for a market order. */
 const ROUTE_LEVELS = 1000
@@ -118,7 +117,7 @@ export function loadBook(store: KVStore, m: Market): OrderBook {
   if (raw === undefined) return newBook(m)
   const hit = cache.get(cacheKey(m))
   if (hit !== undefined && equalBytes(hit.bytes, raw)) return hit.book
-  const blob = decodeRecord(BookSSZ, raw, 'book')
+  const blob = decodeBook(raw)
   const book = newBook(m)
   if (m.mode === 'auction') {
     // auction books are rebuilt from the book alone (limit orders, one STP mode), as runAuction does
@@ -130,7 +129,7 @@ export function loadBook(store: KVStore, m: Market): OrderBook {
         book.execute({
           kind: 'place',
           id: e.id,
-          owner: toHex(e.owner),
+          owner: hexOf(e.owner),
           side,
           type: 'limit',
           price: e.price,
@@ -175,12 +174,12 @@ function saveBook(store: KVStore, m: Market, book: OrderBook, lastPrice: bigint 
   // owner and price ride along so equal bytes mean an equal book, whatever store they came from
   const side = (levels: typeof snap.bids) =>
     levels.flatMap((l) =>
-      l.orders.map((o) => ({ id: o.id, owner: fromHex(o.owner), price: l.price, lots: o.size })),
+      l.orders.map((o) => ({ id: o.id, owner: bytesOfHex(o.owner), price: l.price, lots: o.size })),
     )
   const blob = { bids: side(snap.bids), asks: side(snap.asks) }
   if (blob.bids.length === 0 && blob.asks.length === 0) deleteBytes(store, KEYS.book(m.id))
   else {
-    const bytes = BookSSZ.serialize(blob)
+    const bytes = encodeBook(blob)
     putBytes(store, KEYS.book(m.id), bytes)
     cache.set(cacheKey(m), { bytes, book })
   }

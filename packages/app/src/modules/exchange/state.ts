@@ -24,19 +24,25 @@ import {
   fromUtf8,
   type PulseError,
   sha256,
-  toHex,
   u64be,
   utf8,
 } from '@pulsemesh/core'
 import { TxError, type TxErrorCode } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
 import {
+  asciiBytes,
+  asciiOf,
+  bytesOfHex,
+  decodeOrderRecord,
+  decodePendingEntry,
   decodeRecord,
+  decodeTop,
+  encodeOrderRecord,
+  encodePending,
+  encodeTop,
+  hexOf,
   MarketListSSZ,
   MarketRecordSSZ,
-  OrderRecordSSZ,
-  PendingSSZ,
-  TopSSZ,
 } from './records.ts'
 
 export const EXCHANGE_PREFIX = 0x06
@@ -279,11 +285,11 @@ const STPS: readonly StpName[] = ['cancel-newest', 'cancel-oldest', 'cancel-both
 export function getOrder(store: KVStore, id: bigint): OrderRecord | undefined {
   const raw = store.get(KEYS.order(id))
   if (raw === undefined) return undefined
-  const r = decodeRecord(OrderRecordSSZ, raw, 'order')
+  const r = decodeOrderRecord(raw)
   return {
     id,
-    market: fromUtf8(r.market),
-    owner: toHex(r.owner),
+    market: asciiOf(r.market),
+    owner: hexOf(r.owner),
     side: SIDES[r.side] ?? 'buy',
     type: ORDER_KINDS[r.type] ?? 'limit',
     price: r.price,
@@ -291,15 +297,15 @@ export function getOrder(store: KVStore, id: bigint): OrderRecord | undefined {
     stp: STPS[r.stp] ?? 'cancel-newest',
     locked: r.locked,
     pending: r.pending === 1,
-    txHash: toHex(r.txHash),
+    txHash: hexOf(r.txHash),
   }
 }
 export function putOrder(store: KVStore, o: OrderRecord): void {
   store.set(
     KEYS.order(o.id),
-    OrderRecordSSZ.serialize({
-      market: utf8(o.market),
-      owner: fromHex(o.owner),
+    encodeOrderRecord({
+      market: asciiBytes(o.market),
+      owner: bytesOfHex(o.owner),
       side: SIDES.indexOf(o.side),
       type: ORDER_KINDS.indexOf(o.type),
       price: o.price,
@@ -307,7 +313,7 @@ export function putOrder(store: KVStore, o: OrderRecord): void {
       stp: STPS.indexOf(o.stp),
       locked: o.locked,
       pending: o.pending ? 1 : 0,
-      txHash: fromHex(o.txHash),
+      txHash: bytesOfHex(o.txHash),
     }),
   )
 }
@@ -380,14 +386,14 @@ export interface TopOfBook {
 export function getTop(store: KVStore, market: string): TopOfBook {
   const raw = store.get(KEYS.top(market))
   if (raw === undefined) return { bestBid: null, bestAsk: null, lastPrice: null }
-  const r = decodeRecord(TopSSZ, raw, 'top of book')
+  const r = decodeTop(raw)
   const b = (v: bigint) => (v === 0n ? null : v)
   return { bestBid: b(r.bestBid), bestAsk: b(r.bestAsk), lastPrice: b(r.lastPrice) }
 }
 export function putTop(store: KVStore, market: string, t: TopOfBook): void {
   store.set(
     KEYS.top(market),
-    TopSSZ.serialize({ bestBid: t.bestBid ?? 0n, bestAsk: t.bestAsk ?? 0n, lastPrice: t.lastPrice ?? 0n }),
+    encodeTop({ bestBid: t.bestBid ?? 0n, bestAsk: t.bestAsk ?? 0n, lastPrice: t.lastPrice ?? 0n }),
   )
 }
 
@@ -419,12 +425,12 @@ export function enqueue(store: KVStore, e: PendingEntry): void {
   const n = pendingCount(store)
   store.set(
     KEYS.pending(n),
-    PendingSSZ.serialize({
+    encodePending({
       op: OPS.indexOf(e.op),
-      market: utf8(e.market),
+      market: asciiBytes(e.market),
       id: BigInt(e.id),
-      txHash: fromHex(e.txHash),
-      owner: e.op === 'place' ? ZERO20 : fromHex(e.owner),
+      txHash: bytesOfHex(e.txHash),
+      owner: e.op === 'place' ? ZERO20 : bytesOfHex(e.owner),
       price: e.op === 'replace' ? BigInt(e.price) : 0n,
       lots: e.op === 'replace' ? BigInt(e.lots) : 0n,
       extra: e.op === 'replace' ? BigInt(e.extra) : 0n,
@@ -434,20 +440,20 @@ export function enqueue(store: KVStore, e: PendingEntry): void {
   store.set(KEYS.pendingCount(), u64be(BigInt(n + 1)))
 }
 function decodePending(raw: Uint8Array): PendingEntry {
-  const v = decodeRecord(PendingSSZ, raw, 'pending entry')
-  const base = { market: fromUtf8(v.market), id: v.id.toString(), txHash: toHex(v.txHash) }
+  const v = decodePendingEntry(raw)
+  const base = { market: asciiOf(v.market), id: v.id.toString(), txHash: hexOf(v.txHash) }
   const op = OPS[v.op]
   if (op === 'place') return { op, ...base }
-  if (op === 'cancel') return { op, ...base, owner: toHex(v.owner) }
+  if (op === 'cancel') return { op, ...base, owner: hexOf(v.owner) }
   if (op === 'replace')
     return {
       op,
       ...base,
-      owner: toHex(v.owner),
+      owner: hexOf(v.owner),
       price: v.price.toString(),
       lots: v.lots.toString(),
       extra: v.extra.toString(),
-      asset: fromUtf8(v.asset),
+      asset: asciiOf(v.asset),
     }
   throw new Error(`exchange: pending entry with op ${v.op}`)
 }
