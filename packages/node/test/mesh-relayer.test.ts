@@ -19,6 +19,15 @@ import {
   mesh,
   MESH_KIND,
 } from '@pulsemesh/app'
+import {
+  blockHash,
+  encodeCommit,
+  encodeHeader,
+  type Header,
+  sign,
+  VoteType,
+  voteSignBytes,
+} from '@pulsemesh/core'
 import { NetworkNode } from '../src/chain/network-node.ts'
 import { LocalEndpoint, type MeshEndpoint } from '../src/mesh/endpoint.ts'
 import { clientCreatePayload, Relayer } from '../src/mesh/relayer.ts'
@@ -169,5 +178,69 @@ describe('mesh relayer (networks hosted together)', () => {
     await new Promise((res) => setTimeout(res, 60))
     await drive(r, () => voucher() === before + 3n && pendingOnAlpha() === 0)
     assert.equal(escrow(), voucher())
+  })
+
+  it('fork watch: a client that trusts a block the counterparty never committed is frozen by the relayer', async () => {
+    // alpha's validator signs a header above alpha's head that alpha's chain will not contain.
+    const head = alpha.headHeader!
+    const forged: Header = {
+      ...head,
+      height: alpha.height + 2n,
+      timeMs: head.timeMs + 1n,
+      stateRoot: new Uint8Array(32).fill(0xee),
+    }
+    const hash = blockHash(forged)
+    const vote = {
+      type: VoteType.Precommit,
+      height: forged.height,
+      round: 0,
+      blockHash: hash,
+      timestampMs: forged.timeMs,
+      extension: new Uint8Array(0),
+    }
+    const commit = {
+      height: forged.height,
+      round: 0,
+      blockHash: hash,
+      signatures: [
+        {
+          validatorIndex: 0,
+          timestampMs: forged.timeMs,
+          extension: new Uint8Array(0),
+          signature: sign('ed25519', validator.secretKey, voteSignBytes('alpha', vote)),
+        },
+      ],
+    }
+    await ep(hub).submit(
+      MESH_KIND.clientUpdate,
+      enc(MESH_KIND.clientUpdate, {
+        counterparty: 'alpha',
+        header: encodeHeader(forged),
+        commit: encodeCommit(commit),
+        validators: [],
+      }),
+    )
+    assert.equal((await hub.produceBlock()).results[0]!.error, '', 'a certified header is accepted')
+    const r = new Relayer(ep(hub), ep(alpha), { checkMs: 0 })
+    await r.pass()
+    assert.equal(r.stats.misbehaviour, 0, 'alpha has not reached that height yet: nothing to compare')
+    await alpha.produceBlock()
+    await alpha.produceBlock() // alpha's real block at the forged height
+    await r.pass().catch(() => undefined)
+    assert.equal(r.stats.misbehaviour, 1)
+    await hub.produceBlock()
+    const c = mesh.getClient(hub.state, 'alpha')
+    assert.ok(c !== undefined)
+    assert.equal(mesh.frozenAt(hub.state, 'alpha'), forged.height)
+    // From now on packets from alpha are refused with a reason code; nothing is minted.
+    const before = voucher()
+    await transfer(2n)
+    await r.pass().catch(() => undefined)
+    const results = (await hub.produceBlock()).results
+    assert.ok(
+      results.length > 0 && results.every((x) => x.error === 'CLIENT_FROZEN'),
+      JSON.stringify(results),
+    )
+    assert.equal(voucher(), before)
   })
 })

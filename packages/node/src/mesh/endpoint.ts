@@ -40,6 +40,8 @@ export interface MeshEndpoint {
   query<T>(name: string, args?: Record<string, string>): Promise<T>
   /** Signs (relayer key) and submits a mesh tx; resolves when the mempool accepted it. */
   submit(kind: number, payload: Uint8Array): Promise<string>
+  /** The committed header at `height` with its certificate and signing set (undefined: not there yet). */
+  certifiedAt?(height: bigint): Promise<CertifiedState | undefined>
 }
 
 export interface RelayerKey {
@@ -87,6 +89,16 @@ export class LocalEndpoint implements MeshEndpoint {
       header: encodeHeader(h),
       commit: encodeCommit(this.node.headCommit),
       validators: entries(set),
+    }
+  }
+  async certifiedAt(height: bigint): Promise<CertifiedState | undefined> {
+    const b = height >= 1n && height <= this.node.height ? await this.node.getBlock(height) : undefined
+    if (b === undefined) return undefined
+    return {
+      height,
+      header: encodeHeader(b.block.header),
+      commit: encodeCommit(b.commit),
+      validators: entries(await this.node.validatorSetAt(height)),
     }
   }
   async prove(key: Uint8Array): Promise<KeyProof> {
@@ -162,6 +174,18 @@ export class HttpEndpoint implements MeshEndpoint {
   async head() {
     const r = await this.http.request<ProofJson & { timeMs: string }>('GET', `${this.base()}/mesh/head`)
     return { ...this.cert(r), timeMs: BigInt(r.timeMs) }
+  }
+  async certifiedAt(height: bigint): Promise<CertifiedState | undefined> {
+    try {
+      const r = await this.http.request<Omit<ProofJson, 'value' | 'proof'>>(
+        'GET',
+        `${this.base()}/commits/${height}`,
+      )
+      return this.cert({ ...r, value: null, proof: '' })
+    } catch (e) {
+      if ((e as { status?: number }).status === 404) return undefined
+      throw e
+    }
   }
   async prove(key: Uint8Array): Promise<KeyProof> {
     const r = await this.http.request<ProofJson>('GET', `${this.base()}/mesh/proof/${toHex(key)}`)

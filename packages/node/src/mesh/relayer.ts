@@ -10,7 +10,7 @@
  * so a halted network costs a few failed calls, not a busy loop, and is picked up when it resumes.
  */
 import { MESH_KIND, mesh } from '@pulsemesh/app'
-import { fromHex } from '@pulsemesh/core'
+import { blockHash, decodeHeader, fromHex, toHex } from '@pulsemesh/core'
 import {
   BrokenCircuitError,
   ConsecutiveBreaker,
@@ -35,6 +35,8 @@ export interface RelayerOptions {
   breakerOpenMs?: number
   /** Packets per direction per pass. */
   batch?: number
+  /** How often (ms) to check registry records and look for forks (default 1000). */
+  checkMs?: number
   log?: (msg: string) => void
 }
 
@@ -45,12 +47,11 @@ export interface RelayerStats {
   clientUpdates: number
   /** Registry records carried from the hub to a network that follows its registry. */
   registrySyncs: number
+  /** Misbehaviour evidence submitted (a light client trusted a header the counterparty's chain lacks). */
+  misbehaviour: number
   failures: number
   passes: number
 }
-
-/** How often (ms) a relayer checks whether a registry record needs carrying. */
-const REGISTRY_CHECK_MS = 1000
 
 /** One network connection: the endpoint behind its retry + breaker policy. */
 class Guarded {
@@ -88,10 +89,13 @@ export class Relayer {
     timedOut: 0,
     clientUpdates: 0,
     registrySyncs: 0,
+    misbehaviour: 0,
     failures: 0,
     passes: 0,
   }
   private registryCheckedAt = 0
+  /** Fork evidence already submitted (`<on>:fork:<of>:<height>`). */
+  private readonly reported = new Set<string>()
   private readonly o: Required<Omit<RelayerOptions, 'log'>> & Pick<RelayerOptions, 'log'>
   /** `<network>:<what>` -> destination height when submitted; retried once that network moved on. */
   private readonly inFlight = new Map<string, bigint>()
@@ -103,7 +107,7 @@ export class Relayer {
   private failedPasses = 0
 
   constructor(a: MeshEndpoint, b: MeshEndpoint, o: RelayerOptions = {}) {
-    this.o = { intervalMs: 200, breakerFailures: 5, breakerOpenMs: 2000, batch: 100, ...o }
+    this.o = { intervalMs: 200, breakerFailures: 5, breakerOpenMs: 2000, batch: 100, checkMs: 1000, ...o }
     this.a = new Guarded(a, this.o)
     this.b = new Guarded(b, this.o)
   }
@@ -114,12 +118,55 @@ export class Relayer {
     let n = 0
     n += await this.direction(this.a, this.b)
     n += await this.direction(this.b, this.a)
-    if (Date.now() - this.registryCheckedAt >= REGISTRY_CHECK_MS) {
+    if (Date.now() - this.registryCheckedAt >= this.o.checkMs) {
       this.registryCheckedAt = Date.now()
+      n += await this.watchFork(this.a, this.b)
+      n += await this.watchFork(this.b, this.a)
       n += await this.registry(this.a, this.b)
       n += await this.registry(this.b, this.a)
     }
     return n
+  }
+
+  /**
+   * Fork watch: `on`'s light client trusts a header of `of` at some height; if `of`'s own chain
+   * committed another block there, both are certified — misbehaviour. The relayer submits the
+   * chain's header as evidence (header 2 empty = "conflicts with what the client trusts"), which
+   * freezes the client: nothing more is accepted from that counterparty.
+   */
+  private async watchFork(on: Guarded, of: Guarded): Promise<number> {
+    if (of.ep.certifiedAt === undefined) return 0
+    const O = of.ep.networkId
+    const c = await on.call((e) =>
+      e.query<{ latestHeight: string; latestHash: string; status?: string } | null>('client', { network: O }),
+    )
+    if (c === null || c.status === 'frozen') return 0
+    const h = BigInt(c.latestHeight)
+    const key = `${on.ep.networkId}:fork:${O}:${h}`
+    if (this.reported.has(key)) return 0
+    const mine = await of.call((e) => e.certifiedAt!(h))
+    if (mine === undefined) return 0 // the chain is not there yet: checked again later
+    if (toHex(blockHash(decodeHeader(mine.header))) === c.latestHash.toLowerCase()) return 0
+    await on.call((e) =>
+      e.submit(
+        MESH_KIND.misbehaviour,
+        encode(MESH_KIND.misbehaviour, {
+          counterparty: O,
+          header1: mine.header,
+          commit1: mine.commit,
+          validators1: mine.validators,
+          header2: new Uint8Array(0),
+          commit2: new Uint8Array(0),
+          validators2: [],
+        }),
+      ),
+    )
+    this.reported.add(key)
+    this.stats.misbehaviour++
+    this.o.log?.(
+      `relayer: ${on.ep.networkId}'s client of ${O} trusts another block at ${h}: misbehaviour submitted`,
+    )
+    return 1
   }
 
   /**
