@@ -76,16 +76,13 @@ describe('late join: block sync from genesis, and state snapshot', { timeout: 60
       `progress bar with blocks/s and ETA in the output:\n${net.members[LATE_VALIDATOR].logs.slice(-5).join('\n')}`,
     )
     // Then it takes part in consensus: its precommit (validator index 3) appears in certificates.
-    const from = await height(0)
+    let next = await height(0)
     let voted = false
     for (let k = 0; k < 600 && !voted; k++) {
       const h = await height(0)
-      for (let x = from; x <= h && !voted; x++) {
-        const c = (await (
-          await fetch(`${net.members[0].apiUrl}/v1/networks/${NET}/commits/${x}`)
-        ).json()) as {
-          commitJson: { signatures: { validatorIndex: number }[] }
-        }
+      for (; next <= h && !voted; next++) {
+        const r = await fetch(`${net.members[0].apiUrl}/v1/networks/${NET}/commits/${next}`)
+        const c = (await r.json()) as { commitJson: { signatures: { validatorIndex: number }[] } }
         voted = c.commitJson.signatures.some((s) => s.validatorIndex === LATE_VALIDATOR)
       }
       if (!voted) await sleep(100)
