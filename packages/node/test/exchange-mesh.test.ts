@@ -250,6 +250,41 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
     )
     assert.equal(notValidator.error, 'NOT_ORACLE_VALIDATOR')
 
+    // the market-making bot quotes a ladder around the oracle price (51): post-only bids below,
+    // asks above (each round first pulls every resting quote of its key in this market)
+    const mm = await cli<{ ref: string; orders: string[] }>(
+      'hub',
+      'mm',
+      '--market',
+      MARKET,
+      '--from',
+      'demo',
+      '--levels',
+      '2',
+      '--spread-bps',
+      '500',
+      '--once',
+    )
+    assert.equal(mm.ref, '51')
+    assert.equal(mm.orders.length, 4)
+    const quoted = async () => {
+      for (let k = 0; k < 100; k++) {
+        const p = await ex.positions(addr.demo!)
+        const resting = p.orders.filter((o) => o.resting !== '0')
+        if (mm.orders.every((id) => resting.some((o) => o.id === id))) return p
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      throw new Error('mm quotes did not rest')
+    }
+    const q = await quoted()
+    const prices = q.orders.filter((o) => mm.orders.includes(o.id)).map((o) => [o.side, o.price])
+    assert.deepEqual(prices.sort(), [
+      ['buy', '46'],
+      ['buy', '49'],
+      ['sell', '53'],
+      ['sell', '56'],
+    ])
+
     // the buyer takes the voucher home: it becomes acoin on tenant-a again
     const home2 = await cli<{ landingDenom: string; credited: string }>(
       'hub',
