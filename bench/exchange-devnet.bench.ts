@@ -218,7 +218,7 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     let refused = 0
     const errors2: string[] = []
-    const lane = async (t: Trader, v: number, queue: Uint8Array[], done: () => boolean) => {
+    const lane = async (v: number, queue: Uint8Array[], done: () => boolean) => {
       while (!done() || queue.length > 0) {
         if (queue.length === 0) {
           await sleep(1)
@@ -235,7 +235,7 @@ export async function run(): Promise<Record<string, unknown>> {
     let sent = 0
     const qs: Uint8Array[] = []
     const qb: Uint8Array[] = []
-    const lanes = [lane(latSeller, 1, qs, () => sent >= total), lane(latBuyer, 2, qb, () => sent >= total)]
+    const lanes = [lane(1, qs, () => sent >= total), lane(2, qb, () => sent >= total)]
     const latStart = performance.now()
     while (sent < total) {
       const due = Math.min(total, Math.floor(((performance.now() - latStart) / 1000) * RATE))
