@@ -110,7 +110,16 @@ describe('registry network with 4 validator processes (BFT over libp2p)', { time
     const h = await tenantEp().submit(MESH_KIND.clientCreate, await clientCreatePayload(hubEp()))
     const r = await clients[0]!.waitForTx(NET, h, 90_000).catch(async (e) => {
       const hs = await Promise.all([0, 1, 2, 3].map((i) => heightOn(i).catch(() => -1n)))
-      const mp = await clients[0]!.mempool(NET).catch((x) => String(x))
+      await sleep(5000)
+      const hs2 = await Promise.all([0, 1, 2, 3].map((i) => heightOn(i).catch(() => -1n)))
+      const mp = await Promise.all(
+        clients.map((c) =>
+          c
+            .mempool(NET)
+            .then((m) => (m as { txs: number }).txs)
+            .catch((x) => String(x)),
+        ),
+      )
       const logs = net.members
         .map((m) =>
           m.logs
@@ -120,7 +129,7 @@ describe('registry network with 4 validator processes (BFT over libp2p)', { time
         )
         .join('\n---\n')
       throw new Error(
-        `${(e as Error).message}; heights ${hs.join(',')}; mempool ${JSON.stringify(mp).slice(0, 300)}\n${logs}`,
+        `${(e as Error).message}; heights ${hs.join(',')} then ${hs2.join(',')}; mempools ${JSON.stringify(mp).slice(0, 300)}\n${logs}`,
       )
     })
     assert.notEqual(r.result?.ok, false, `client create on ${NET} failed: ${r.result?.error}`)

@@ -83,10 +83,16 @@ function observerKey(): ValidatorKey {
  * (mesh registry) joins both here. Every network topic shares one score profile, so a new topic
  * copies an existing one's.
  */
+interface SubscriptionChange {
+  peerId: { toString(): string }
+  subscriptions: { topic: string; subscribe: boolean }[]
+}
+
 /** What js-gossipsub keeps from its start options (not in its public interface). */
 interface GossipInternals {
   allowedTopics: Set<string> | null
   score: { params: { topics: Record<string, object> } }
+  sendSubscriptions(toPeer: string, topics: string[], subscribe: boolean): void
 }
 
 function joinTopics(p2p: P2PNode, topics: string[]): void {
@@ -129,6 +135,10 @@ export class Networking {
   readonly nets = new Map<string, NetworkRuntime>()
   private onIpc: ((m: unknown) => void) | undefined
   private readonly o: NetworkingOptions
+  /** Topics joined while running (addNetwork), and the (peer, topic) pairs answered already. */
+  private readonly lateTopics = new Set<string>()
+  private readonly answered = new Set<string>()
+  private onLateSubscription: ((e: CustomEvent<SubscriptionChange>) => void) | undefined
 
   private constructor(p2p: P2PNode, o: NetworkingOptions) {
     this.p2p = p2p
@@ -223,6 +233,8 @@ export class Networking {
    */
   async addNetwork(id: string, node: NetworkNode, key?: ValidatorKey): Promise<NetworkRuntime> {
     if (this.nets.has(id)) throw new Error(`network ${id} is already on the p2p host`)
+    this.answerLateSubscriptions()
+    for (const t of allTopics(id)) this.lateTopics.add(t)
     joinTopics(this.p2p, allTopics(id))
     const r = await this.attach(id, node, key ? 'validator' : 'full', key)
     await r.driver?.start()
@@ -240,6 +252,32 @@ export class Networking {
     await r.sync.stop()
     await r.snapshots.stop()
     leaveTopics(this.p2p, allTopics(id))
+    for (const t of allTopics(id)) this.lateTopics.delete(t)
+  }
+
+  /**
+   * A peer's SUBSCRIBE for a topic this node had not joined yet was dropped by gossipsub (not an
+   * allowed topic then), so a host that joins a network later than a peer would never learn that
+   * the peer is subscribed, and would not send it that network's votes and proposals. Answering
+   * every peer's (first) subscription to a late-joined topic with our own closes that gap in both
+   * orders: whoever joined second hears from the first. Once per (peer, topic): no ping-pong.
+   */
+  private answerLateSubscriptions(): void {
+    if (this.onLateSubscription) return
+    const ps = this.p2p.libp2p.services.pubsub
+    this.onLateSubscription = (e) => {
+      const peer = e.detail.peerId.toString()
+      const mine = new Set(ps.getTopics())
+      const topics = e.detail.subscriptions
+        .filter((x) => x.subscribe && this.lateTopics.has(x.topic) && mine.has(x.topic))
+        .map((x) => x.topic)
+        .filter((t) => !this.answered.has(`${peer} ${t}`))
+      if (topics.length === 0) return
+      if (this.answered.size > 50_000) this.answered.clear()
+      for (const t of topics) this.answered.add(`${peer} ${t}`)
+      ;(ps as unknown as GossipInternals).sendSubscriptions(peer, topics, true)
+    }
+    ps.addEventListener('subscription-change', this.onLateSubscription as EventListener)
   }
 
   status() {
@@ -337,6 +375,11 @@ export class Networking {
 
   async stop(): Promise<void> {
     if (this.onIpc) process.off('message', this.onIpc)
+    if (this.onLateSubscription)
+      this.p2p.libp2p.services.pubsub.removeEventListener(
+        'subscription-change',
+        this.onLateSubscription as EventListener,
+      )
     for (const r of this.nets.values()) {
       await r.driver?.stop()
       r.detach()
