@@ -2,6 +2,8 @@
  * Idle-cheap consensus (emptyBlocksIntervalMs, CometBFT create_empty_blocks=false): an idle network
  * makes no blocks except heartbeats; a tx wakes every validator, the round proposer included, so
  * it is committed in the next height in round 0 (a waiting proposer must not cause nil rounds).
+ * Pipelining: with a backlog, the next proposer builds its block while the decided block is being
+ * written; every validator still agrees and every tx is committed once.
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
@@ -20,12 +22,16 @@ const dirs: { cleanup: () => void }[] = []
 const nets: LocalValidatorNetwork[] = []
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function start(emptyBlocksIntervalMs: number, proposeBaseMs = FAST_TIMEOUTS.proposeBaseMs) {
+async function start(
+  emptyBlocksIntervalMs: number,
+  proposeBaseMs = FAST_TIMEOUTS.proposeBaseMs,
+  g = genesis,
+) {
   const t = tempDir()
   dirs.push(t)
   const net = await LocalValidatorNetwork.start({
-    genesis,
-    genesisJson: JSON.stringify(genesisToJson(genesis)),
+    genesis: g,
+    genesisJson: JSON.stringify(genesisToJson(g)),
     keys: keysOf(4),
     dataDir: t.dir,
     verifyPool: inlineVerifier,
@@ -88,5 +94,47 @@ describe('idle-cheap consensus', () => {
       const b = (await net.validators[0]!.node.getBlock(h))!
       assert.equal(b.block.txs.length, 0)
     }
+  })
+
+  test('pipelining: a backlog larger than a block; proposals built during the previous write', async () => {
+    const senders = Array.from({ length: 24 }, (_, i) => keyFromByte(40 + i))
+    const g = fourValidatorGenesis(senders)
+    g.params.blockTxsMax = 5 // a backlog at every decision: the next proposer prebuilds
+    const net = await start(3_600_000, 5_000, g)
+    await waitFor(() => min(heights(net)) >= 1n, 'first block')
+    const hashes: string[] = []
+    const txs = senders.map((k) => {
+      const s = signTx(
+        { scheme: k.scheme, publicKey: k.publicKey, secret: k.secretKey },
+        { networkId: g.networkId, nonce: 0n, fee: 10n, expiresAt: 100n },
+        BANK_KIND.transfer,
+        transferPayload(parseAddress(bob.address).bytes, 'pulse', 1n),
+      )
+      hashes.push(s.hash)
+      return s.bytes
+    })
+    const results = await net.validators[0]!.node.submitTxs(txs)
+    assert.ok(results.every((r) => !(r instanceof Error)))
+    const committed = async (v: (typeof net.validators)[number]) => {
+      let n = 0
+      for (const h of hashes) if (await v!.node.store.txLocation(Buffer.from(h, 'hex'))) n++
+      return n
+    }
+    for (let k = 0; k < 3000; k++) {
+      const counts = await Promise.all(net.validators.map(committed))
+      if (counts.every((c) => c === hashes.length)) break
+      await sleep(20)
+    }
+    const top = min(heights(net))
+    for (let h = 1n; h <= top; h++) {
+      const ids = await Promise.all(
+        net.validators.map(async (v) => Buffer.from((await v!.node.getBlock(h))!.hash).toString('hex')),
+      )
+      assert.equal(new Set(ids).size, 1, `one block at height ${h}`)
+    }
+    for (const v of net.validators)
+      assert.equal(await committed(v), hashes.length, 'every tx committed everywhere')
+    const prebuilt = net.validators.reduce((a, v) => a + v!.driver.stats.proposalsPrebuilt, 0)
+    assert.ok(prebuilt > 0, 'some proposals were built during the previous block write')
   })
 })

@@ -540,26 +540,65 @@ export class NetworkNode extends EventEmitter {
     consensus?: ConsensusBlockInfo
     /** A proposer's own cap on txs, below the genesis blockTxsMax (a local policy, not a rule). */
     txsMax?: number
+    /**
+     * Build on top of this prepared block of head+1 instead of the head (pipelining: the next
+     * proposal is built while that block's fsynced write runs). Its writes are applied to the tree
+     * inside a snapshot that is reverted before returning, its txs are left out, and the mempool is
+     * not touched. The result can only be committed after `on` is.
+     */
+    on?: PreparedBlock
   }): PreparedBlock {
+    const parent = o.on
+    if (parent !== undefined && !equalBytes(parent.parentHash, this.head.hash))
+      throw new NetworkError('HEAD_MOVED', 'the block to build on does not follow the head')
+    const token = parent === undefined ? undefined : this.tree.snapshot()
+    try {
+      if (parent !== undefined) this.applyWrites(parent.writes)
+      return this.buildOn(
+        parent === undefined
+          ? { height: this.head.height, hash: this.head.hash }
+          : { height: parent.block.header.height, hash: parent.hash },
+        o,
+        parent === undefined ? undefined : new Set(parent.included.map((d) => d.hashHex)),
+      )
+    } finally {
+      if (token !== undefined) this.tree.revert(token)
+    }
+  }
+
+  private applyWrites(writes: [string, Uint8Array | null][]): void {
+    for (const [k, v] of writes) {
+      if (v === null) this.tree.delete(keyBytes(k))
+      else this.tree.set(keyBytes(k), v)
+    }
+  }
+
+  private buildOn(
+    base: { height: bigint; hash: Uint8Array },
+    o: Parameters<NetworkNode['buildBlock']>[0],
+    exclude: Set<string> | undefined,
+  ): PreparedBlock {
     const p = this.genesis.params
-    const height = this.head.height + 1n
+    const height = base.height + 1n
     const ctx = {
       networkId: this.id,
       height,
       timeMs: o.timeMs,
       proposer: o.proposer,
-      prevHash: this.head.hash,
+      prevHash: base.hash,
       params: p,
     }
     const txsMax = o.txsMax === undefined ? p.blockTxsMax : Math.min(p.blockTxsMax, o.txsMax)
-    const candidates = this.mempool.reap(txsMax, p.blockBytesMax - 64 * 1024)
+    let candidates = this.mempool.reap(txsMax + (exclude?.size ?? 0), p.blockBytesMax - 64 * 1024)
+    if (exclude !== undefined) candidates = candidates.filter((d) => !exclude.has(d.hashHex)).slice(0, txsMax)
     const overlay = new Overlay(this.state)
     const exec = this.app.executeBlock(overlay, candidates, ctx, {
       mode: 'build',
       verifySignatures: false,
       beginBlock: o.consensus?.beginBlock,
     })
-    for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
+    // On a parent not yet committed the mempool is not updated yet: a refusal may be that lag.
+    if (exclude === undefined) for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
     const writes = overlay.sortedWrites()
     const stateRoot = this.rootWith(writes)
     const encodedResults = exec.results.map(encodeTxResult)
@@ -569,7 +608,7 @@ export class NetworkNode extends EventEmitter {
       networkId: this.id,
       height,
       timeMs: o.timeMs,
-      prevHash: this.head.hash,
+      prevHash: base.hash,
       lastCommitHash: commitHash(o.lastCommit),
       txRoot: merkleRoot(exec.included.map((d) => d.bytes)),
       txCount: exec.included.length,
@@ -589,7 +628,7 @@ export class NetworkNode extends EventEmitter {
     return {
       block,
       hash: blockHash(header),
-      parentHash: this.head.hash,
+      parentHash: base.hash,
       included: exec.included,
       results: exec.results,
       encodedResults,

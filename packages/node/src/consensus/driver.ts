@@ -23,6 +23,7 @@ import {
   advanceValidatorSet,
   DEFAULT_TIMEOUTS,
   medianTime,
+  proposerIndexForRound,
   TendermintEngine,
   type TimeoutParams,
   type ValidatorSet,
@@ -118,6 +119,8 @@ export interface DriverStats {
   invalidBlocks: number
   txForwarded: number
   txReceived: number
+  /** Own proposals built during the previous block's write (pipelining) and then used. */
+  proposalsPrebuilt: number
 }
 
 /** Duplicate-vote evidence as carried in blocks (two votes) checked against the set of its height. */
@@ -166,6 +169,8 @@ export class ConsensusDriver extends EventEmitter {
   private readonly signState: SignStateFile
   private readonly commitDelayMs: number
   private readonly emptyBlocksIntervalMs: number
+  /** Our proposal for the next height, built while the last block's write ran (see prebuild). */
+  private prebuilt: PreparedBlock | undefined
   /** Recent cost of executing a block here, ms per tx (EWMA), for the proposal cap. */
   private msPerTx = 0
   private readonly proposeBaseMs: number
@@ -194,6 +199,7 @@ export class ConsensusDriver extends EventEmitter {
     invalidBlocks: 0,
     txForwarded: 0,
     txReceived: 0,
+    proposalsPrebuilt: 0,
   }
   /** Tx hashes already forwarded or received (insertion-ordered: the oldest are forgotten first). */
   private readonly seenTx = new Set<string>()
@@ -532,6 +538,20 @@ export class ConsensusDriver extends EventEmitter {
 
   private async propose(height: bigint, round: number): Promise<void> {
     if (height !== this.engine.currentHeight || this.node.height + 1n !== height) return
+    const pre = this.prebuilt
+    this.prebuilt = undefined
+    if (
+      pre !== undefined &&
+      round === 0 &&
+      pre.block.header.height === height &&
+      equalBytes(pre.parentHash, this.node.headHash) &&
+      equalBytes(pre.block.header.proposer, this.key.publicKey) &&
+      this.pendingEvidence.size === 0
+    ) {
+      this.stats.proposalsPrebuilt++
+      this.offer(height, round, pre)
+      return
+    }
     const lastCommit =
       this.lastCommitPlus?.height === this.node.height ? this.lastCommitPlus : this.node.headCommit
     const evidence = [...this.pendingEvidence.values()].slice(0, MAX_EVIDENCE_PER_BLOCK)
@@ -554,9 +574,14 @@ export class ConsensusDriver extends EventEmitter {
       txsMax: this.proposalCap(),
     })
     this.noteCost(p.block.txs.length, performance.now() - tb)
-    const key = toHex(p.hash)
     if (TRACE_DIR)
       trace(`built ${height}/${round} txs=${p.block.txs.length} ${(performance.now() - tb).toFixed(1)}ms`)
+    this.offer(height, round, p)
+  }
+
+  /** Hands our block for (height, round) to the engine, which signs and sends the proposal. */
+  private offer(height: bigint, round: number, p: PreparedBlock): void {
+    const key = toHex(p.hash)
     this.prepared.set(key, p)
     this.keepBlock(key, p.block)
     if (this.stopped || height !== this.engine.currentHeight) return
@@ -656,7 +681,20 @@ export class ConsensusDriver extends EventEmitter {
     const p = this.prepared.get(toHex(hash))
     if (!p) throw new NetworkError('BLOCK_INVALID', 'decided a block this node never executed', { height })
     const tc = performance.now()
-    const done = await this.commitWithSets(p, commit)
+    const writing = this.commitWithSets(p, commit)
+    writing.catch(() => {}) // awaited below; prebuilding must not leave it unobserved
+    // Let the write reach LevelDB (it runs on libuv's thread pool), then build our next proposal
+    // meanwhile. Nothing of height+1 is signed or sent before the write is durable: the engine only
+    // starts that height after `writing` resolved.
+    await new Promise((r) => setImmediate(r))
+    try {
+      await this.prebuild(p, commit)
+    } catch (e) {
+      // An optimisation only: the proposal is then built the normal way.
+      this.prebuilt = undefined
+      if (!(e instanceof NetworkError)) this.emit('error', e)
+    }
+    const done = await writing
     if (TRACE_DIR)
       trace(
         `committed ${height}/${commit.round} txs=${p.block.txs.length} ${(performance.now() - tc).toFixed(1)}ms`,
@@ -664,6 +702,44 @@ export class ConsensusDriver extends EventEmitter {
     this.stats.committed++
     this.emit('commit', { height, hash, commit, block: done })
     this.scheduleNextHeight()
+  }
+
+  /**
+   * Pipelining: if this validator proposes round 0 of the next height and txs are waiting beyond
+   * those just decided, build that proposal now, on top of the decided block `p` (whose write is in
+   * flight). Pure computation on in-memory state: the head, the tree and the mempool are unchanged.
+   * `propose` uses it only if nothing moved (same parent, key, no evidence to include).
+   */
+  private async prebuild(p: PreparedBlock, commit: Commit): Promise<void> {
+    this.prebuilt = undefined
+    if (this.pendingEvidence.size > 0 || this.node.mempool.size <= p.included.length) return
+    const h = p.block.header.height + 1n
+    // Normally the write is still running; a fast disk may already have committed it (then build on the head).
+    const writing = this.node.height + 1n === p.block.header.height
+    if (!writing && this.node.height !== p.block.header.height) return
+    const set = this.sets.get(h)
+    if (!set || !equalBytes(set.validators[proposerIndexForRound(set, 0)].publicKey, this.key.publicKey))
+      return
+    const t0 = performance.now()
+    const changes = p.validatorUpdates.map((u) => ({
+      address: accountIdOf({ scheme: 'ed25519', bytes: u.publicKey }),
+      publicKey: u.publicKey,
+      votingPower: u.power,
+    }))
+    this.sets.set(h + 1n, advanceValidatorSet(set, changes))
+    const consensus = await this.consensusInfo(h, commit, [])
+    this.prebuilt = this.node.buildBlock({
+      proposer: this.key.publicKey,
+      timeMs: this.blockTimeFor(commit, h),
+      lastCommit: commit,
+      evidence: [],
+      consensus,
+      txsMax: this.proposalCap(),
+      on: writing ? p : undefined,
+    })
+    this.noteCost(this.prebuilt.block.txs.length, performance.now() - t0)
+    if (TRACE_DIR)
+      trace(`prebuilt ${h}/0 txs=${this.prebuilt.block.txs.length} ${(performance.now() - t0).toFixed(1)}ms`)
   }
 
   /** After a commit: the next height after `commitDelayMs`, or (idle-cheap mode) once there is work. */
