@@ -453,6 +453,34 @@ describe('exchange: AMM pools and routing', () => {
   })
 })
 
+describe('exchange: routing across fee tiers', () => {
+  test('a large market order is split over both pools at one marginal price', () => {
+    const c = chain()
+    c.createMarket('gold', 'pulse', 'continuous', 1n, 10n)
+    const create = (feeBps: number) =>
+      c.tx(
+        alice,
+        K.poolCreate,
+        codec.poolCreate.encode({ market: 'gold:pulse', feeBps, base: 100_000n, quote: 1_000_000n }),
+      )
+    assert.deepEqual(c.block([create(5), create(30)]).errors, ['', ''])
+    const r = c.block([c.place(bob, 'buy', 1000n, 20_000n, 'market')])
+    assert.deepEqual(r.errors, [''])
+    const legs = r.exec.endEvents
+      .filter((e) => e.type === 'exchange_pool_fill')
+      .map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])))
+    assert.deepEqual(legs.map((l) => l.pool).sort(), ['gold:pulse@30', 'gold:pulse@5'])
+    const lots = (id: string) => BigInt(legs.find((l) => l.pool === id)!.lots!)
+    assert.equal(lots('gold:pulse@5') + lots('gold:pulse@30'), 2_000n)
+    assert.ok(lots('gold:pulse@5') > lots('gold:pulse@30'), 'the cheaper tier takes more')
+    for (const id of ['gold:pulse@5', 'gold:pulse@30']) {
+      const p = exchange.getPool(c.store, id)!
+      assert.equal(c.bal(exchange.poolAccount(id), 'gold'), p.reserveBase)
+    }
+    escrowMatchesLocks(c)
+  })
+})
+
 describe('exchange: oracle', () => {
   test('validators submit, the block aggregates; others are refused', () => {
     const c = chain()

@@ -19,8 +19,8 @@ export {
   swapExactOut,
 } from './amm.ts'
 export type { AmmErrorCode, Pool, SwapDirection } from './amm.ts'
-export { MAX_ROUTE_LEVELS, routeMarketOrder } from './router.ts'
-export type { RouteResult } from './router.ts'
+export { MAX_ROUTE_LEVELS, routeAcrossPools, routeMarketOrder } from './router.ts'
+export type { MultiRouteResult, RouteResult } from './router.ts'
 export { aggregatePrice, MAX_REPORTS } from './oracle.ts'
 export type { OracleErrorCode, OracleParams, OracleResult, PriceReport } from './oracle.ts'
 export { absBig, divCeil, divFloor, isqrt, isqrtCeil, maxBig, minBig } from './bigint-math.ts'

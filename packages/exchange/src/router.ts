@@ -175,3 +175,181 @@ export function routeMarketOrder(
     unfilled,
   }
 }
+
+// --- several pools ------------------------------------------------------------------------------
+
+export interface MultiRouteResult {
+  bookLots: bigint
+  bookFills: DepthLevel[]
+  bookQuote: bigint
+  /** Lots and quote per pool, in the order of the `pools` argument (0 lots = unused). */
+  poolLots: bigint[]
+  poolQuotes: bigint[]
+  totalQuote: bigint
+  unfilled: bigint
+}
+
+/** Fixed-point scale of the marginal-price search (2^32: sub-unit resolution of marginals). */
+const SCALE = 1n << 32n
+
+/**
+ * Split a market order of `size` lots between the book and SEVERAL pools (e.g. fee tiers of one
+ * pair). Each venue's cost is convex (the book's levels, each pool's exact curve), so the
+ * optimum gives every venue the lots whose marginal cost is below one common threshold λ. A
+ * binary search on λ (fixed point, 2^-32 quote units per lot) finds the smallest λ at which the
+ * venues can fill the order; each pool's lot count at λ is itself a binary search on its exact
+ * marginal (fractions cross-multiplied, no rounding). Lots whose marginal equals λ exactly go to
+ * the book first, then the pools in argument order. The pools' integer quotes round in their
+ * favour, so the total is within one quote unit per pool of the best split of exact costs.
+ * With one pool this is `routeMarketOrder` (exact search with integer neighbours).
+ */
+export function routeAcrossPools(
+  side: Side,
+  size: bigint,
+  book: readonly DepthLevel[],
+  pools: readonly Pool[],
+  lotSize = 1n,
+): MultiRouteResult {
+  if (pools.length <= 1) {
+    const r = routeMarketOrder(side, size, book, pools[0] ?? null, lotSize)
+    return {
+      bookLots: r.bookLots,
+      bookFills: r.bookFills,
+      bookQuote: r.bookQuote,
+      poolLots: pools.length === 1 ? [r.poolLots] : [],
+      poolQuotes: pools.length === 1 ? [r.poolQuote] : [],
+      totalQuote: r.totalQuote,
+      unfilled: r.unfilled,
+    }
+  }
+  if (side !== 'buy' && side !== 'sell') fail('side must be buy or sell')
+  if (typeof size !== 'bigint' || size <= 0n) fail('size must be a positive bigint')
+  if (typeof lotSize !== 'bigint' || lotSize <= 0n) fail('lotSize must be a positive bigint')
+  if (book.length > MAX_ROUTE_LEVELS) fail('too many depth levels', { levels: book.length })
+  if (pools.length > 16) fail('at most 16 pools')
+  const curve = new BookCurve(book, side)
+  const buy = side === 'buy'
+  const usable = pools.map((p) => p.totalShares > 0n && p.reserveBase > 0n && p.reserveQuote > 0n)
+  // a buyer can take at most reserveBase - 1 base units out of a pool; a seller is bounded by size
+  const cap = pools.map((p, j) => (!usable[j] ? 0n : buy ? (p.reserveBase - 1n) / lotSize : size))
+  // exact pool leg of s lots as a fraction [num, den], as in routeMarketOrder
+  const exact = (p: Pool, s: bigint): [bigint, bigint] => {
+    if (s === 0n) return [0n, 1n]
+    const g = 10_000n - p.feeBps
+    const x = s * lotSize
+    if (buy) return [p.reserveQuote * x * 10_000n, (p.reserveBase - x) * g]
+    return [x * g * p.reserveQuote, p.reserveBase * 10_000n + x * g]
+  }
+  // is the marginal of lot s (from s-1 to s) within λ (buy: cost <= λ; sell: proceeds >= λ)?
+  const within = (p: Pool, s: bigint, lam: bigint): boolean => {
+    const [n0, d0] = exact(p, s - 1n)
+    const [n1, d1] = exact(p, s)
+    const step = (n1 * d0 - n0 * d1) * SCALE // marginal × d0·d1 × SCALE
+    const bound = lam * d0 * d1
+    return buy ? step <= bound : step >= bound
+  }
+  const poolLotsAt = (j: number, lam: bigint): bigint => {
+    if (cap[j] === 0n) return 0n
+    let lo = 0n
+    let hi = cap[j]!
+    while (lo < hi) {
+      const mid = (lo + hi + 1n) >> 1n
+      if (within(pools[j]!, mid, lam)) lo = mid
+      else hi = mid - 1n
+    }
+    return lo
+  }
+  const bookLotsAt = (lam: bigint): bigint => {
+    let n = 0n
+    for (const l of book) {
+      if (buy ? l.price * SCALE > lam : l.price * SCALE < lam) break
+      n += l.size
+    }
+    return n
+  }
+  const total = (lam: bigint): bigint => {
+    let n = bookLotsAt(lam)
+    for (let j = 0; j < pools.length && n < size; j++) n += poolLotsAt(j, lam)
+    return n
+  }
+  // search range: buy from 0 up to a λ that fills everything fillable; sell from high to 1
+  // (buy: the worst ask; sell: the best bid; raised by the pools' extreme marginals below)
+  const bookEdge = book.length === 0 ? 0n : buy ? book[book.length - 1]!.price : book[0]!.price
+  let hiLam = bookEdge * SCALE + 1n
+  for (let j = 0; j < pools.length; j++) {
+    if (cap[j] === 0n) continue
+    const [n0, d0] = exact(pools[j]!, cap[j]! - 1n)
+    const [n1, d1] = exact(pools[j]!, cap[j]!)
+    const m = ((n1 * d0 - n0 * d1) * SCALE) / (d0 * d1) + 1n
+    if (buy ? m > hiLam : false) hiLam = m
+    if (!buy) {
+      const [a0, b0] = exact(pools[j]!, 0n)
+      const [a1, b1] = exact(pools[j]!, 1n)
+      const first = ((a1 * b0 - a0 * b1) * SCALE) / (b0 * b1) + 1n
+      if (first > hiLam) hiLam = first
+    }
+  }
+  const capacity = total(buy ? hiLam : 0n)
+  const fillable = minBig(size, capacity)
+  let lam: bigint
+  if (buy) {
+    // smallest λ with total(λ) >= fillable
+    let lo = 0n
+    let hi = hiLam
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1n
+      if (total(mid) >= fillable) hi = mid
+      else lo = mid + 1n
+    }
+    lam = lo
+  } else {
+    // largest λ with total(λ) >= fillable
+    let lo = 0n
+    let hi = hiLam
+    while (lo < hi) {
+      const mid = (lo + hi + 1n) >> 1n
+      if (total(mid) >= fillable) lo = mid
+      else hi = mid - 1n
+    }
+    lam = lo
+  }
+  // strictly better than λ first, then the ties at λ: book first, then pools in order
+  const strict = buy ? lam - 1n : lam + 1n
+  let bookLots = lam === 0n && buy ? 0n : minBig(bookLotsAt(strict), fillable)
+  const poolLots = pools.map((_, j) => (buy && lam === 0n ? 0n : poolLotsAt(j, strict)))
+  let left = fillable - bookLots - poolLots.reduce((a, b) => a + b, 0n)
+  if (left < 0n) {
+    // strict allocations can overshoot only through capping; trim pools from the last one
+    for (let j = pools.length - 1; j >= 0 && left < 0n; j--) {
+      const cut = minBig(poolLots[j]!, -left)
+      poolLots[j] = poolLots[j]! - cut
+      left += cut
+    }
+  }
+  const moreBook = minBig(left, bookLotsAt(lam) - bookLots)
+  bookLots += moreBook
+  left -= moreBook
+  for (let j = 0; j < pools.length && left > 0n; j++) {
+    const more = minBig(left, poolLotsAt(j, lam) - poolLots[j]!)
+    poolLots[j] = poolLots[j]! + more
+    left -= more
+  }
+  const poolQuotes = poolLots.map((s, j) =>
+    s === 0n
+      ? 0n
+      : buy
+        ? quoteExactOut(pools[j]!, 'buy-base', s * lotSize)
+        : quoteExactIn(pools[j]!, 'sell-base', s * lotSize),
+  )
+  const bookQuote = curve.quote(bookLots)
+  const filled = bookLots + poolLots.reduce((a, b) => a + b, 0n)
+  return {
+    bookLots,
+    bookFills: curve.fills(bookLots),
+    bookQuote,
+    poolLots,
+    poolQuotes,
+    totalQuote: bookQuote + poolQuotes.reduce((a, b) => a + b, 0n),
+    unfilled: size - filled,
+  }
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { isPulseError } from '@pulsemesh/core/errors.ts'
 import { addLiquidity, createPool, type Pool, quoteExactIn, quoteExactOut } from '../src/amm.ts'
-import { routeMarketOrder } from '../src/router.ts'
+import { routeAcrossPools, routeMarketOrder } from '../src/router.ts'
 import type { DepthLevel } from '../src/types.ts'
 
 const pool = (base: bigint, quote: bigint, fee = 30n): Pool => addLiquidity(createPool(fee), base, quote).pool
@@ -134,4 +134,97 @@ test('property: the split is within 1 quote unit of a brute-force search over ev
   )
   // the exact optimum is the rule, the rounding gap the exception
   assert.ok(gaps[0]! > 20 * gaps[1]!, `gaps ${gaps}`)
+})
+
+// --- several pools --------------------------------------------------------------------------------
+
+/** Brute force over every split between the book and two pools (integer quotes). */
+function bruteTwo(side: 'buy' | 'sell', q: bigint, book: DepthLevel[], pools: Pool[], lot: bigint) {
+  const bookQuote = (n: bigint): bigint | null => {
+    let left = n
+    let t = 0n
+    for (const l of book) {
+      const take = left < l.size ? left : l.size
+      t += take * l.price
+      left -= take
+    }
+    return left > 0n ? null : t
+  }
+  const poolQ = (p: Pool, s: bigint): bigint | null => {
+    if (s === 0n) return 0n
+    try {
+      return side === 'buy' ? quoteExactOut(p, 'buy-base', s * lot) : quoteExactIn(p, 'sell-base', s * lot)
+    } catch (e) {
+      if (isPulseError(e)) return null
+      throw e
+    }
+  }
+  let best: bigint | null = null
+  for (let a = 0n; a <= q; a++)
+    for (let b = 0n; a + b <= q; b++) {
+      const bq = bookQuote(q - a - b)
+      const pa = poolQ(pools[0]!, a)
+      const pb = poolQ(pools[1]!, b)
+      if (bq === null || pa === null || pb === null) continue
+      const t = bq + pa + pb
+      if (best === null || (side === 'buy' ? t < best : t > best)) best = t
+    }
+  return best
+}
+
+test('several pools: the split matches brute force within one quote unit per pool', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom<'buy' | 'sell'>('buy', 'sell'),
+      fc.integer({ min: 1, max: 25 }),
+      fc.array(
+        fc.record({ price: fc.integer({ min: 90, max: 120 }), size: fc.integer({ min: 1, max: 8 }) }),
+        {
+          maxLength: 5,
+        },
+      ),
+      fc.tuple(
+        fc.integer({ min: 200, max: 5_000 }),
+        fc.integer({ min: 95, max: 115 }),
+        fc.constantFrom(1n, 5n, 30n, 100n),
+      ),
+      fc.tuple(
+        fc.integer({ min: 200, max: 5_000 }),
+        fc.integer({ min: 95, max: 115 }),
+        fc.constantFrom(1n, 5n, 30n, 100n),
+      ),
+      fc.constantFrom(1n, 3n),
+      (side, q, raw, p1, p2, lot) => {
+        const seen = new Set<number>()
+        const book = raw
+          .filter((l) => !seen.has(l.price) && seen.add(l.price))
+          .sort((a, b) => (side === 'buy' ? a.price - b.price : b.price - a.price))
+          .map((l) => ({ price: BigInt(l.price) * lot, size: BigInt(l.size) }))
+        const pools = [p1, p2].map(([base, px, fee]) => pool(BigInt(base), BigInt(base * px), fee))
+        const r = routeAcrossPools(side, BigInt(q), book, pools, lot)
+        const filled = r.bookLots + r.poolLots[0]! + r.poolLots[1]!
+        assert.equal(filled + r.unfilled, BigInt(q))
+        assert.equal(r.totalQuote, r.bookQuote + r.poolQuotes[0]! + r.poolQuotes[1]!)
+        if (r.unfilled > 0n) return
+        const best = bruteTwo(side, BigInt(q), book, pools, lot)
+        assert.ok(best !== null)
+        const gap = side === 'buy' ? r.totalQuote - best : best - r.totalQuote
+        assert.ok(gap >= 0n && gap <= 2n, `gap ${gap}: got ${r.totalQuote}, best ${best}`)
+      },
+    ),
+    { numRuns: 300 },
+  )
+})
+
+test('several pools: a big order is spread over both pools and the book', () => {
+  const asks: DepthLevel[] = [{ price: 101n, size: 20n }]
+  const a = pool(100_000n, 10_000_000n, 30n)
+  const b = pool(100_000n, 10_000_000n, 5n)
+  const r = routeAcrossPools('buy', 2_000n, asks, [a, b])
+  assert.equal(r.unfilled, 0n)
+  assert.ok(r.poolLots[0]! > 0n && r.poolLots[1]! > 0n, 'both tiers used')
+  assert.ok(r.poolLots[1]! > r.poolLots[0]!, 'the cheaper tier takes more')
+  assert.equal(r.bookLots, 20n)
+  // better than either pool alone with the book
+  for (const p of [a, b]) assert.ok(r.totalQuote <= routeMarketOrder('buy', 2_000n, asks, p).totalQuote)
 })

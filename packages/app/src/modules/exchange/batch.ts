@@ -27,8 +27,7 @@ import {
   OrderBook,
   quoteExactIn,
   quoteExactOut,
-  type RouteResult,
-  routeMarketOrder,
+  routeAcrossPools,
   type Side,
 } from '@pulsemesh/exchange'
 import { transfer } from '../bank/ledger.ts'
@@ -393,33 +392,24 @@ class MarketBatch {
   }
 
   /**
-   * A market order: split between the book and one pool by the router, within its worst price.
-   * With several fee tiers the router runs once per pool and the split that costs the least
-   * quote (buys) or pays the most (sells) for the most lots wins; ties go to the lower fee tier.
+   * A market order: split by the router between the book and every pool of the market (fee
+   * tiers) at one marginal price, within its worst price: each leg must stay within it.
    */
   market(r: OrderRecord): void {
     const cap = r.price
-    // pending: the book leg's trim must leave the lock alone until the pool leg has run
+    // pending: the book leg's trim must leave the lock alone until the pool legs have run
     r.pending = true
     let bookLots = r.lots
-    let poolLots = 0n
-    let chosen: PoolRecord | undefined
+    let legs: { pool: PoolRecord; lots: bigint }[] = []
     const pools = marketPools(this.store, this.m.id).filter((p) => p.totalShares > 0n)
     if (pools.length > 0) {
       const depth = this.book.depth(ROUTE_LEVELS)
       const levels = (r.side === 'buy' ? depth.asks : depth.bids).filter(
         (l) => cap === 0n || (r.side === 'buy' ? l.price <= cap : l.price >= cap),
       )
-      let best: RouteResult | undefined
-      for (const pool of pools) {
-        const route = routeMarketOrder(r.side, r.lots, levels, pool, this.m.lotSize)
-        if (best === undefined || betterRoute(r.side, route, best)) {
-          best = route
-          chosen = pool
-        }
-      }
-      bookLots = best!.bookLots
-      poolLots = best!.poolLots
+      const route = routeAcrossPools(r.side, r.lots, levels, pools, this.m.lotSize)
+      bookLots = route.bookLots
+      legs = pools.map((pool, j) => ({ pool, lots: route.poolLots[j]! })).filter((l) => l.lots > 0n)
     }
     if (bookLots > 0n) {
       this.settle(
@@ -436,7 +426,7 @@ class MarketBatch {
         r.id,
       )
     }
-    if (poolLots > 0n && chosen !== undefined) this.poolLeg(r, chosen.id, poolLots)
+    for (const leg of legs) this.poolLeg(r, leg.pool.id, leg.lots)
     r.pending = false
     this.recs.set(r)
     this.trim([r.id])
@@ -505,14 +495,6 @@ class MarketBatch {
       ],
     })
   }
-}
-
-/** More lots filled wins; then less quote paid (buy) or more received (sell); else the earlier pool. */
-function betterRoute(side: Side, a: RouteResult, b: RouteResult): boolean {
-  const fa = a.bookLots + a.poolLots
-  const fb = b.bookLots + b.poolLots
-  if (fa !== fb) return fa > fb
-  return side === 'buy' ? a.totalQuote < b.totalQuote : a.totalQuote > b.totalQuote
 }
 
 /** Batch position of an entry: sha256(txHash ‖ prevHash), then the tx hash (never equal). */
