@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { addressFromPublicKey, fromHex } from '@pulsemesh/sdk'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
@@ -55,11 +56,37 @@ export async function until<T>(
   }
 }
 
+/** Runs the `pulsemesh` CLI against a devnet; resolves with its stdout, rejects on a non-zero exit. */
+export function cli(d: { home: string; url: string }, args: string[], ms = 90_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(
+      process.execPath,
+      [join(REPO, 'packages/node/src/cli/main.ts'), '--home', d.home, '--node', d.url, ...args],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    c.stdout.on('data', (x) => {
+      out += String(x)
+    })
+    c.stderr.on('data', (x) => {
+      out += String(x)
+    })
+    const t = setTimeout(() => c.kill('SIGKILL'), ms)
+    c.on('exit', (code) => {
+      clearTimeout(t)
+      if (code === 0) resolve(out)
+      else reject(new Error(`pulsemesh ${args.join(' ')} exited ${code}: ${out.slice(-2000)}`))
+    })
+  })
+}
+
 export interface Devnet {
   url: string
   home: string
   port: number
   demoSecret: string
+  /** The demo key's address on networks with prefix pm. */
+  demoAddress: string
   /** Stops the node (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>
   /** Starts the node again on the same home and port. */
@@ -69,8 +96,11 @@ export interface Devnet {
   log(): string
 }
 
-/** `pulsemesh devnet --single` (one validator, network hub, with the exchange) in a temp home. */
-export async function startDevnet(): Promise<Devnet> {
+/**
+ * `pulsemesh devnet --single` (one validator, network hub, with the exchange) in a temp home, or
+ * with `mesh` the one-process mesh devnet (hub, emotionalchain, tenant-a, tenant-b, relayers).
+ */
+export async function startDevnet(o: { mesh?: boolean } = {}): Promise<Devnet> {
   const home = mkdtempSync(join(tmpdir(), 'pm-web-devnet-'))
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -84,7 +114,7 @@ export async function startDevnet(): Promise<Devnet> {
         '--home',
         home,
         'devnet',
-        '--single',
+        ...(o.mesh ? ['--mesh', '--block-interval', '500'] : ['--single']),
         '--port',
         String(port),
       ],
@@ -99,10 +129,11 @@ export async function startDevnet(): Promise<Devnet> {
     await until(
       async () => {
         if (child?.exitCode !== null) throw new Error(`devnet exited: ${out.slice(-2000)}`)
-        const r = await fetch(`${url}/v1/networks/hub/status`)
+        const r = await fetch(`${url}/v1/networks`)
         if (!r.ok) return undefined
-        const s = (await r.json()) as { height: string }
-        return Number(s.height) >= 1 ? true : undefined
+        const { networks } = (await r.json()) as { networks: { id: string; height: string }[] }
+        const ready = networks.length >= (o.mesh ? 4 : 1) && networks.every((n) => Number(n.height) >= 1)
+        return ready ? true : undefined
       },
       'the devnet to commit its first block',
       90_000,
@@ -117,13 +148,24 @@ export async function startDevnet(): Promise<Devnet> {
     await exited
     clearTimeout(t)
   }
-  await launch()
-  const demo = JSON.parse(readFileSync(join(home, 'keys', 'demo.json'), 'utf8')) as { secret: string }
+  try {
+    await launch()
+  } catch (e) {
+    // Never leave a half-started node behind (its pipes would also keep the test process alive).
+    await stop()
+    rmSync(home, { recursive: true, force: true })
+    throw new Error(`${(e as Error).message}\n--- devnet output ---\n${out.slice(-3000)}`)
+  }
+  const demo = JSON.parse(readFileSync(join(home, 'keys', 'demo.json'), 'utf8')) as {
+    secret: string
+    publicKey: string
+  }
   return {
     url,
     home,
     port,
     demoSecret: demo.secret,
+    demoAddress: addressFromPublicKey({ scheme: 'ed25519', bytes: fromHex(demo.publicKey) }, 'pm'),
     stop,
     restart: launch,
     cleanup: () => rmSync(home, { recursive: true, force: true }),

@@ -341,7 +341,7 @@ function Totals({ nets }: { nets: string[] }) {
               <tr>
                 <th>Asset</th>
                 <th>Counterparty</th>
-                <th className="num">Escrowed on origin</th>
+                <th className="num">Escrowed on origin (base units)</th>
                 <th className="num">Vouchers there</th>
                 <th>State</th>
               </tr>
