@@ -69,21 +69,37 @@ async function post(v: number, txs: Uint8Array[]): Promise<number> {
   }
 }
 
-/** One chain of requests per validator: each batch waits for the previous one to that validator. */
+/**
+ * One request in flight per validator: txs queued while it runs go out together in the next
+ * request (up to the route's 2,048), so a slow answer delays txs instead of piling up requests,
+ * and a sender's nonces reach its validator in order.
+ */
 class Lanes {
-  private readonly tails: Promise<unknown>[]
+  private readonly queued: Uint8Array[][]
+  private readonly busy: boolean[]
+  private readonly idle: (() => void)[] = []
   refused = 0
   constructor(n: number) {
-    this.tails = Array.from({ length: n }, () => Promise.resolve())
+    this.queued = Array.from({ length: n }, () => [])
+    this.busy = new Array(n).fill(false)
   }
   send(v: number, txs: Uint8Array[]): void {
-    this.tails[v] = this.tails[v].then(async () => {
+    this.queued[v].push(...txs)
+    if (!this.busy[v]) void this.pump(v)
+  }
+  private async pump(v: number): Promise<void> {
+    this.busy[v] = true
+    while (this.queued[v].length > 0) {
+      const txs = this.queued[v].splice(0, 2048)
       const refused = await post(v, txs)
       this.refused += refused
-    })
+    }
+    this.busy[v] = false
+    if (this.busy.every((b) => !b)) for (const f of this.idle.splice(0)) f()
   }
-  drain(): Promise<unknown> {
-    return Promise.all(this.tails)
+  drain(): Promise<void> {
+    if (this.busy.every((b) => !b)) return Promise.resolve()
+    return new Promise((r) => this.idle.push(r))
   }
 }
 
