@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { toHex } from '@pulsemesh/core'
-import { exchange, stakingModule } from '../src/index.ts'
+import { exchange, MemoryStore, stakingModule } from '../src/index.ts'
 import { consAddress, putActiveSet } from '../src/modules/staking/state.ts'
 import { alice, bob, carol, chain, codec, idOf, K, validator } from './exchange-fixture.ts'
 
@@ -271,5 +271,21 @@ describe('exchange: hand-written record codecs', () => {
     badOffset[0] = 9
     assert.throws(() => exchange.decodeBook(badOffset), isDecode)
     assert.throws(() => exchange.decodePendingEntry(new Uint8Array(101)), isDecode)
+  })
+})
+
+describe('exchange: per-account order index', () => {
+  test('at most MAX_OPEN_ORDERS_PER_ACCOUNT live orders; the index stays sorted', () => {
+    const store = new MemoryStore()
+    const owner = 'ab'.repeat(20)
+    const n = exchange.MAX_OPEN_ORDERS_PER_ACCOUNT
+    for (let i = n; i >= 1; i--) exchange.addOwnerOrder(store, owner, BigInt(i * 7))
+    const ids = exchange.listOwnerOrders(store, owner)
+    assert.equal(ids.length, n)
+    assert.ok(ids.every((id, i) => i === 0 || ids[i - 1]! < id))
+    assert.throws(
+      () => exchange.addOwnerOrder(store, owner, 1n),
+      (e: { code?: string }) => e.code === 'TOO_MANY_OPEN_ORDERS',
+    )
   })
 })
