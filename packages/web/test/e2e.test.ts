@@ -165,9 +165,9 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
       .click()
     await page.getByRole('heading', { name: /pulse:usd/ }).waitFor()
     const order = page.getByRole('form', { name: 'place an order' })
-    const place = async (side: 'buy' | 'sell') => {
+    const place = async (side: 'buy' | 'sell', price = '100') => {
       await order.getByLabel(side === 'buy' ? 'Buy' : 'Sell').check()
-      await order.locator('input[name=price]').fill('100')
+      await order.locator('input[name=price]').fill(price)
       await order.locator('input[name=size]').fill('10')
       await order.getByRole('button', { name: `Review ${side} order` }).click()
       await page
@@ -191,6 +191,17 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
       'the last price',
     )
     await page.getByTestId('trades-table').getByText('100').first().waitFor()
+    // A buy below the market rests; cancel it from "My open orders" (after a confirmation).
+    await place('buy', '50')
+    const mine = page.getByTestId('my-orders')
+    await mine.getByText(/resting @ 50/).waitFor()
+    await mine.getByRole('button', { name: 'Cancel' }).click()
+    await page
+      .getByRole('dialog', { name: /Cancel order #[0-9]+/ })
+      .getByRole('button', { name: 'Sign and cancel' })
+      .click()
+    await page.getByText(/cancel of order [0-9]+ committed at #[0-9]+/).waitFor()
+    await page.getByText('No open orders on pulse:usd.').waitFor()
     await shot('07-trading')
   })
 
@@ -212,7 +223,7 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
 
   await t.test('phone width: no horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
-    for (const h of ['', 'wallet', 'trading/hub', 'explorer/hub']) {
+    for (const h of ['', 'wallet', 'trading/hub', 'explorer/hub', 'validators/hub', 'mesh', 'analytics']) {
       await go(h)
       await page.waitForTimeout(300)
       const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)

@@ -2,7 +2,7 @@
  * A modal confirmation before anything irreversible (send, cancel, delete a key). Native <dialog>:
  * focus moves into it, Escape cancels, and the rest of the page is inert while it is open.
  */
-import { type ReactNode, useEffect, useRef } from 'react'
+import { type ReactNode, useEffect, useId, useRef } from 'react'
 
 export function Confirm({
   open,
@@ -22,6 +22,8 @@ export function Confirm({
   onCancel: () => void
 }) {
   const ref = useRef<HTMLDialogElement>(null)
+  // Several confirmations live on one page: each needs its own title id for its accessible name.
+  const titleId = useId()
   useEffect(() => {
     const d = ref.current
     if (!d) return
@@ -32,13 +34,13 @@ export function Confirm({
     <dialog
       ref={ref}
       className="confirm"
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault()
         onCancel()
       }}
     >
-      <h2 id="confirm-title">{title}</h2>
+      <h2 id={titleId}>{title}</h2>
       <div className="confirm-body">{children}</div>
       <p className="warn-text">This cannot be undone once the network commits it.</p>
       <div className="row gap">
