@@ -3,7 +3,7 @@
  * (this package, the SDK and the pure packages it bundles). `--force` always builds.
  * Used by the root `prestart`, the e2e test and the web bench.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -34,11 +34,34 @@ export function isStale(): boolean {
   return SOURCES.some((s) => newest(s) > built)
 }
 
+/**
+ * Builds unless up to date. Concurrent callers (the e2e test files run in parallel) take turns on
+ * a lock directory, and a caller that waited re-checks: nobody reads a dist/ another is rewriting.
+ */
 export async function buildWeb(force = false): Promise<boolean> {
   if (!force && !isStale()) return false
-  const { build } = await import('vite')
-  await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn' })
-  return true
+  const lock = join(root, '.build-lock')
+  const deadline = Date.now() + 180_000
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      break
+    } catch {
+      // A lock older than 3 minutes belongs to a build that died: take it over.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 180_000)
+        rmSync(lock, { recursive: true, force: true })
+      if (Date.now() > deadline) throw new Error(`web build: ${lock} held for 3 minutes`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+  try {
+    if (!force && !isStale()) return false
+    const { build } = await import('vite')
+    await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn' })
+    return true
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
