@@ -3,7 +3,7 @@
  * Config lives in <home>/config.json; genesis files in <home>/genesis/<network>.json; keys in
  * <home>/keys (see keys/keystore.ts).
  */
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import {
   App,
@@ -105,9 +105,13 @@ export function readConfig(home: string): HostConfig {
   try {
     return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as HostConfig
   } catch (e) {
+    // The default devnet's root is a wallet (keys only); its nodes are the v<i> / f<j> homes.
+    const hint = existsSync(join(home, 'devnet.json'))
+      ? `${home} is the wallet of a multi-process devnet: run it with \`pulsemesh devnet\`, or one node with --home ${join(home, 'v0')}`
+      : 'run `pulsemesh init` first'
     throw new PulseError(
       'CONFIG_INVALID',
-      `cannot read ${join(home, 'config.json')}: ${(e as Error).message}; run \`pulsemesh init\` first`,
+      `cannot read ${join(home, 'config.json')}: ${(e as Error).message}; ${hint}`,
     )
   }
 }
