@@ -262,7 +262,8 @@ test('EmotionalChain profile: 21 validators, EMO genesis that parses, certified 
   assert.equal(getSupply(store, 'emo'), (100_000_000n + 21n * 10_000n + 21n * 1_000n) * 1_000_000n)
   assert.deepEqual(
     emotionModulesFor(p.genesis)?.map((m) => m.name),
-    ['bank', 'staking', 'emotion'],
+    // mesh: EMO crosses to the hub and back (vouchers), like every hosted network
+    ['bank', 'staking', 'emotion', 'mesh'],
   )
   assert.equal(emotionModulesFor({ ...p.genesis, networkId: 'hub' }), undefined)
 })
