@@ -1,15 +1,19 @@
+import { lazy, Suspense } from 'react'
 import { Badge } from './components/Status.tsx'
 import { orderedNetworks, useLive } from './lib/live.ts'
 import { href, useRoute } from './lib/router.ts'
 import { useWallet } from './lib/wallet.ts'
-import { Analytics } from './pages/Analytics.tsx'
-import { Explorer } from './pages/Explorer.tsx'
-import { Mesh } from './pages/Mesh.tsx'
-import { Networks } from './pages/Networks.tsx'
-import { RenderCheck } from './pages/RenderCheck.tsx'
-import { Trading } from './pages/Trading.tsx'
-import { Validators } from './pages/Validators.tsx'
-import { WalletPage } from './pages/Wallet.tsx'
+
+// One chunk per page: the first load fetches the shell, the live store and the page it opens on;
+// charts, the virtualized tables and the wallet's crypto load with the pages that use them.
+const Analytics = lazy(() => import('./pages/Analytics.tsx').then((m) => ({ default: m.Analytics })))
+const Explorer = lazy(() => import('./pages/Explorer.tsx').then((m) => ({ default: m.Explorer })))
+const Mesh = lazy(() => import('./pages/Mesh.tsx').then((m) => ({ default: m.Mesh })))
+const Networks = lazy(() => import('./pages/Networks.tsx').then((m) => ({ default: m.Networks })))
+const RenderCheck = lazy(() => import('./pages/RenderCheck.tsx').then((m) => ({ default: m.RenderCheck })))
+const Trading = lazy(() => import('./pages/Trading.tsx').then((m) => ({ default: m.Trading })))
+const Validators = lazy(() => import('./pages/Validators.tsx').then((m) => ({ default: m.Validators })))
+const WalletPage = lazy(() => import('./pages/Wallet.tsx').then((m) => ({ default: m.WalletPage })))
 
 const PAGES = [
   { id: '', label: 'Networks' },
@@ -109,7 +113,7 @@ export function App() {
       </header>
       {/* Keyed by page and network: switching network starts the page afresh (no stale data shown). */}
       <main id="main" tabIndex={-1} key={`${page}/${route[1] ?? ''}`}>
-        {body}
+        <Suspense fallback={<p className="muted">Loading…</p>}>{body}</Suspense>
       </main>
       <footer className="muted small">
         Talks only to this node's public API (<a href="/docs">/docs</a>) and its WebSocket streams, through
