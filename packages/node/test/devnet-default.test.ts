@@ -40,10 +40,10 @@ let summary: Summary
 let stderr = ''
 
 /** Starts `pulsemesh devnet` on free ports in `home`; resolves with its --json summary. */
-async function startDevnet(): Promise<Summary> {
+async function startDevnet(...extra: string[]): Promise<Summary> {
   const child = spawn(
     process.execPath,
-    [CLI, '--home', home, '--json', 'devnet', '--port', '0', '--epoch-blocks', '6'],
+    [CLI, '--home', home, '--json', 'devnet', '--port', '0', '--epoch-blocks', '6', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'], env: ENV },
   )
   devnet = child
@@ -234,13 +234,13 @@ describe('default devnet: 4 validator processes x 4 networks', { timeout: 300_00
     })
   })
 
-  it('SIGTERM stops every process; a second start continues the same chains', async () => {
+  it('SIGTERM stops every process; a second start continues the same chains, with a full node added', async () => {
     const before = await heights(summary.members[0]!.api)
     const pids = summary.members.map((m) => m.pid)
     await stopDevnet()
     assert.equal(devnet!.exitCode, 0)
     for (const pid of pids) await until(`process ${pid} exits`, 15_000, async () => !alive(pid))
-    summary = await startDevnet()
+    summary = await startDevnet('--full-nodes', '1')
     const after = await heights(summary.members[0]!.api)
     for (const id of summary.networks) assert.ok(after[id]! >= before[id]!, `${id} continues`)
     // The wallet and the chain state survived: bob still holds what he was sent.
@@ -249,5 +249,12 @@ describe('default devnet: 4 validator processes x 4 networks', { timeout: 300_00
       `${summary.members[1]!.api}/v1/networks/hub/accounts/${bob}`,
     )
     assert.equal(acct.balances.pulse, '1500000')
+    // The full node (no validator key) follows all four chains by block sync.
+    const full = summary.members[4]!
+    assert.deepEqual([full.name, full.role], ['f0', 'full node'])
+    await until('f0 follows every network', 90_000, async () => {
+      const h = await heights(full.api)
+      return summary.networks.every((id) => (h[id] ?? 0n) >= before[id]!)
+    })
   })
 })

@@ -29,7 +29,7 @@ describe('default devnet layout', () => {
     const t = tempDir('pm-layout-')
     try {
       const dir = join(t.dir, 'devnet')
-      const l = await prepareMeshProcessDevnet({ dir, basePort: 41000 })
+      const l = await prepareMeshProcessDevnet({ dir, basePort: 41000, epochBlocks: 6 })
       assert.equal(l.validators, 4)
       assert.deepEqual(
         l.members.map((m) => [m.name, m.apiPort, m.tcpPort, m.wsPort]),
@@ -76,8 +76,9 @@ describe('default devnet layout', () => {
         }
       }
       assert.equal(l.demo.emotionalchain, addressFromPublicKey(demo.publicKey, 'emo'))
-      // A second run reuses everything (same peers, same genesis).
-      const again = await prepareMeshProcessDevnet({ dir })
+      // A second run reuses everything (same peers, same genesis, same settings).
+      const again = await prepareMeshProcessDevnet({ dir, epochBlocks: 60 })
+      assert.equal(cfgOf(l.members[0]!.home).networks[1]!.emotion?.blocksPerEpoch, 6)
       assert.deepEqual(again, l)
       // More full nodes later: no validator keys, same genesis, bootstrapped to the validators.
       const withFull = await prepareMeshProcessDevnet({ dir, fullNodes: 1 })
@@ -86,6 +87,10 @@ describe('default devnet layout', () => {
       assert.equal(f0.name, 'f0')
       assert.equal(f0.apiPort, 41050)
       assert.ok(cfgOf(f0.home).networks.every((n) => n.validatorKey === undefined && !n.emotion?.agent))
+      // Module parameters are the validators' (this run's defaults would be another chain).
+      const fe = cfgOf(f0.home).networks.find((n) => n.genesis.includes('emotionalchain'))!
+      assert.equal(fe.emotion?.blocksPerEpoch, 6)
+      assert.deepEqual(cfgOf(f0.home).consensus, cfgOf(l.members[0]!.home).consensus)
       assert.equal(cfgOf(f0.home).p2p?.bootstrap?.length, 4)
       assert.equal(existsSync(join(f0.home, 'keys')), false)
     } finally {

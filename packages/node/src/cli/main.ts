@@ -14,7 +14,7 @@ import { installNodeCrypto } from '../crypto/node-backend.ts'
 import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
-import { moveOldSingleDevnet, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
+import { inspectDevnetDir, moveOldSingleDevnet, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
 import { parseAmount } from './amount.ts'
 import { cliContext } from './context.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
@@ -255,6 +255,13 @@ async function runMeshProcessDevnet(
     if (x < 100 || x > 60_000) throw new PulseError('BAD_OPTION', `${name} must be 100..60000 ms`)
     return x
   }
+  if (
+    inspectDevnetDir(dir).state === 'devnet' &&
+    [o.blockInterval, o.epochBlocks].some((x) => x !== undefined)
+  )
+    console.error(
+      `note: ${dir} exists, so its chains keep their settings; --block-interval / --epoch-blocks apply to a new devnet (another --home)`,
+    )
   const started = Date.now()
   console.error(
     `starting ${n} validator processes${fullNodes ? ` and ${fullNodes} full nodes` : ''} in ${dir} …`,

@@ -159,27 +159,25 @@ export async function prepareMeshProcessDevnet(o: MeshProcessDevnetOptions): Pro
 function validatorConfig(
   l: Pick<MeshDevnetLayout, 'networks'>,
   o: MeshProcessDevnetOptions,
-  i: number | undefined,
+  i: number,
 ): HostConfig['networks'] {
   const epoch = o.epochBlocks ?? 20
-  return l.networks.map((net) => ({
-    genesis: join('genesis', `${net.id}.json`),
-    ...(i === undefined
-      ? {}
-      : { validatorKey: net.id === EMOTIONALCHAIN_ID ? 'validator-emotionalchain' : 'validator' }),
-    ...(net.id === EMOTIONALCHAIN_ID
+  return l.networks.map((net) =>
+    net.id === EMOTIONALCHAIN_ID
       ? {
+          genesis: join('genesis', `${net.id}.json`),
+          validatorKey: 'validator-emotionalchain',
           emotion: {
             blocksPerEpoch: epoch,
             // attestations are made in the first half of an epoch; their nonce must stay fresh
             nonceWindowBlocks: Math.min(20, epoch),
-            ...(i === undefined ? {} : { agent: { validator: i } }),
+            agent: { validator: i },
           },
+          // Emotion epochs count blocks: emotionalchain keeps its block rhythm while the others idle.
+          timing: { emptyBlocksIntervalMs: 0 },
         }
-      : {}),
-    // Emotion epochs count blocks: emotionalchain keeps its block rhythm while the others idle.
-    ...(net.id === EMOTIONALCHAIN_ID ? { timing: { emptyBlocksIntervalMs: 0 } } : {}),
-  }))
+      : { genesis: join('genesis', `${net.id}.json`), validatorKey: 'validator' },
+  )
 }
 
 /**
@@ -317,7 +315,7 @@ async function writeLayout(o: MeshProcessDevnetOptions, dir: string, n: number, 
   }
   // The layout file goes last: its presence means the homes are complete.
   writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(layout, null, 2)}\n`)
-  if (f > 0) await addFullNodes(layout, f, dir, o)
+  if (f > 0) await addFullNodes(layout, f, dir)
   return layout
 }
 
@@ -329,23 +327,28 @@ function copyGenesis(dir: string, home: string): void {
   }
 }
 
-/** Full nodes: no validator keys; they dial every validator and follow the chains by block sync. */
-async function addFullNodes(
-  l: MeshDevnetLayout,
-  f: number,
-  dir: string,
-  o: Partial<MeshProcessDevnetOptions> = {},
-): Promise<void> {
+/**
+ * Full nodes: no validator keys; they dial every validator and follow the chains by block sync.
+ * Their network entries are v0's minus keys and agent — module parameters (emotion epochs) must be
+ * the validators' or the full node computes other state roots — whatever options this run got.
+ */
+async function addFullNodes(l: MeshDevnetLayout, f: number, dir: string): Promise<void> {
   const validators = l.members.slice(0, l.validators)
+  const v0 = JSON.parse(readFileSync(join(validators[0]!.home, 'config.json'), 'utf8')) as HostConfig
+  const networks = v0.networks.map(({ validatorKey: _, ...n }) => {
+    if (n.emotion === undefined) return n
+    const { agent: __, ...emotion } = n.emotion
+    return { ...n, emotion }
+  })
   for (let j = l.fullNodes; j < f; j++) {
     const m = await newMember(join(dir, `f${j}`), `f${j}`, l.basePort, FULL_NODE_OFFSET + j)
     copyGenesis(dir, m.home)
     const cfg: HostConfig = {
       api: { host: '127.0.0.1', port: m.apiPort },
-      networks: validatorConfig(l, o as MeshProcessDevnetOptions, undefined),
+      networks,
       rateLimit: false,
-      p2p: { ...p2pConfig(m, validators), bootstrap: p2pConfig(m, validators).bootstrap },
-      consensus: consensusOf(o),
+      p2p: p2pConfig(m, validators),
+      consensus: v0.consensus,
     }
     writeFileSync(join(m.home, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`)
     l.members.push(m)
