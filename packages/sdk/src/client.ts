@@ -1,5 +1,5 @@
 /** A typed HTTP client of a node's REST API. Uses the global fetch (Node ≥ 18, browsers). */
-import { PulseError } from '@pulsemesh/core'
+import { encodeFrames, PulseError } from '@pulsemesh/core'
 import { PulseStream } from './stream.ts'
 
 export class ApiError extends PulseError {
@@ -95,17 +95,7 @@ export class PulseClient {
    * a sender's consecutive nonces may share a batch. Whole-request errors throw ApiError.
    */
   async submitTxs(network: string, txs: readonly Uint8Array[]): Promise<SubmitBatchResponse> {
-    let n = 0
-    for (const t of txs) n += 4 + t.length
-    const body = new Uint8Array(n)
-    const dv = new DataView(body.buffer)
-    let o = 0
-    for (const t of txs) {
-      dv.setUint32(o, t.length)
-      body.set(t, o + 4)
-      o += 4 + t.length
-    }
-    return this.request<SubmitBatchResponse>('POST', `/v1/networks/${network}/txs/batch`, body)
+    return this.request<SubmitBatchResponse>('POST', `/v1/networks/${network}/txs/batch`, encodeFrames(txs))
   }
   produceBlock(network: string) {
     return this.request<{ height: string; hash: string; txs: string[] }>(

@@ -21,6 +21,7 @@ import {
 } from './schema.ts'
 
 export { decodeCanonical } from './canonical.ts'
+export * from './frames.ts'
 export * as ssz from './schema.ts'
 
 export const ZERO_HASH = new Uint8Array(32)

@@ -30,10 +30,11 @@ import {
   type Block,
   blockHash,
   type Commit,
-  concatBytes,
   DecodeError,
   decodeBlock,
   decodeCommit,
+  decodeFrames,
+  encodeFrames,
   equalBytes,
   PulseError,
   proposalSignBytes,
@@ -107,37 +108,8 @@ export interface SnapshotStats {
   rejectedOffers: number
 }
 
-function framed(items: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const it of items) n += 4 + it.length
-  const out = new Uint8Array(n)
-  const dv = new DataView(out.buffer)
-  let o = 0
-  for (const it of items) {
-    dv.setUint32(o, it.length)
-    out.set(it, o + 4)
-    o += 4 + it.length
-  }
-  return out
-}
-
-function unframe(b: Uint8Array, count: number): Uint8Array[] {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  const out: Uint8Array[] = []
-  let o = 0
-  for (let i = 0; i < count; i++) {
-    if (o + 4 > b.length) throw new DecodeError('DECODE_ERROR', 'snapshot: truncated')
-    const n = dv.getUint32(o)
-    if (o + 4 + n > b.length) throw new DecodeError('DECODE_ERROR', 'snapshot: truncated item')
-    out.push(b.subarray(o + 4, o + 4 + n))
-    o += 4 + n
-  }
-  if (o !== b.length) throw new DecodeError('DECODE_ERROR', 'snapshot: trailing bytes')
-  return out
-}
-
 export function encodeOffer(o: SnapshotOffer): Uint8Array {
-  return framed([
+  return encodeFrames([
     u64be(o.height),
     o.blockBytes,
     o.commitBytes,
@@ -148,7 +120,10 @@ export function encodeOffer(o: SnapshotOffer): Uint8Array {
 }
 
 export function decodeOffer(b: Uint8Array): SnapshotOffer {
-  const [h, blockBytes, commitBytes, nextBlockBytes, nextCommitBytes, s0, s1, s2] = unframe(b, 8)
+  const [h, blockBytes, commitBytes, nextBlockBytes, nextCommitBytes, s0, s1, s2] = decodeFrames(b, {
+    count: 8,
+    what: 'snapshot offer',
+  })
   if (h.length !== 8) throw new DecodeError('DECODE_ERROR', 'snapshot: bad height')
   return {
     height: new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0),
@@ -162,17 +137,17 @@ export function decodeOffer(b: Uint8Array): SnapshotOffer {
 
 /** A chunk: [done u8][n u32] then n × (key, value) framed. */
 export function encodeChunk(entries: [Uint8Array, Uint8Array][], done: boolean): Uint8Array {
-  const head = new Uint8Array(5)
-  head[0] = done ? 1 : 0
-  new DataView(head.buffer).setUint32(1, entries.length)
-  return concatBytes(head, framed(entries.flat()))
+  const out = encodeFrames(entries.flat(), 5)
+  out[0] = done ? 1 : 0
+  new DataView(out.buffer).setUint32(1, entries.length)
+  return out
 }
 
 export function decodeChunk(b: Uint8Array): { entries: [Uint8Array, Uint8Array][]; done: boolean } {
   if (b.length < 5 || b[0] > 1) throw new DecodeError('DECODE_ERROR', 'snapshot: bad chunk header')
   const n = new DataView(b.buffer, b.byteOffset, 5).getUint32(1)
   if (n > CHUNK_ENTRIES) throw new DecodeError('DECODE_ERROR', 'snapshot: too many entries')
-  const items = unframe(b.subarray(5), n * 2)
+  const items = decodeFrames(b.subarray(5), { count: n * 2, what: 'snapshot chunk' })
   const entries: [Uint8Array, Uint8Array][] = []
   for (let i = 0; i < n; i++) entries.push([items[2 * i], items[2 * i + 1]])
   return { entries, done: b[0] === 1 }
