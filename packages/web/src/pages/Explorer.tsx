@@ -1,11 +1,5 @@
 /** Blocks, txs and accounts of one network; each tx's inclusion proof is verified in the browser. */
-import {
-  ApiError,
-  type BlockPage,
-  verifyAccountProof,
-  verifyCertifiedHeader,
-  verifyTxProof,
-} from '@pulsemesh/sdk'
+import { ApiError, type BlockPage } from '@pulsemesh/sdk'
 import { type FormEvent, useState } from 'react'
 import { NetworkTabs, useNetworkParam } from '../App.tsx'
 import { Badge, Card, ErrorBox, Loading, Show } from '../components/Status.tsx'
@@ -13,6 +7,8 @@ import { type Column, VirtualTable } from '../components/VirtualTable.tsx'
 import { classifySearch, shortHash, timeAgo } from '../lib/format.ts'
 import { type BlockRow, client, useLive, useQuery } from '../lib/live.ts'
 import { href, navigate } from '../lib/router.ts'
+import { checkTrusted, type Verdict } from '../lib/trust.ts'
+import { TrustCard } from '../components/Trust.tsx'
 
 export function Explorer({ route }: { route: string[] }) {
   const net = useNetworkParam(route[0])
@@ -23,6 +19,7 @@ export function Explorer({ route }: { route: string[] }) {
       <h1>Explorer</h1>
       <NetworkTabs page="explorer" current={net} />
       <Search network={net} />
+      {net !== undefined && <TrustCard network={net} />}
       {kind === 'block' && id ? (
         <BlockView network={net} id={id} />
       ) : kind === 'tx' && id ? (
@@ -175,8 +172,10 @@ function BlockView({ network, id }: { network: string; id: string }) {
   )
   const cert = useQuery(async () => {
     const c = await client.commit(network, BigInt(id))
-    verifyCertifiedHeader(c.header, c.commit, c.validators)
-    return c.validators.length
+    return checkTrusted(network, async (lc) => {
+      const cp = await lc.verifyHeader(c)
+      return { height: BigInt(cp.height), checkpoint: cp }
+    })
   }, [network, id])
   return (
     <Show q={q} what="Loading block">
@@ -184,9 +183,16 @@ function BlockView({ network, id }: { network: string; id: string }) {
         <Card
           title={`Block #${id}`}
           actions={
-            cert.data !== undefined ? (
-              <Badge tone="ok" title="the commit certificate was checked in this browser">
-                ✓ certificate verified in your browser ({cert.data} validators)
+            cert.data?.ok ? (
+              <Badge
+                tone="ok"
+                title="the commit certificate was checked in this browser against the tracked set"
+              >
+                ✓ certificate verified in your browser ({cert.data.trustedSetSize} trusted validators)
+              </Badge>
+            ) : cert.data ? (
+              <Badge tone="bad" title={cert.data.error}>
+                {cert.data.untrusted ? 'NOT verified: validator set not trusted' : 'certificate not verified'}
               </Badge>
             ) : cert.error ? (
               <Badge tone="bad" title={cert.error.message}>
@@ -250,13 +256,7 @@ function TxView({ network, hash }: { network: string; hash: string }) {
     async () => {
       const r = await client.txProof(network, hash)
       const t0 = performance.now()
-      let verified: { ok: true; height: string } | { ok: false; error: string }
-      try {
-        const v = verifyTxProof(r)
-        verified = { ok: true, height: v.height.toString() }
-      } catch (e) {
-        verified = { ok: false, error: (e as Error).message }
-      }
+      const verified: Verdict = await checkTrusted(network, (lc) => lc.verifyTx(r))
       return { r, verified, ms: performance.now() - t0 }
     },
     [network, hash, committed],
@@ -351,8 +351,18 @@ function TxView({ network, hash }: { network: string; hash: string }) {
                           </Badge>{' '}
                           in {p.ms.toFixed(1)} ms: the tx's Merkle path leads to the tx root of block #
                           {p.verified.height}, whose header carries a commit certificate signed by more than
-                          2/3 of the voting power of its {p.r.validators.length} validator
-                          {p.r.validators.length === 1 ? '' : 's'} (Ed25519 checked here, by @pulsemesh/sdk).
+                          2/3 of the voting power of the {p.verified.trustedSetSize} validator
+                          {p.verified.trustedSetSize === 1 ? '' : 's'} this browser tracks from its pinned
+                          checkpoint (Ed25519 checked here, by @pulsemesh/sdk).
+                        </p>
+                      ) : p.verified.untrusted ? (
+                        <p>
+                          <Badge tone="bad">
+                            <span data-testid="verify-untrusted">
+                              ✗ NOT verified: validator set not trusted
+                            </span>
+                          </Badge>{' '}
+                          {p.verified.error}
                         </p>
                       ) : (
                         <p>
@@ -379,9 +389,9 @@ function TxView({ network, hash }: { network: string; hash: string }) {
                         </dd>
                       </dl>
                       <p className="muted small">
-                        Trust note: the validator set comes with the proof from this node; the check shows the
-                        block was certified by that set. Pin a set you trust to rule out a node lying about
-                        it.
+                        Trust note: the validator set sent with the proof is used only if this browser's light
+                        client reaches it from the set it pinned on first contact (see "Trusted validator set"
+                        on the Explorer page), through certificates of each validator-set change.
                       </p>
                     </>
                   )}
@@ -406,12 +416,8 @@ function AccountView({ network, address }: { network: string; address: string })
   })
   const proof = useQuery(async () => {
     const r = await client.accountProof(network, address)
-    try {
-      const v = verifyAccountProof(r)
-      return { ok: true as const, height: v.height.toString(), asset: r.asset }
-    } catch (e) {
-      return { ok: false as const, error: (e as Error).message }
-    }
+    const v = await checkTrusted(network, (lc) => lc.verifyAccount(r))
+    return v.ok ? { ...v, asset: r.asset } : v
   }, [network, address])
   return (
     <>
@@ -427,7 +433,7 @@ function AccountView({ network, address }: { network: string; address: string })
             </Badge>
           ) : proof.data ? (
             <Badge tone="bad" title={proof.data.error}>
-              balance proof failed
+              {proof.data.untrusted ? 'NOT verified: validator set not trusted' : 'balance proof failed'}
             </Badge>
           ) : null
         }

@@ -17,6 +17,7 @@ import { VirtualTable } from '../components/VirtualTable.tsx'
 import { shortHash, timeAgo } from '../lib/format.ts'
 import { client, live, modulesOf, orderedNetworks, useLive, useQuery } from '../lib/live.ts'
 import { href } from '../lib/router.ts'
+import { lightClient } from '../lib/trust.ts'
 
 interface InFlight {
   source: string
@@ -198,13 +199,20 @@ function ProofCheck({ row }: { row: InFlight }) {
         'GET',
         `/v1/networks/${row.source}/mesh/proof/${toHex(key)}`,
       )
+      // The certificate must chain from this browser's pinned set of the source network.
+      const lc = await lightClient(row.source)
+      await lc.verifyHeader(r)
       const v = verifyMeshProof(key, r)
       setSt({
         ok: v.value !== null,
         text: v.value !== null ? `committed at #${v.height}` : `absent at #${v.height}`,
       })
     } catch (e) {
-      setSt({ ok: false, text: (e as Error).message })
+      const untrusted = (e as { code?: string }).code === 'VALIDATORS_UNTRUSTED'
+      setSt({
+        ok: false,
+        text: `${untrusted ? 'NOT verified: validator set not trusted: ' : ''}${(e as Error).message}`,
+      })
     }
   }
   if (st === null)
