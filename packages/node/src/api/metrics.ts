@@ -4,6 +4,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CommittedBlock, NetworkNode } from '../chain/network-node.ts'
+import type { TopicStats } from '../p2p/p2p-node.ts'
 
 /** What the p2p layer reports to /metrics (cumulative counts since start; plain numbers, no libp2p types). */
 export interface P2PFigures {
@@ -32,19 +33,7 @@ export interface P2PFigures {
     snapshotInstalledHeight: number
     snapshotChunksServed: number
     snapshotChunksFetched: number
-    topics: {
-      topic: string
-      peers: number
-      messagesIn: number
-      bytesIn: number
-      messagesOut: number
-      bytesOut: number
-      accepted: number
-      ignored: number
-      rejected: number
-      rateLimited: number
-      oversized: number
-    }[]
+    topics: ({ topic: string; peers: number } & TopicStats)[]
   }[]
 }
 

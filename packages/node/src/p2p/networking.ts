@@ -24,7 +24,7 @@ import {
   GossipConsensusTransport,
   networkTopics,
 } from './gossip-transport.ts'
-import { type P2PConfig, P2PNode } from './p2p-node.ts'
+import { emptyTopicStats, type P2PConfig, P2PNode } from './p2p-node.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { SnapshotService } from './snapshot.ts'
 
@@ -104,18 +104,7 @@ function joinTopics(p2p: P2PNode, topics: string[]): void {
   for (const t of topics) {
     allowed?.add(t)
     if (profile !== undefined && scores[t] === undefined) scores[t] = { ...profile }
-    if (!p2p.topicStats.has(t))
-      p2p.topicStats.set(t, {
-        messagesIn: 0,
-        bytesIn: 0,
-        messagesOut: 0,
-        bytesOut: 0,
-        accepted: 0,
-        ignored: 0,
-        rejected: 0,
-        rateLimited: 0,
-        oversized: 0,
-      })
+    if (!p2p.topicStats.has(t)) p2p.topicStats.set(t, emptyTopicStats())
     ps.subscribe(t)
   }
 }

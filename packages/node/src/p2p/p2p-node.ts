@@ -109,7 +109,7 @@ export interface TopicStats {
   oversized: number
 }
 
-const emptyTopicStats = (): TopicStats => ({
+export const emptyTopicStats = (): TopicStats => ({
   messagesIn: 0,
   bytesIn: 0,
   messagesOut: 0,
