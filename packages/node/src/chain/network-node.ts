@@ -215,6 +215,13 @@ export class NetworkNode extends EventEmitter {
   readonly checkpointInterval: bigint
   private readonly trusted = new Map<bigint, Checkpoint>()
   private haltStatus: HaltStatus | undefined
+  /**
+   * Single-validator pipelining: the next block's txs executed (into an overlay, not the tree)
+   * while the previous block's fsynced write ran; used if the head is still that block.
+   */
+  private nextExec:
+    | { parentHash: Uint8Array; timeMs: bigint; overlay: Overlay; exec: ReturnType<App['executeBlock']> }
+    | undefined
   /** Keys + values of the committed state in bytes (storage quotas count this, not entries). */
   private stateByteCount = 0
 
@@ -432,20 +439,28 @@ export class NetworkNode extends EventEmitter {
     const p = this.genesis.params
     const height = this.head.height + 1n
     const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
-    const now = this.now()
-    const timeMs = now > prevTime ? now : prevTime + 1n
-    const ctx = {
-      networkId: this.id,
-      height,
-      timeMs,
-      proposer: key.publicKey,
-      prevHash: this.head.hash,
-      params: p,
+    let timeMs: bigint
+    let overlay: Overlay
+    let exec: ReturnType<App['executeBlock']>
+    const pre = this.nextExec
+    this.nextExec = undefined
+    if (pre !== undefined && equalBytes(pre.parentHash, this.head.hash)) {
+      ;({ timeMs, overlay, exec } = pre)
+    } else {
+      const now = this.now()
+      timeMs = now > prevTime ? now : prevTime + 1n
+      const ctx = {
+        networkId: this.id,
+        height,
+        timeMs,
+        proposer: key.publicKey,
+        prevHash: this.head.hash,
+        params: p,
+      }
+      const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
+      overlay = new Overlay(this.state)
+      exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
     }
-
-    const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024)
-    const overlay = new Overlay(this.state)
-    const exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
     for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
 
     const changes = overlay.sortedWrites()
@@ -497,7 +512,9 @@ export class NetworkNode extends EventEmitter {
       ],
     }
     try {
-      await this.store.commitBlock({
+      // commitBlock hands its batch to LevelDB before its first await: the fsync runs on the
+      // thread pool while the next block is executed here (only with a full block waiting).
+      const writing = this.store.commitBlock({
         height,
         hash,
         blockBytes: encodeBlock(block),
@@ -507,7 +524,15 @@ export class NetworkNode extends EventEmitter {
         accounts: exec.included.map((d) => touchedAccounts(this.app, d)),
         stateChanges: changes.map(([k, v]) => [keyBytes(k), v]),
       })
+      writing.catch(() => {}) // awaited just below
+      try {
+        this.executeNext(key.publicKey, hash, height, timeMs, exec.included)
+      } catch {
+        this.nextExec = undefined // an optimisation only: the next block is then built as usual
+      }
+      await writing
     } catch (e) {
+      this.nextExec = undefined
       // The tree already holds the new state; continuing would serve state that is not on disk.
       this.emit('fatal', e)
       throw e
@@ -523,6 +548,35 @@ export class NetworkNode extends EventEmitter {
     }
     this.emit('block', committed, exec.endEvents)
     return committed
+  }
+
+  /**
+   * Executes the block after `height` (hash `parentHash`, not yet durable) into an overlay on the
+   * tree, which already holds that block's state. Nothing is visible: the head, the tree and the
+   * mempool are untouched until produceLocked uses it. Only when a full block is waiting beyond
+   * the txs just included: otherwise txs arriving during the write should still make that block.
+   */
+  private executeNext(
+    proposer: Uint8Array,
+    parentHash: Uint8Array,
+    height: bigint,
+    prevTime: bigint,
+    included: DecodedTx[],
+  ): void {
+    const p = this.genesis.params
+    if (this.mempool.size - included.length < p.blockTxsMax) return
+    const exclude = new Set(included.map((d) => d.hashHex))
+    const candidates = this.mempool
+      .reap(p.blockTxsMax + exclude.size, p.blockBytesMax - 64 * 1024)
+      .filter((d) => !exclude.has(d.hashHex))
+      .slice(0, p.blockTxsMax)
+    if (candidates.length < p.blockTxsMax) return
+    const now = this.now()
+    const timeMs = now > prevTime ? now : prevTime + 1n
+    const ctx = { networkId: this.id, height: height + 1n, timeMs, proposer, prevHash: parentHash, params: p }
+    const overlay = new Overlay(this.state)
+    const exec = this.app.executeBlock(overlay, candidates, ctx, { mode: 'build', verifySignatures: false })
+    this.nextExec = { parentHash, timeMs, overlay, exec }
   }
 
   // ------------------------------------------------------------ consensus (several validators)
