@@ -46,3 +46,8 @@ export function problemFor(e: unknown): Problem {
   }
   return { type: 'about:blank', title: 'INTERNAL', status: 500, detail: 'internal error', code: 'INTERNAL' }
 }
+
+/** The 404 body for a path nothing serves (no route, no dashboard file): untyped, so about:blank. */
+export function notFoundProblem(detail: string): Problem {
+  return { type: 'about:blank', title: 'NOT_FOUND', status: 404, detail, code: 'NOT_FOUND' }
+}

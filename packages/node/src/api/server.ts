@@ -30,7 +30,7 @@ import { type AuthConfig, Authenticator, type Principal, type Role } from './aut
 import { ApiMetrics } from './metrics.ts'
 import { type GraphqlOptions, registerGraphql } from './graphql.ts'
 import { DOCS_HTML, openapiDocument, type RouteDoc } from './openapi.ts'
-import { problemFor } from './problem.ts'
+import { notFoundProblem, problemFor } from './problem.ts'
 import { type RateLimitConfig, RateLimiter } from './rate-limit.ts'
 import * as S from './schemas.ts'
 import { type StreamOptions, registerStreams } from './streams.ts'
@@ -157,13 +157,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     reply
       .status(404)
       .type('application/problem+json')
-      .send({
-        type: 'about:blank',
-        title: 'NOT_FOUND',
-        status: 404,
-        detail: `no route ${req.method} ${req.url.slice(0, 200)}`,
-        code: 'NOT_FOUND',
-      })
+      .send(notFoundProblem(`no route ${req.method} ${req.url.slice(0, 200)}`))
   })
 
   // ---------------------------------------------------------------- auth, rate limit, metrics

@@ -9,6 +9,7 @@ import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { notFoundProblem } from './problem.ts'
 
 export const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url))
 
@@ -81,13 +82,7 @@ export function registerWebRoutes(app: FastifyInstance, dist: string = WEB_DIST)
     reply
       .status(404)
       .type('application/problem+json')
-      .send({
-        type: 'about:blank',
-        title: 'NOT_FOUND',
-        status: 404,
-        detail: `no dashboard file ${what.slice(0, 130)}`,
-        code: 'NOT_FOUND',
-      })
+      .send(notFoundProblem(`no dashboard file ${what.slice(0, 130)}`))
 
   const open = { config: { open: true } }
   app.get('/', open, async (req, reply) => {
