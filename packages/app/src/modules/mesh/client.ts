@@ -24,6 +24,7 @@ import {
 } from '@pulsemesh/core'
 import type { KVStore } from '../../state/kv.ts'
 import { type ValidatorSet, validatorSetOf } from '../../validators.ts'
+import type { MisbehaviourPayload } from './payloads.ts'
 import { ClientStateSSZ, ConsensusStateSSZ, MESH_KEYS, MeshError } from './state.ts'
 
 export interface ValidatorEntry {
@@ -299,15 +300,7 @@ function checkTrustedHeader(
  */
 export function checkMisbehaviour(
   store: KVStore,
-  o: {
-    counterparty: string
-    header1: Uint8Array
-    commit1: Uint8Array
-    validators1: ValidatorEntry[]
-    header2: Uint8Array
-    commit2: Uint8Array
-    validators2: ValidatorEntry[]
-  },
+  o: MisbehaviourPayload,
 ): { height: bigint; kind: 'fork' | 'time' } {
   const c = requireClient(store, o.counterparty) // UNKNOWN_CLIENT, CLIENT_FROZEN
   const a = checkTrustedHeader(o.counterparty, c, o.header1, o.commit1, o.validators1)
