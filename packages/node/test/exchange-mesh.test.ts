@@ -96,6 +96,47 @@ const fund = (network: string, to: string, asset: string, amount: bigint) =>
 const balance = async (network: string, who: string, asset: string) =>
   BigInt((await api.balances(network, who)).balances[asset] ?? '0')
 const height = async (network: string) => BigInt((await api.status(network)).height)
+/** `order place` on the hub (limit order; size in lots, price in quote units per lot). */
+const placeOrder = (from: string, market: string, side: 'buy' | 'sell', size: string, price: string) =>
+  cli(
+    'hub',
+    'order',
+    'place',
+    '--from',
+    from,
+    '--market',
+    market,
+    '--side',
+    side,
+    '--size',
+    size,
+    '--price',
+    price,
+  )
+/** `swap lock`: `amount` of `asset` to `to`, claimable with the preimage of `hashlock` until `timeout` (a height). */
+const swapLock = (
+  network: string,
+  o: { from: string; to: string; asset: string; amount: string; timeout: bigint; hashlock: string },
+) =>
+  cli(
+    network,
+    'swap',
+    'lock',
+    '--from',
+    o.from,
+    '--to',
+    o.to,
+    '--asset',
+    o.asset,
+    '--amount',
+    o.amount,
+    '--timeout',
+    String(o.timeout),
+    '--hashlock',
+    o.hashlock,
+  )
+const swapClaim = (network: string, from: string, id: string, preimage: string) =>
+  cli(network, 'swap', 'claim', '--from', from, '--id', id, '--preimage', preimage)
 
 describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
   before(async () => {
@@ -147,37 +188,9 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
     subscribeTrades(stream, 'hub', MARKET, (t) => fills.push(t))
     subscribeBook(stream, 'hub', 'other:pulse', () => assert.fail('update of another market'))
     await new Promise((r) => setTimeout(r, 200))
-    const sell = await cli(
-      'hub',
-      'order',
-      'place',
-      '--from',
-      'demo',
-      '--market',
-      MARKET,
-      '--side',
-      'sell',
-      '--size',
-      '100',
-      '--price',
-      '50',
-    )
+    const sell = await placeOrder('demo', MARKET, 'sell', '100', '50')
     assert.equal(sell.ok, true, sell.error)
-    const buy = await cli(
-      'hub',
-      'order',
-      'place',
-      '--from',
-      'bob',
-      '--market',
-      MARKET,
-      '--side',
-      'buy',
-      '--size',
-      '60',
-      '--price',
-      '55',
-    )
+    const buy = await placeOrder('bob', MARKET, 'buy', '60', '55')
     assert.equal(buy.ok, true, buy.error)
     assert.equal(await balance('hub', addr.bob!, VOUCHER), 60n)
     for (let k = 0; k < 100 && (fills.length < 1 || books.length < 2); k++)
@@ -310,54 +323,12 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
 
   it('bad input on the hub market: typed reasons and no state change', async () => {
     const before = await balance('hub', addr.bob!, 'pulse')
-    const unknown = await cli(
-      'hub',
-      'order',
-      'place',
-      '--from',
-      'bob',
-      '--market',
-      'nope:pulse',
-      '--side',
-      'buy',
-      '--size',
-      '1',
-      '--price',
-      '1',
-    )
+    const unknown = await placeOrder('bob', 'nope:pulse', 'buy', '1', '1')
     assert.equal(unknown.error, 'UNKNOWN_MARKET')
-    const tooBig = await cli(
-      'hub',
-      'order',
-      'place',
-      '--from',
-      'bob',
-      '--market',
-      MARKET,
-      '--side',
-      'buy',
-      '--size',
-      '1000000000',
-      '--price',
-      '55',
-    )
+    const tooBig = await placeOrder('bob', MARKET, 'buy', '1000000000', '55')
     assert.equal(tooBig.error, 'INSUFFICIENT_FUNDS')
     // carol has no PULSE at all: the node refuses her tx before any block
-    const broke = await cli(
-      'hub',
-      'order',
-      'place',
-      '--from',
-      'carol',
-      '--market',
-      MARKET,
-      '--side',
-      'buy',
-      '--size',
-      '1',
-      '--price',
-      '1',
-    )
+    const broke = await placeOrder('carol', MARKET, 'buy', '1', '1')
     assert.equal(broke.error, 'INSUFFICIENT_FEE_FUNDS')
     const ex = new ExchangeClient(api, 'hub')
     const sellId = (await ex.positions(addr.demo!)).orders[0]!.id
@@ -378,69 +349,31 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
     const ha = await height('tenant-a')
     const hb = await height('tenant-b')
     // demo locks on A (long timeout), carol locks on B with the same H (shorter timeout)
-    const lockA = await cli(
-      'tenant-a',
-      'swap',
-      'lock',
-      '--from',
-      'demo',
-      '--to',
-      addr.carol!,
-      '--asset',
-      'acoin',
-      '--amount',
-      '1000',
-      '--timeout',
-      String(ha + 60n),
-      '--hashlock',
-      H,
-    )
+    const lockA = await swapLock('tenant-a', {
+      from: 'demo',
+      to: addr.carol!,
+      asset: 'acoin',
+      amount: '1000',
+      timeout: ha + 60n,
+      hashlock: H,
+    })
     assert.equal(lockA.ok, true, lockA.error)
-    const lockB = await cli(
-      'tenant-b',
-      'swap',
-      'lock',
-      '--from',
-      'carol',
-      '--to',
-      addr.demo!,
-      '--asset',
-      'bcoin',
-      '--amount',
-      '500',
-      '--timeout',
-      String(hb + 30n),
-      '--hashlock',
-      H,
-    )
+    const lockB = await swapLock('tenant-b', {
+      from: 'carol',
+      to: addr.demo!,
+      asset: 'bcoin',
+      amount: '500',
+      timeout: hb + 30n,
+      hashlock: H,
+    })
     assert.equal(lockB.ok, true, lockB.error)
     const swapB = await new ExchangeClient(api, 'tenant-b').swap(lockB.swapId!)
     assert.equal(swapB.hashlock, H)
 
     const carolB0 = await balance('tenant-b', addr.carol!, 'bcoin')
-    const wrongParty = await cli(
-      'tenant-b',
-      'swap',
-      'claim',
-      '--from',
-      'carol',
-      '--id',
-      lockB.swapId!,
-      '--preimage',
-      toHex(secret),
-    )
+    const wrongParty = await swapClaim('tenant-b', 'carol', lockB.swapId!, toHex(secret))
     assert.equal(wrongParty.error, 'NOT_SWAP_PARTY')
-    const wrongPreimage = await cli(
-      'tenant-b',
-      'swap',
-      'claim',
-      '--from',
-      'demo',
-      '--id',
-      lockB.swapId!,
-      '--preimage',
-      '00'.repeat(32),
-    )
+    const wrongPreimage = await swapClaim('tenant-b', 'demo', lockB.swapId!, '00'.repeat(32))
     assert.equal(wrongPreimage.error, 'WRONG_PREIMAGE')
     const early = await cli('tenant-b', 'swap', 'refund', '--from', 'carol', '--id', lockB.swapId!)
     assert.equal(early.error, 'SWAP_NOT_EXPIRED')
@@ -449,17 +382,7 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
 
     // demo claims on B: the preimage is now public in the claim's event
     const demoB0 = await balance('tenant-b', addr.demo!, 'bcoin')
-    const claimB = await cli(
-      'tenant-b',
-      'swap',
-      'claim',
-      '--from',
-      'demo',
-      '--id',
-      lockB.swapId!,
-      '--preimage',
-      toHex(secret),
-    )
+    const claimB = await swapClaim('tenant-b', 'demo', lockB.swapId!, toHex(secret))
     assert.equal(claimB.ok, true, claimB.error)
     assert.equal(await balance('tenant-b', addr.demo!, 'bcoin'), demoB0 + 500n - fee)
     const tx = await api.tx('tenant-b', claimB.hash)
@@ -482,51 +405,22 @@ describe('exchange across networks (mesh devnet, CLI + SDK)', () => {
     await assert.rejects(api.submitTx('tenant-a', claimA.bytes), (e: { code?: string }) =>
       ['TX_DUPLICATE', 'NONCE_REUSED'].includes(e.code ?? ''),
     )
-    const again = await cli(
-      'tenant-a',
-      'swap',
-      'claim',
-      '--from',
-      'carol',
-      '--id',
-      lockA.swapId!,
-      '--preimage',
-      revealed,
-    )
+    const again = await swapClaim('tenant-a', 'carol', lockA.swapId!, revealed)
     assert.equal(again.error, 'UNKNOWN_SWAP')
 
     // timeout path: a short lock expires; the claim is refused, the sender refunds
     const ha2 = await height('tenant-a')
-    const lockC = await cli(
-      'tenant-a',
-      'swap',
-      'lock',
-      '--from',
-      'demo',
-      '--to',
-      addr.carol!,
-      '--asset',
-      'acoin',
-      '--amount',
-      '77',
-      '--timeout',
-      String(ha2 + 2n),
-      '--hashlock',
-      H,
-    )
+    const lockC = await swapLock('tenant-a', {
+      from: 'demo',
+      to: addr.carol!,
+      asset: 'acoin',
+      amount: '77',
+      timeout: ha2 + 2n,
+      hashlock: H,
+    })
     assert.equal(lockC.ok, true, lockC.error)
     while ((await height('tenant-a')) <= ha2 + 2n) await fund('tenant-a', addr.demo!, 'acoin', 1n)
-    const late = await cli(
-      'tenant-a',
-      'swap',
-      'claim',
-      '--from',
-      'carol',
-      '--id',
-      lockC.swapId!,
-      '--preimage',
-      toHex(secret),
-    )
+    const late = await swapClaim('tenant-a', 'carol', lockC.swapId!, toHex(secret))
     assert.equal(late.error, 'SWAP_EXPIRED')
     const byOther = await cli('tenant-a', 'swap', 'refund', '--from', 'carol', '--id', lockC.swapId!)
     assert.equal(byOther.error, 'NOT_SWAP_PARTY')
