@@ -1,6 +1,8 @@
 /**
  * Web dashboard benchmark (`npm run bench -- web`), headless Debian Chromium via playwright-core:
- * 1. Bundle: raw and gzip KB of what the node serves (JS + CSS), build time; peer in the same run:
+ * 1. Bundle: raw and gzip KB of what the node serves (JS + CSS, all chunks), the initial part
+ *    (what index.html loads before any page chunk) and the first page as opened (those plus the
+ *    chunks the Networks page pulled in, from resource timings), build time; peer in the same run:
  *    gzip KB of react + react-dom's production builds alone (the floor of any React dashboard).
  * 2. Page load to first live block: from navigation start to the first block pushed over the
  *    WebSocket, on a devnet this bench starts (single validator) kept busy by a transfer every
@@ -33,8 +35,14 @@ const LOADS = Number(process.env.WEB_BENCH_LOADS ?? 7)
 const kb = (n: number) => Math.round((n / 1024) * 10) / 10
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+const ASSETS = join(REPO, 'packages/web/dist/assets')
+const gzipOf = (f: string) => gzipSync(readFileSync(join(ASSETS, f)), { level: 9 }).length
+
+/** Gzip KB of the given asset files (names under dist/assets). */
+const gzipKBOf = (names: Iterable<string>) => kb([...new Set(names)].reduce((s, f) => s + gzipOf(f), 0))
+
 function bundle() {
-  const dir = join(REPO, 'packages/web/dist/assets')
+  const dir = ASSETS
   let raw = 0
   let gz = 0
   const files: Record<string, { rawKB: number; gzipKB: number }> = {}
@@ -45,6 +53,9 @@ function bundle() {
     gz += g
     files[f] = { rawKB: kb(b.length), gzipKB: kb(g) }
   }
+  // What index.html makes the browser fetch before any page chunk: entry script, CSS, preloads.
+  const html = readFileSync(join(REPO, 'packages/web/dist/index.html'), 'utf8')
+  const initial = [...html.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)].map((m) => m[1]!)
   const peerFiles = ['react/cjs/react.production.js', 'react-dom/cjs/react-dom-client.production.js']
   const peer = peerFiles.reduce(
     (s, f) => s + gzipSync(readFileSync(join(REPO, 'node_modules', f)), { level: 9 }).length,
@@ -53,6 +64,9 @@ function bundle() {
   return {
     rawKB: kb(raw),
     gzipKB: kb(gz),
+    initialFiles: initial,
+    initialGzipKB: gzipKBOf(initial),
+    chunks: readdirSync(dir).filter((f) => f.endsWith('.js')).length,
     files,
     reactAloneGzipKB: kb(peer),
     ratioToReactAlone: Math.round((gz / peer) * 10) / 10,
@@ -117,6 +131,7 @@ export async function run(): Promise<Record<string, unknown>> {
       domContentLoadedMs: number
       loadMs: number
     }[] = []
+    let firstPageAssets: string[] = []
     for (let i = 0; i < LOADS; i++) {
       const ctx = await browser.newContext()
       const page = await ctx.newPage()
@@ -128,6 +143,14 @@ export async function run(): Promise<Record<string, unknown>> {
           timeout: 60_000,
         },
       )
+      if (i === 0)
+        firstPageAssets = await page.evaluate(() =>
+          performance
+            .getEntriesByType('resource')
+            .map((e) => new URL(e.name).pathname)
+            .filter((p) => p.startsWith('/assets/'))
+            .map((p) => p.slice('/assets/'.length)),
+        )
       loads.push(
         await page.evaluate(() => {
           const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming
@@ -149,7 +172,13 @@ export async function run(): Promise<Record<string, unknown>> {
       plain10000: await renderCheck(page, devnet.url, 10_000, 'plain'),
     }
     return {
-      bundle: { ...size, buildSeconds },
+      bundle: {
+        ...size,
+        buildSeconds,
+        // The Networks page (#/) as opened: index.html's assets plus the page chunks it pulled in.
+        firstPageFiles: firstPageAssets,
+        firstPageGzipKB: gzipKBOf(firstPageAssets),
+      },
       pageLoad: {
         loads: LOADS,
         firstLiveBlockMsMedian: median(loads.map((l) => l.firstLiveBlockMs)),

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { addressFromPublicKey, generateKeyPair } from '@pulsemesh/sdk'
+import { addressFromPublicKey, generateKeyPair, toHex, validatorsHash } from '@pulsemesh/sdk'
 import type { Browser, Page } from 'playwright-core'
 import { buildWeb } from '../scripts/build.ts'
 import {
@@ -63,7 +63,7 @@ const go = async (hash: string) => {
 
 test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
   skip,
-  timeout: 170_000,
+  timeout: 200_000,
 }, async (t) => {
   await t.test('networks overview shows hub blocks arriving live', async () => {
     await go('')
@@ -132,9 +132,9 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
       txUrl = page.url()
       assert.match(await page.locator('main').innerText(), /transfer/)
       await shot('04-tx-verified')
-      // The recipient's account shows the 1.5 PULSE (1,500,000 base units).
+      // The recipient's account shows the 1.5 PULSE (1,500,000 base units, 6 decimals).
       await go(`explorer/hub/account/${to}`)
-      await page.getByText('1500000').waitFor()
+      await page.getByTitle('1500000 base units').getByText('1.5').waitFor()
     },
   )
 
@@ -145,6 +145,8 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
     await page.getByRole('button', { name: 'Search' }).click()
     await page.getByRole('heading', { name: 'Block #1' }).waitFor()
     await page.getByText('certificate verified in your browser').waitFor()
+    // The first proof pinned hub's genesis validator set in this browser.
+    assert.match(await page.getByTestId('trust-pin').innerText(), /block #1 /)
     await shot('05-explorer-block')
     assert.ok(txUrl)
   })
@@ -179,6 +181,13 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
         .getByText(/placed at block #[0-9]+/)
         .waitFor()
     }
+    // Display units: more decimals than usd has are refused before anything is signed.
+    await order.locator('input[name=price]').fill('1.0000001')
+    await order.getByRole('button', { name: 'Review buy order' }).click()
+    await page
+      .getByTestId('order-result')
+      .getByText(/at most 6 decimal places/)
+      .waitFor()
     await place('buy')
     await page
       .getByTestId('my-orders')
@@ -194,7 +203,7 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
     // A buy below the market rests; cancel it from "My open orders" (after a confirmation).
     await place('buy', '50')
     const mine = page.getByTestId('my-orders')
-    await mine.getByText(/resting @ 50/).waitFor()
+    await mine.getByText(/resting\) @ 50 usd/).waitFor()
     await mine.getByRole('button', { name: 'Cancel' }).click()
     await page
       .getByRole('dialog', { name: /Cancel order #[0-9]+/ })
@@ -260,4 +269,40 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
     }, 'blocks after the restart')
     await shot('11-after-restart')
   })
+
+  // Last: it reloads the page, which drops the unlocked wallet key (kept in memory only).
+  await t.test(
+    'a pinned validator set the node does not chain to: NOT verified, until re-pinned',
+    async () => {
+      // A self-consistent pin of a set that never validated hub (what a node lying about its
+      // validators would look like from this browser's side).
+      const fake = generateKeyPair('ed25519', new Uint8Array(32).fill(7))
+      const validators = [{ publicKey: toHex(fake.publicKey.bytes), power: '10' }]
+      const vh = validatorsHash(validators)
+      const cp = {
+        networkId: 'hub',
+        height: '1',
+        hash: 'ab'.repeat(32),
+        timeMs: '1',
+        validatorsHash: vh,
+        nextValidatorsHash: vh,
+        validators,
+      }
+      await page.evaluate(
+        (v) => localStorage.setItem('pulsemesh.light.v1.hub', v),
+        JSON.stringify({ state: { pin: cp, checkpoints: [cp] }, pinnedAtMs: Date.now() }),
+      )
+      await page.goto('about:blank')
+      await page.goto(txUrl)
+      await page.getByTestId('verify-untrusted').waitFor()
+      assert.match(
+        await page.getByTestId('verify-untrusted').innerText(),
+        /NOT verified: validator set not trusted/,
+      )
+      await shot('05b-untrusted')
+      await page.getByRole('button', { name: 'Forget and re-pin' }).click()
+      await page.reload()
+      await page.getByTestId('verified-badge').waitFor()
+    },
+  )
 })

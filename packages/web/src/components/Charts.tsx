@@ -11,7 +11,7 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts'
 import { useEffect, useRef } from 'react'
-import { cumulativeDepth } from '../lib/format.ts'
+import { cumulativeDepth, formatNumber } from '../lib/format.ts'
 
 const theme = {
   layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#94a3b8' },
@@ -149,7 +149,17 @@ export function CandleChart({ candles, height = 300 }: { candles: CandlePoint[];
 type Level = { price: string; lots: string }
 
 /** Cumulative bid and ask depth around the spread, as step areas. */
-export function DepthChart({ bids, asks, height = 200 }: { bids: Level[]; asks: Level[]; height?: number }) {
+export function DepthChart({
+  bids,
+  asks,
+  height = 200,
+  sizeUnit = 'lots',
+}: {
+  bids: Level[]
+  asks: Level[]
+  height?: number
+  sizeUnit?: string
+}) {
   const b = cumulativeDepth(bids)
   const a = cumulativeDepth(asks)
   const all = [...b, ...a]
@@ -185,13 +195,13 @@ export function DepthChart({ bids, asks, height = 200 }: { bids: Level[]; asks: 
       <path d={path(b)} fill="rgba(34,197,94,0.25)" stroke="#22c55e" />
       <path d={path(a)} fill="rgba(239,68,68,0.25)" stroke="#ef4444" />
       <text x={8} y={H - 2} fill="#94a3b8" fontSize="11">
-        {minP}
+        {formatNumber(minP, 8)}
       </text>
       <text x={W - 8} y={H - 2} fill="#94a3b8" fontSize="11" textAnchor="end">
-        {maxP}
+        {formatNumber(maxP, 8)}
       </text>
       <text x={8} y={12} fill="#94a3b8" fontSize="11">
-        {maxT} lots
+        {formatNumber(maxT, 8)} {sizeUnit}
       </text>
     </svg>
   )

@@ -4,7 +4,8 @@ import { type FormEvent, useState } from 'react'
 import { NetworkTabs, useNetworkParam } from '../App.tsx'
 import { Badge, Card, ErrorBox, Loading, Show } from '../components/Status.tsx'
 import { type Column, VirtualTable } from '../components/VirtualTable.tsx'
-import { classifySearch, shortHash, timeAgo } from '../lib/format.ts'
+import { useDecimals } from '../lib/assets.ts'
+import { classifySearch, formatUnits, shortHash, timeAgo } from '../lib/format.ts'
 import { type BlockRow, client, useLive, useQuery } from '../lib/live.ts'
 import { href, navigate } from '../lib/router.ts'
 import { checkTrusted, type Verdict } from '../lib/trust.ts'
@@ -238,12 +239,30 @@ function BlockView({ network, id }: { network: string; id: string }) {
   )
 }
 
-function Frag({ k, v }: { k: string; v: string }) {
+/** Balances in tokens (each asset's decimals); raw base units on hover. */
+function Balances({ network, balances }: { network: string; balances: Record<string, string> }) {
+  const assets = Object.keys(balances)
+  const d = useDecimals(network, assets)
+  return (
+    <>
+      {assets.map((asset) => (
+        <Frag
+          key={asset}
+          k={asset}
+          v={d.decimals ? formatUnits(balances[asset]!, d.decimals[asset]!) : balances[asset]!}
+          title={`${balances[asset]} base units`}
+        />
+      ))}
+    </>
+  )
+}
+
+function Frag({ k, v, title }: { k: string; v: string; title?: string }) {
   return (
     <>
       <dt>{k}</dt>
       <dd>
-        <code>{v}</code>
+        <code title={title}>{v}</code>
       </dd>
     </>
   )
@@ -447,9 +466,7 @@ function AccountView({ network, address }: { network: string; address: string })
               </dd>
               <dt>nonce</dt>
               <dd>{a.nonce}</dd>
-              {Object.entries(a.balances).map(([asset, v]) => (
-                <Frag key={asset} k={asset} v={v} />
-              ))}
+              <Balances network={network} balances={a.balances} />
               {Object.keys(a.balances).length === 0 && (
                 <>
                   <dt>balances</dt>

@@ -1,7 +1,8 @@
 /**
  * Trading on a network's on-chain exchange: book (ladder + depth), recent trades, candles, AMM pool,
- * oracle price, and orders placed and cancelled from the wallet. Prices are quote base units per lot
- * and sizes base units, as the chain stores them (no decimals applied).
+ * oracle price, and orders placed and cancelled from the wallet. Prices are shown and entered as
+ * quote tokens per whole base token and sizes as base tokens (each asset's decimals from the bank);
+ * conversion to the chain's units (quote base units per lot, base units) is exact (market-units.ts).
  */
 import {
   BANK_KIND,
@@ -18,7 +19,18 @@ import { CandleChart, DepthChart } from '../components/Charts.tsx'
 import { Confirm } from '../components/Confirm.tsx'
 import { Badge, Card, ErrorBox, Loading, Show } from '../components/Status.tsx'
 import { VirtualTable } from '../components/VirtualTable.tsx'
-import { formatNumber, parseInteger, timeAgo } from '../lib/format.ts'
+import { useDecimals } from '../lib/assets.ts'
+import { formatNumber, formatUnits, timeAgo } from '../lib/format.ts'
+import {
+  displayLots,
+  displayPrice,
+  displaySize,
+  lotsNumber,
+  type MarketUnits,
+  parsePrice,
+  parseSize,
+  priceNumber,
+} from '../lib/market-units.ts'
 import { client, live, orderedNetworks, useLive, useModules, useQuery } from '../lib/live.ts'
 import { href, navigate } from '../lib/router.ts'
 import { useWallet, wallet } from '../lib/wallet.ts'
@@ -71,7 +83,7 @@ export function Trading({ network: param, market }: { network?: string; market?:
             ))}
           </nav>
           {sel ? (
-            <MarketPanel network={network} m={sel} mods={mods} />
+            <MarketWithUnits key={sel.id} network={network} m={sel} mods={mods} />
           ) : (
             <p className="lead">No markets on {network} yet: unlock a funded key and create one below.</p>
           )}
@@ -94,7 +106,31 @@ function NoExchange({ network }: { network: string }) {
   )
 }
 
-function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: Set<string> }) {
+/** Loads the base and quote decimals first: nothing is shown in units that might be wrong. */
+function MarketWithUnits({ network, m, mods }: { network: string; m: Market; mods: Set<string> }) {
+  const d = useDecimals(network, [m.base, m.quote])
+  if (d.error) return <ErrorBox error={`decimals of ${m.base} / ${m.quote}: ${d.error.message}`} />
+  if (!d.decimals) return <Loading what="Loading the market's assets" />
+  const u: MarketUnits = {
+    lotSize: BigInt(m.lotSize),
+    tickSize: BigInt(m.tickSize),
+    baseDecimals: d.decimals[m.base]!,
+    quoteDecimals: d.decimals[m.quote]!,
+  }
+  return <MarketPanel network={network} m={m} mods={mods} u={u} />
+}
+
+function MarketPanel({
+  network,
+  m,
+  mods,
+  u,
+}: {
+  network: string
+  m: Market
+  mods: Set<string>
+  u: MarketUnits
+}) {
   const book = useQuery(
     () =>
       client.moduleQuery<{ bids: Level[]; asks: Level[] }>(network, 'exchange', 'book', {
@@ -158,30 +194,37 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
     () =>
       [...(candles.data?.candles ?? [])].reverse().map((c) => ({
         time: Number(c.startMs) / 1000,
-        open: Number(c.open),
-        high: Number(c.high),
-        low: Number(c.low),
-        close: Number(c.close),
-        volume: Number(c.volumeLots),
+        open: priceNumber(c.open, u),
+        high: priceNumber(c.high, u),
+        low: priceNumber(c.low, u),
+        close: priceNumber(c.close, u),
+        volume: lotsNumber(c.volumeLots, u),
       })),
-    [candles.data],
+    [candles.data, u],
   )
   const poolList = pools.data?.result.pools ?? []
+  const depth = useMemo(() => {
+    const b = book.data?.result
+    const conv = (ls: Level[]) =>
+      ls.map((l) => ({ price: displayPrice(l.price, u, false), lots: String(lotsNumber(l.lots, u)) }))
+    return b ? { bids: conv(b.bids), asks: conv(b.asks) } : undefined
+  }, [book.data, u])
+  const unitNote = `${m.quote} per ${m.base}`
   return (
     <div className="trading">
       <Card title={`${m.id} (${m.mode})`}>
         <dl className="stats">
           <div>
             <dt>best bid</dt>
-            <dd className="up">{m.bestBid ?? '–'}</dd>
+            <dd className="up">{m.bestBid ? displayPrice(m.bestBid, u) : '–'}</dd>
           </div>
           <div>
             <dt>best ask</dt>
-            <dd className="down">{m.bestAsk ?? '–'}</dd>
+            <dd className="down">{m.bestAsk ? displayPrice(m.bestAsk, u) : '–'}</dd>
           </div>
           <div>
-            <dt>last</dt>
-            <dd data-testid="last-price">{m.lastPrice ?? '–'}</dd>
+            <dt>last ({unitNote})</dt>
+            <dd data-testid="last-price">{m.lastPrice ? displayPrice(m.lastPrice, u) : '–'}</dd>
           </div>
           <div>
             <dt>AMM pool price</dt>
@@ -192,13 +235,15 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
                   ? '…'
                   : poolList.map((p) => (
                       <span key={p.id} className="pill" title={`fee ${p.feeBps} bps`}>
-                        {p.price === null ? 'empty' : formatNumber(Number(p.price) * Number(m.lotSize), 4)}
+                        {p.price === null
+                          ? 'empty'
+                          : formatNumber(Number(p.price) * 10 ** (u.baseDecimals - u.quoteDecimals), 6)}
                       </span>
                     ))}
             </dd>
           </div>
           <div>
-            <dt>oracle</dt>
+            <dt>oracle (chain units)</dt>
             <dd>
               {oracle.data?.result.price ?? 'no report'}
               {oracle.data?.result.ageBlocks && (
@@ -209,13 +254,14 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
           <div>
             <dt>tick / lot</dt>
             <dd>
-              {m.tickSize} / {m.lotSize}
+              {displayPrice(u.tickSize, u)} {m.quote} / {displaySize(u.lotSize, u)} {m.base}
             </dd>
           </div>
         </dl>
         {flash && (
           <p className="flash" role="status" data-testid="trade-flash">
-            Trade at block #{flash.height}: {flash.lots} lots at {flash.price}
+            Trade at block #{flash.height}: {flash.lots ? displayLots(flash.lots, u) : ''} {m.base} at{' '}
+            {flash.price ? displayPrice(flash.price, u) : ''} {m.quote}
           </p>
         )}
       </Card>
@@ -238,13 +284,25 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
                     width: '4rem',
                     render: (l) => (l.side === 'ask' ? 'sell' : 'buy'),
                   },
-                  { key: 'p', header: 'Price', width: '1fr', align: 'right', render: (l) => l.price },
-                  { key: 'l', header: 'Lots', width: '1fr', align: 'right', render: (l) => l.lots },
+                  {
+                    key: 'p',
+                    header: `Price (${m.quote})`,
+                    width: '1fr',
+                    align: 'right',
+                    render: (l) => displayPrice(l.price, u),
+                  },
+                  {
+                    key: 'l',
+                    header: `Size (${m.base})`,
+                    width: '1fr',
+                    align: 'right',
+                    render: (l) => displayLots(l.lots, u),
+                  },
                 ]}
               />
             )}
           </Show>
-          {book.data && <DepthChart bids={book.data.result.bids} asks={book.data.result.asks} />}
+          {depth && <DepthChart bids={depth.bids} asks={depth.asks} sizeUnit={m.base} />}
         </Card>
         <Card title="Recent trades">
           <Show q={trades} what="Loading trades">
@@ -257,8 +315,20 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
                 rowHeight={26}
                 rowKey={(x) => `${x.height}-${x.buyOrder}-${x.sellOrder}-${x.lots}`}
                 columns={[
-                  { key: 'p', header: 'Price', width: '1fr', align: 'right', render: (x) => x.price },
-                  { key: 'l', header: 'Lots', width: '1fr', align: 'right', render: (x) => x.lots },
+                  {
+                    key: 'p',
+                    header: `Price (${m.quote})`,
+                    width: '1fr',
+                    align: 'right',
+                    render: (x) => displayPrice(x.price, u),
+                  },
+                  {
+                    key: 'l',
+                    header: `Size (${m.base})`,
+                    width: '1fr',
+                    align: 'right',
+                    render: (x) => displayLots(x.lots, u),
+                  },
                   {
                     key: 'h',
                     header: 'Block',
@@ -295,18 +365,26 @@ function MarketPanel({ network, m, mods }: { network: string; m: Market; mods: S
         <CandleChart candles={candlePoints} />
       </Card>
       <div className="two">
-        <OrderForm network={network} m={m} />
-        <MyOrders network={network} market={m.id} />
+        <OrderForm network={network} m={m} u={u} />
+        <MyOrders network={network} m={m} u={u} />
       </div>
     </div>
   )
 }
 
-function OrderForm({ network, m }: { network: string; m: Market }) {
+function OrderForm({ network, m, u }: { network: string; m: Market; u: MarketUnits }) {
   const w = useWallet()
   const [side, setSide] = useState<'buy' | 'sell'>('buy')
-  const [price, setPrice] = useState(m.lastPrice ?? '100')
-  const [size, setSize] = useState(m.lotSize === '1' ? '10' : m.lotSize)
+  const [price, setPrice] = useState(m.lastPrice ? displayPrice(m.lastPrice, u, false) : '1')
+  const [size, setSize] = useState(displayLots(10n, u).replace(/,/g, ''))
+  const st = useQuery(() => client.status(network), [network])
+  const prefix = st.data?.params.addressPrefix
+  const me = w.unlocked && prefix ? wallet.myAddress(prefix) : undefined
+  const bal = useQuery(() => client.balances(network, me!), [network, me], {
+    network,
+    minGapMs: 2000,
+    enabled: me !== undefined,
+  })
   const [pending, setPending] = useState<null | { price: bigint; size: bigint }>(null)
   const [busy, setBusy] = useState(false)
   const [result, setResult] = useState<{ ok: boolean; text: string; hash?: string } | null>(null)
@@ -314,7 +392,7 @@ function OrderForm({ network, m }: { network: string; m: Market }) {
     e.preventDefault()
     setResult(null)
     try {
-      setPending({ price: parseInteger(price, 'price'), size: parseInteger(size, 'size') })
+      setPending({ price: parsePrice(price, u), size: parseSize(size, u) })
     } catch (err) {
       setResult({ ok: false, text: (err as Error).message })
     }
@@ -361,18 +439,31 @@ function OrderForm({ network, m }: { network: string; m: Market }) {
             </label>
           </fieldset>
           <label>
-            Price ({m.quote} units per lot)
+            Price ({m.quote} per {m.base}, step {displayPrice(u.tickSize, u)})
             <input
               name="price"
-              inputMode="numeric"
+              inputMode="decimal"
+              autoComplete="off"
               value={price}
               onChange={(e) => setPrice(e.target.value)}
             />
           </label>
           <label>
-            Size ({m.base} units, multiple of {m.lotSize})
-            <input name="size" inputMode="numeric" value={size} onChange={(e) => setSize(e.target.value)} />
+            Size ({m.base}, multiple of {displaySize(u.lotSize, u)})
+            <input
+              name="size"
+              inputMode="decimal"
+              autoComplete="off"
+              value={size}
+              onChange={(e) => setSize(e.target.value)}
+            />
           </label>
+          {bal.data && (
+            <p className="muted small" data-testid="order-balances">
+              Available: {formatUnits(bal.data.balances[m.base] ?? '0', u.baseDecimals)} {m.base},{' '}
+              {formatUnits(bal.data.balances[m.quote] ?? '0', u.quoteDecimals)} {m.quote}
+            </p>
+          )}
           <button type="submit" className={side === 'buy' ? 'primary' : 'danger'} disabled={busy}>
             {busy ? 'Submitting…' : `Review ${side} order`}
           </button>
@@ -398,17 +489,18 @@ function OrderForm({ network, m }: { network: string; m: Market }) {
         onConfirm={place}
       >
         <p>
-          {side === 'buy' ? 'Buy' : 'Sell'} {pending?.size.toString()} {m.base} units at{' '}
-          {pending?.price.toString()} per lot on {m.id} ({network}), signed by{' '}
-          <strong>{w.unlocked?.name}</strong>. Funds are locked until the order fills or is cancelled; a fill
-          is final. Your own orders can match each other.
+          {side === 'buy' ? 'Buy' : 'Sell'} {pending ? displaySize(pending.size, u) : ''} {m.base} at{' '}
+          {pending ? displayPrice(pending.price, u) : ''} {m.quote} per {m.base} on {m.id} ({network}), signed
+          by <strong>{w.unlocked?.name}</strong>. Funds are locked until the order fills or is cancelled; a
+          fill is final. Your own orders can match each other.
         </p>
       </Confirm>
     </Card>
   )
 }
 
-function MyOrders({ network, market }: { network: string; market: string }) {
+function MyOrders({ network, m, u }: { network: string; m: Market; u: MarketUnits }) {
+  const market = m.id
   const w = useWallet()
   const [cancel, setCancel] = useState<OrderView | null>(null)
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null)
@@ -462,8 +554,9 @@ function MyOrders({ network, market }: { network: string; market: string }) {
         <ul className="plain" data-testid="my-orders">
           {mine.map((o) => (
             <li key={o.id} className="row gap wrap">
-              <Badge tone={o.side === 'buy' ? 'ok' : 'bad'}>{o.side}</Badge> #{o.id}:{' '}
-              {o.pending ? 'queued for the next batch' : `${o.resting} resting`} @ {o.price}
+              <Badge tone={o.side === 'buy' ? 'ok' : 'bad'}>{o.side}</Badge> #{o.id}: {displayLots(o.lots, u)}{' '}
+              {m.base} {o.pending ? 'queued for the next batch' : `(${displayLots(o.resting, u)} resting)`} @{' '}
+              {displayPrice(o.price, u)} {m.quote}
               <button type="button" onClick={() => setCancel(o)}>
                 Cancel
               </button>
@@ -479,8 +572,9 @@ function MyOrders({ network, market }: { network: string; market: string }) {
         onConfirm={doCancel}
       >
         <p>
-          Cancel your {cancel?.side} order #{cancel?.id} ({cancel?.lots} lots at {cancel?.price}) on {market}.
-          Whatever filled before the cancel is committed stays filled.
+          Cancel your {cancel?.side} order #{cancel?.id} ({cancel ? displayLots(cancel.lots, u) : ''} {m.base}{' '}
+          at {cancel ? displayPrice(cancel.price, u) : ''} {m.quote}) on {market}. Whatever filled before the
+          cancel is committed stays filled.
         </p>
       </Confirm>
     </Card>
