@@ -266,6 +266,45 @@ it('conserves every origin asset across three networks under relayer crashes, re
           }
         }
       }
+      /**
+       * One block on `on`: a fresh client update of `of`, then `txs()` (signed after the update,
+       * which takes the relayer's next nonce); every result, the update's first.
+       */
+      const updated = (on: SimNetwork, of: SimNetwork, txs: () => Uint8Array[]) =>
+        on.block([updateClientTx(on, of, relayer), ...txs()])
+      // The faults, each on packets from src to dst (the caller makes the blocks a proof needs first).
+      const deliver = (src: SimNetwork, dst: SimNetwork, ps: mesh.Packet[]) => {
+        const r = updated(dst, src, () => ps.map((p) => recvTx(dst, src, relayer, p)))
+        for (const x of r) assert.equal(x.error, '')
+        seen.recv++
+      }
+      const acknowledge = (src: SimNetwork, dst: SimNetwork, ps: mesh.Packet[]) => {
+        const r = updated(src, dst, () => ps.map((p) => ackTx(src, dst, relayer, p)))
+        for (const x of r) assert.equal(x.error, '')
+        seen.ack++
+      }
+      const replay = (src: SimNetwork, dst: SimNetwork, p: mesh.Packet) => {
+        assert.equal(
+          updated(dst, src, () => [recvTx(dst, src, relayer, p)])[1]!.error,
+          'PACKET_ALREADY_RECEIVED',
+        )
+        seen.replay++
+      }
+      const forge = (src: SimNetwork, dst: SimNetwork, p: mesh.Packet, extra: bigint) => {
+        const forged = mesh.encodePacket({ ...p, amount: p.amount + extra })
+        assert.equal(
+          updated(dst, src, () => [recvTx(dst, src, relayer, p, undefined, forged)])[1]!.error,
+          'PROOF_INVALID',
+        )
+        seen.forge++
+      }
+      const timeoutEarly = (src: SimNetwork, dst: SimNetwork, p: mesh.Packet) => {
+        assert.equal(
+          updated(src, dst, () => [timeoutTx(src, dst, relayer, p)])[1]!.error,
+          'PACKET_NOT_TIMED_OUT',
+        )
+        seen.early++
+      }
       for (const op of ops) {
         if (op.t === 'blocks') {
           nets[op.on].block()
@@ -304,49 +343,29 @@ it('conserves every origin asset across three networks under relayer crashes, re
           const todo = ps.filter((p) => live(dst, p) && !received(src, dst, p))
           if (todo.length === 0) continue
           src.block()
-          const r = dst.block([
-            updateClientTx(dst, src, relayer),
-            ...todo.map((p) => recvTx(dst, src, relayer, p)),
-          ])
-          for (const x of r) assert.equal(x.error, '')
-          seen.recv++
+          deliver(src, dst, todo)
           if (todo.some((p) => p.denom.startsWith('transfer/') && !p.denom.startsWith(`transfer/${d}/`)))
             seen.multiHop++
         } else if (op.t === 'ack') {
           const done = ps.filter((p) => received(src, dst, p))
           if (done.length === 0) continue
           dst.block()
-          const r = src.block([
-            updateClientTx(src, dst, relayer),
-            ...done.map((p) => ackTx(src, dst, relayer, p)),
-          ])
-          for (const x of r) assert.equal(x.error, '')
-          seen.ack++
+          acknowledge(src, dst, done)
         } else if (op.t === 'replay') {
           const p = ps.find((x) => received(src, dst, x))
           if (p === undefined) continue
           src.block()
-          const r = dst.block([updateClientTx(dst, src, relayer), recvTx(dst, src, relayer, p)])
-          assert.equal(r[1]!.error, 'PACKET_ALREADY_RECEIVED')
-          seen.replay++
+          replay(src, dst, p)
         } else if (op.t === 'forge') {
           const p = ps.find((x) => live(dst, x) && !received(src, dst, x))
           if (p === undefined) continue
           src.block()
-          const forged = mesh.encodePacket({ ...p, amount: p.amount + 1000n })
-          const r = dst.block([
-            updateClientTx(dst, src, relayer),
-            recvTx(dst, src, relayer, p, undefined, forged),
-          ])
-          assert.equal(r[1]!.error, 'PROOF_INVALID')
-          seen.forge++
+          forge(src, dst, p, 1000n)
         } else {
           const p = ps.find((x) => live(dst, x) && !received(src, dst, x))
           if (p === undefined) continue
           dst.block()
-          const r = src.block([updateClientTx(src, dst, relayer), timeoutTx(src, dst, relayer, p)])
-          assert.equal(r[1]!.error, 'PACKET_NOT_TIMED_OUT')
-          seen.early++
+          timeoutEarly(src, dst, p)
         }
         backed()
       }
@@ -358,33 +377,15 @@ it('conserves every origin asset across three networks under relayer crashes, re
         if (p === undefined) continue
         src.block()
         dst.block()
-        const forged = mesh.encodePacket({ ...p, amount: p.amount + 1n })
-        const f = dst.block([
-          updateClientTx(dst, src, relayer),
-          recvTx(dst, src, relayer, p, undefined, forged),
-        ])
-        assert.equal(f[1]!.error, 'PROOF_INVALID')
-        seen.forge++
-        const e = src.block([updateClientTx(src, dst, relayer), timeoutTx(src, dst, relayer, p)])
-        assert.equal(e[1]!.error, 'PACKET_NOT_TIMED_OUT')
-        seen.early++
+        forge(src, dst, p, 1n)
+        timeoutEarly(src, dst, p)
         src.block()
-        assert.equal(
-          dst.block([updateClientTx(dst, src, relayer), recvTx(dst, src, relayer, p)])[1]!.error,
-          '',
-        )
-        seen.recv++
+        deliver(src, dst, [p])
         backed()
         src.block()
-        const r = dst.block([updateClientTx(dst, src, relayer), recvTx(dst, src, relayer, p)])
-        assert.equal(r[1]!.error, 'PACKET_ALREADY_RECEIVED')
-        seen.replay++
+        replay(src, dst, p)
         dst.block()
-        assert.equal(
-          src.block([updateClientTx(src, dst, relayer), ackTx(src, dst, relayer, p)])[1]!.error,
-          '',
-        )
-        seen.ack++
+        acknowledge(src, dst, [p])
         backed()
       }
       // Settle: deliver or time out everything, carry every acknowledgement.
