@@ -270,7 +270,7 @@ it('conserves every origin asset across three networks under relayer crashes, re
        * One block on `on`: a fresh client update of `of`, then `txs()` (signed after the update,
        * which takes the relayer's next nonce); every result, the update's first.
        */
-      const updated = (on: SimNetwork, of: SimNetwork, txs: () => Uint8Array[]) =>
+      const updated = (on: SimNetwork, of: SimNetwork, txs: () => ReturnType<SimNetwork['tx']>[]) =>
         on.block([updateClientTx(on, of, relayer), ...txs()])
       // The faults, each on packets from src to dst (the caller makes the blocks a proof needs first).
       const deliver = (src: SimNetwork, dst: SimNetwork, ps: mesh.Packet[]) => {
