@@ -12,10 +12,10 @@ import { parseAccount } from '@pulsemesh/app'
 import { Keystore } from '../src/keys/keystore.ts'
 import { ProcessDevnet } from '../src/p2p/devnet-processes.ts'
 import { FAST_TIMEOUTS } from './consensus-fixtures.ts'
+import { apiHeights, sleep } from './api-heights.ts'
 import { tempDir } from './fixtures.ts'
 
 const NET = 'hub'
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('network faults with 4 validator processes', { timeout: 240_000 }, () => {
   const tmp = tempDir('pm-faults-')
@@ -24,16 +24,8 @@ describe('network faults with 4 validator processes', { timeout: 240_000 }, () =
   let nonce = 0n
   const committed: string[] = []
 
-  const height = async (i: number): Promise<bigint> => BigInt((await clients[i].status(NET)).height)
+  const { height, waitHeight } = apiHeights(() => clients, NET, { polls: 600, who: 'validator' })
   const heights = () => Promise.all([0, 1, 2, 3].map((i) => height(i).catch(() => -1n)))
-
-  async function waitHeight(i: number, h: bigint, what: string, polls = 600): Promise<void> {
-    for (let k = 0; k < polls; k++) {
-      if ((await height(i).catch(() => -1n)) >= h) return
-      await sleep(100)
-    }
-    throw new Error(`timed out: ${what} (validator ${i} at ${await height(i).catch(() => -1n)}, want ${h})`)
-  }
 
   /** Signs `n` transfers from the funded demo account and submits them through validator `via`. */
   async function load(via: number, n: number): Promise<string[]> {

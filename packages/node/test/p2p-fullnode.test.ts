@@ -12,11 +12,11 @@ import { PulseClient, signTx, transferPayload } from '@pulsemesh/sdk'
 import { Keystore } from '../src/keys/keystore.ts'
 import { ProcessDevnet } from '../src/p2p/devnet-processes.ts'
 import { FAST_TIMEOUTS } from './consensus-fixtures.ts'
+import { apiHeights } from './api-heights.ts'
 import { tempDir } from './fixtures.ts'
 
 const NET = 'hub'
 const FULL = 4
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The value of one series in a Prometheus text page (first match), or undefined. */
 export function metric(page: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -33,14 +33,7 @@ describe('full node (4 validator processes + 1 full-node process)', { timeout: 3
   let net: ProcessDevnet
   let clients: PulseClient[]
 
-  const height = async (i: number): Promise<bigint> => BigInt((await clients[i].status(NET)).height)
-  async function waitHeight(i: number, h: bigint, what: string, polls = 900): Promise<void> {
-    for (let k = 0; k < polls; k++) {
-      if ((await height(i).catch(() => -1n)) >= h) return
-      await sleep(100)
-    }
-    throw new Error(`timed out: ${what} (node ${i} at ${await height(i).catch(() => -1n)}, want ${h})`)
-  }
+  const { height, waitHeight } = apiHeights(() => clients, NET, { polls: 900 })
 
   before(async () => {
     net = await ProcessDevnet.start({

@@ -11,26 +11,19 @@ import { after, before, describe, it } from 'node:test'
 import { PulseClient } from '@pulsemesh/sdk'
 import { ProcessDevnet } from '../src/p2p/devnet-processes.ts'
 import { FAST_TIMEOUTS } from './consensus-fixtures.ts'
+import { apiHeights, sleep } from './api-heights.ts'
 import { tempDir } from './fixtures.ts'
 
 const NET = 'hub'
 const LATE_VALIDATOR = 3
 const FULL = 4
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('late join: block sync from genesis, and state snapshot', { timeout: 600_000 }, () => {
   const tmp = tempDir('pm-latejoin-')
   let net: ProcessDevnet
   let clients: PulseClient[]
 
-  const height = async (i: number): Promise<bigint> => BigInt((await clients[i].status(NET)).height)
-  async function waitHeight(i: number, h: bigint, what: string, polls = 3000): Promise<void> {
-    for (let k = 0; k < polls; k++) {
-      if ((await height(i).catch(() => -1n)) >= h) return
-      await sleep(100)
-    }
-    throw new Error(`timed out: ${what} (node ${i} at ${await height(i).catch(() => -1n)}, want ${h})`)
-  }
+  const { height, waitHeight } = apiHeights(() => clients, NET, { polls: 3000 })
 
   before(async () => {
     net = await ProcessDevnet.start({
