@@ -6,51 +6,34 @@
  * packages/web/test-artifacts/. Skips only where /usr/bin/chromium is missing.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import type { Browser, Page } from 'playwright-core'
-import { buildWeb } from '../scripts/build.ts'
+import type { Page } from 'playwright-core'
 import {
   ARTIFACTS,
-  CHROMIUM,
-  CHROMIUM_ARGS,
   cli,
+  type Dashboard,
   type Devnet,
-  hasChromium,
-  startDevnet,
+  openDashboard,
+  skipWithoutChromium,
   until,
 } from './support.ts'
 
-const skip = hasChromium()
-  ? false
-  : `${CHROMIUM} is missing: install it (apt-get install -y chromium) to run the e2e test`
-if (skip) console.log(`# SKIP web mesh e2e: ${skip}`)
+const skip = skipWithoutChromium('web mesh e2e')
 
 let devnet: Devnet | undefined
-let browser: Browser | undefined
+let dashboard: Dashboard | undefined
 let page: Page
-const consoleErrors: string[] = []
+let consoleErrors: string[] = []
 
 before(async () => {
   if (skip) return
-  mkdirSync(ARTIFACTS, { recursive: true })
-  await buildWeb()
-  devnet = await startDevnet({ mesh: true })
-  const { chromium } = await import('playwright-core')
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.setDefaultTimeout(60_000)
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
-  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`))
+  dashboard = await openDashboard({ mesh: true })
+  ;({ devnet, page, consoleErrors } = dashboard)
 })
 
 after(async () => {
-  await browser?.close()
-  await devnet?.stop()
-  devnet?.cleanup()
+  await dashboard?.close()
 })
 
 test('mesh devnet: every network live, a cross-network transfer seen end to end', {

@@ -3,12 +3,14 @@
  * Chromium driven by playwright-core (flags from ../shared/DEPENDENCIES.md).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { addressFromPublicKey, fromHex } from '@pulsemesh/sdk'
+import type { Browser, Page } from 'playwright-core'
+import { buildWeb } from '../scripts/build.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
@@ -170,5 +172,55 @@ export async function startDevnet(o: { mesh?: boolean } = {}): Promise<Devnet> {
     restart: launch,
     cleanup: () => rmSync(home, { recursive: true, force: true }),
     log: () => out,
+  }
+}
+
+/** false where Chromium is installed, else the reason to skip `what` (also printed as a TAP comment). */
+export function skipWithoutChromium(what: string): false | string {
+  if (hasChromium()) return false
+  const why = `${CHROMIUM} is missing: install it (apt-get install -y chromium) to run the e2e test`
+  console.log(`# SKIP ${what}: ${why}`)
+  return why
+}
+
+export interface Dashboard {
+  devnet: Devnet
+  browser: Browser
+  page: Page
+  /** Console errors and uncaught page errors so far (an e2e test ends by asserting none). */
+  consoleErrors: string[]
+  /** Closes the browser, stops the devnet and removes its home. */
+  close(): Promise<void>
+}
+
+/**
+ * What every dashboard e2e test starts from: the bundle built (if stale), a devnet serving it
+ * (`startDevnet(o)`), Chromium on a 1280×900 page with `waitMs` as its default timeout, and the
+ * artifacts dir for screenshots. Nothing is left running if any step fails.
+ */
+export async function openDashboard(o: { mesh?: boolean; waitMs?: number } = {}): Promise<Dashboard> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  await buildWeb()
+  const devnet = await startDevnet({ mesh: o.mesh })
+  let browser: Browser | undefined
+  const close = async () => {
+    await browser?.close()
+    await devnet.stop()
+    devnet.cleanup()
+  }
+  try {
+    const { chromium } = await import('playwright-core')
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    page.setDefaultTimeout(o.waitMs ?? 60_000)
+    const consoleErrors: string[] = []
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text())
+    })
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`))
+    return { devnet, browser, page, consoleErrors, close }
+  } catch (e) {
+    await close()
+    throw e
   }
 }
