@@ -229,7 +229,9 @@ export async function run(): Promise<Record<string, unknown>> {
     await net.kill(3, 'SIGKILL')
     await load.ask({ type: 'burst', count: 2000, skipValidator: 3 })
     const hBefore = await height()
-    await sleep(3000)
+    // A few heights without validator 3 (if it was the round-0 proposer, the others first wait out
+    // the propose timeout), so the restarted node has blocks to sync.
+    for (let k = 0; k < 200 && (await height()) < hBefore + 3n; k++) await sleep(100)
     const target = await height()
     await net.revive(3)
     let syncStatus = (await net.status(3)) as unknown as P2PStatus
