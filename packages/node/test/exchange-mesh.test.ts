@@ -17,11 +17,9 @@ import { BANK_KIND, EXCHANGE_KIND, exchange, parseAccount } from '@pulsemesh/app
 import { addressFromPublicKey, sha256, toHex } from '@pulsemesh/core'
 import { type BookUpdate, ExchangeClient, subscribeBook, subscribeTrades } from '@pulsemesh/sdk/exchange.ts'
 import { PulseClient, PulseStream, signTx, transferPayload } from '@pulsemesh/sdk'
-import { Command } from 'commander'
-import { registerExchangeCommands } from '../src/cli/exchange-commands.ts'
-import { registerMeshCommands } from '../src/cli/mesh-commands.ts'
 import { Keystore } from '../src/keys/keystore.ts'
 import { type RunningMeshDevnet, runMeshDevnet } from '../src/mesh/devnet.ts'
+import { runCliJson } from './cli-in-process.ts'
 import { tempDir } from './fixtures.ts'
 
 let d: RunningMeshDevnet
@@ -34,46 +32,9 @@ const MARKET = `${VOUCHER}:pulse`
 
 type TxOut = { hash: string; ok: boolean; error: string; height: string; swapId?: string; orderId?: string }
 
-/** Runs one CLI command with --json on `network`; returns its parsed output (exit code restored). */
-async function cli<T = TxOut>(network: string, ...args: string[]): Promise<T> {
-  const program = new Command()
-    .option('--home <dir>', 'home', home)
-    .option('--node <url>', 'node', d.url)
-    .option('--network <id>', 'network', 'hub')
-    .option('--json', 'json')
-  registerMeshCommands(program)
-  registerExchangeCommands(program)
-  const lines: string[] = []
-  const orig = console.log
-  const code = process.exitCode
-  const exit = process.exit
-  console.log = (s: string) => lines.push(s)
-  // the CLI's error path prints one JSON line and exits 1: keep the test process alive
-  process.exit = ((c?: number) => {
-    throw Object.assign(new Error('cli exit'), { cliExit: c })
-  }) as typeof process.exit
-  try {
-    await program.parseAsync([
-      'node',
-      'pulsemesh',
-      '--home',
-      home,
-      '--node',
-      d.url,
-      '--network',
-      network,
-      '--json',
-      ...args,
-    ])
-  } catch (e) {
-    if ((e as { cliExit?: number }).cliExit === undefined) throw e
-  } finally {
-    console.log = orig
-    process.exit = exit
-    process.exitCode = code
-  }
-  return JSON.parse(lines.join('\n')) as T
-}
+/** One CLI command with --json on `network`, in this process. */
+const cli = <T = TxOut>(network: string, ...args: string[]) =>
+  runCliJson<T>({ home, node: d.url, network }, args)
 
 /** Signs with a keystore key and submits through the SDK; waits for the block. */
 async function send(network: string, key: string, kind: number, payload: Uint8Array) {

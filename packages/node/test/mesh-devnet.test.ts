@@ -7,35 +7,18 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { PulseClient } from '@pulsemesh/sdk'
-import { Command } from 'commander'
-import { registerMeshCommands } from '../src/cli/mesh-commands.ts'
 import { MESH_DEVNET_NETWORKS, type RunningMeshDevnet, runMeshDevnet } from '../src/mesh/devnet.ts'
 import { HttpEndpoint } from '../src/mesh/endpoint.ts'
 import { Keystore } from '../src/keys/keystore.ts'
+import { runCliJson } from './cli-in-process.ts'
 import { tempDir } from './fixtures.ts'
 
 let d: RunningMeshDevnet
 let home: string
 let cleanup: () => void
 
-/** Runs a CLI command with --json and returns its parsed output. */
-async function cli(...args: string[]): Promise<unknown> {
-  const program = new Command()
-    .option('--home <dir>', 'home', home)
-    .option('--node <url>', 'node', d.url)
-    .option('--network <id>', 'network', 'hub')
-    .option('--json', 'json')
-  registerMeshCommands(program)
-  const lines: string[] = []
-  const orig = console.log
-  console.log = (s: string) => lines.push(s)
-  try {
-    await program.parseAsync(['node', 'pulsemesh', '--home', home, '--node', d.url, '--json', ...args])
-  } finally {
-    console.log = orig
-  }
-  return JSON.parse(lines.join('\n'))
-}
+/** Runs a CLI command with --json (in this process) and returns its parsed output. */
+const cli = (...args: string[]) => runCliJson<unknown>({ home, node: d.url }, args)
 
 describe('mesh devnet (CLI over the node API)', () => {
   before(async () => {
