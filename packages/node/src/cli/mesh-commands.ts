@@ -45,6 +45,9 @@ export function registerMeshCommands(program: Command): void {
     if (err) throw Object.assign(new Error(`tx ${hash} failed: ${err}`), { code: err })
     return { hash, tx: r }
   }
+  /** `submit` of the mesh tx `kind` with its payload fields (the kind picks the encoding). */
+  const submitMesh = (network: string, from: string, kind: number, fields: unknown) =>
+    submit(g().node, network, from, kind, encodeMesh(kind, fields))
 
   const parseValidators = (vs: string[]) =>
     vs.map((s) => {
@@ -80,7 +83,7 @@ export function registerMeshCommands(program: Command): void {
           },
         ) => {
           const validators = parseValidators(o.validator)
-          const payload = encodeMesh(MESH_KIND.networkCreate, {
+          const r = await submitMesh(g().network, o.from, MESH_KIND.networkCreate, {
             id,
             profile: o.profile,
             validators,
@@ -88,7 +91,6 @@ export function registerMeshCommands(program: Command): void {
             blockIntervalMs: Number(o.blockInterval),
             compliancePolicy: o.policy,
           })
-          const r = await submit(g().node, g().network, o.from, MESH_KIND.networkCreate, payload)
           out(`network ${id} registered on ${g().network} (tx ${r.hash})`, { network: id, tx: r.hash })
         },
       ),
@@ -106,13 +108,12 @@ export function registerMeshCommands(program: Command): void {
           id: string,
           o: { from: string; validator: string[]; blockInterval: string; policy: string },
         ) => {
-          const payload = encodeMesh(MESH_KIND.networkUpdate, {
+          const r = await submitMesh(g().network, o.from, MESH_KIND.networkUpdate, {
             id,
             validators: parseValidators(o.validator),
             blockIntervalMs: Number(o.blockInterval),
             compliancePolicy: o.policy,
           })
-          const r = await submit(g().node, g().network, o.from, MESH_KIND.networkUpdate, payload)
           out(`network ${id} updated on ${g().network} (tx ${r.hash}); relayers carry it to ${id}`, {
             network: id,
             tx: r.hash,
@@ -126,8 +127,7 @@ export function registerMeshCommands(program: Command): void {
     .requiredOption('--from <key>', 'owner key')
     .action(
       act(async (id: string, o: { from: string }) => {
-        const payload = encodeMesh(MESH_KIND.networkRetire, { id })
-        const r = await submit(g().node, g().network, o.from, MESH_KIND.networkRetire, payload)
+        const r = await submitMesh(g().network, o.from, MESH_KIND.networkRetire, { id })
         out(`network ${id} retired on ${g().network} (tx ${r.hash})`, { network: id, tx: r.hash })
       }),
     )
@@ -377,7 +377,7 @@ export function registerMeshCommands(program: Command): void {
           commit2?: string
           from: string
         }) => {
-          const payload = encodeMesh(MESH_KIND.misbehaviour, {
+          const r = await submitMesh(g().network, o.from, MESH_KIND.misbehaviour, {
             counterparty: o.counterparty,
             header1: fromHex(o.header1),
             commit1: fromHex(o.commit1),
@@ -386,7 +386,6 @@ export function registerMeshCommands(program: Command): void {
             commit2: fromHex(o.commit2 ?? ''),
             validators2: [],
           })
-          const r = await submit(g().node, g().network, o.from, MESH_KIND.misbehaviour, payload)
           out(`client of ${o.counterparty} on ${g().network} frozen (tx ${r.hash})`, {
             counterparty: o.counterparty,
             tx: r.hash,
