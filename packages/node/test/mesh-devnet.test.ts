@@ -102,6 +102,24 @@ describe('mesh devnet (CLI over the node API)', () => {
     ])
   })
 
+  it('network update / retire from a key that does not own the network: NOT_NETWORK_OWNER', async () => {
+    const v = new Keystore(home).load('validator-mesh')
+    const before = (await cli('network', 'list')) as { id: string; status: string }[]
+    const update = (await cli(
+      'network',
+      'update',
+      'tenant-a',
+      '--from',
+      'relayer',
+      '--validator',
+      Buffer.from(v.publicKey.bytes).toString('hex'),
+    )) as { error?: string }
+    assert.equal(update.error, 'NOT_NETWORK_OWNER')
+    const retire = (await cli('network', 'retire', 'tenant-b', '--from', 'relayer')) as { error?: string }
+    assert.equal(retire.error, 'NOT_NETWORK_OWNER')
+    assert.deepEqual(await cli('network', 'list'), before)
+  })
+
   it('serves mesh proofs over HTTP that an external relayer endpoint can use', async () => {
     const k = new Keystore(home).load('relayer')
     const ep = new HttpEndpoint(new PulseClient({ baseUrl: d.url }), 'tenant-b', {

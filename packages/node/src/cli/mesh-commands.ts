@@ -65,7 +65,12 @@ export function registerMeshCommands(program: Command): void {
     )
     .requiredOption('--from <key>', 'signing key (becomes the owner)')
     .requiredOption('--native <asset>', 'native asset id')
-    .requiredOption('--validator <hex[:power]...>', 'initial validators (ed25519 consensus keys)')
+    // Commander makes an option repeatable only with a word character before "...>" (the former
+    // "<hex[:power]...>" took one string, and parseValidators failed on it).
+    .requiredOption(
+      '--validator <key:power...>',
+      'initial validators: ed25519 consensus key hex, optional :power (10)',
+    )
     .option('--profile <bft|poe>', 'consensus profile', 'bft')
     .option('--block-interval <ms>', 'block interval', '1000')
     .option('--policy <text>', 'compliance policy (placeholder)', '')
@@ -99,7 +104,7 @@ export function registerMeshCommands(program: Command): void {
     .command('update <id>')
     .description('change a network: validator set, block interval, policy (owner only; hosts apply it)')
     .requiredOption('--from <key>', 'owner key')
-    .requiredOption('--validator <hex[:power]...>', 'the new validator set')
+    .requiredOption('--validator <key:power...>', 'the new validator set: key hex, optional :power (10)')
     .option('--block-interval <ms>', 'block interval', '1000')
     .option('--policy <text>', 'compliance policy (placeholder)', '')
     .action(
