@@ -295,6 +295,8 @@ test('the dashboard: explore, send, trade, phone width, keyboard, restart', {
       await page.goto('about:blank')
       await page.goto(txUrl)
       await page.getByTestId('verify-untrusted').waitFor()
+      // The trust card, following the chain from the bad pin, says the same.
+      await page.getByTestId('trust-untrusted').getByText('NOT verified: validator set not trusted').waitFor()
       assert.match(
         await page.getByTestId('verify-untrusted').innerText(),
         /NOT verified: validator set not trusted/,
