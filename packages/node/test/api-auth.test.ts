@@ -7,14 +7,14 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
 import { Authenticator, sha256Hex } from '../src/api/auth.ts'
 import { RateLimiter } from '../src/api/rate-limit.ts'
 import { devToken } from '../src/api/dev-token.ts'
-import { buildApi } from '../src/api/server.ts'
+import { apiServers } from './api-servers.ts'
 import type { NetworkNode } from '../src/chain/network-node.ts'
 import { keyFromByte, makeGenesis, openNetwork, tempDir } from './fixtures.ts'
 
 const t = tempDir()
 let node: NetworkNode
 let closeStore: () => Promise<void>
-const servers: { close(): Promise<unknown> }[] = []
+const { serve, closeAll } = apiServers()
 
 type Key = { priv: CryptoKey; jwk: JWK }
 async function newKey(kid: string): Promise<Key> {
@@ -30,14 +30,6 @@ const token = (k: Key, claims: Record<string, unknown>, exp = '5m', kid = k.jwk.
     .setExpirationTime(exp)
     .sign(k.priv)
 
-async function serve(opts: Parameters<typeof buildApi>[0]): Promise<string> {
-  const api = buildApi(opts)
-  await api.listen({ host: '127.0.0.1', port: 0 })
-  servers.push(api)
-  const a = api.server.address()
-  return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`
-}
-
 let k1: Key
 let k2: Key
 before(async () => {
@@ -51,7 +43,7 @@ before(async () => {
   k2 = await newKey('k2')
 })
 after(async () => {
-  for (const s of servers) await s.close()
+  await closeAll()
   await closeStore()
   t.cleanup()
 })

@@ -6,7 +6,7 @@ import { parseAddress, toHex } from '@pulsemesh/core'
 import { ApiError, PulseClient, signTx, transferPayload } from '@pulsemesh/sdk'
 import { Authenticator, sha256Hex } from '../src/api/auth.ts'
 import { TX_BATCH_SUBMIT_BYTES_MAX, TX_BATCH_SUBMIT_MAX } from '../src/api/schemas.ts'
-import { buildApi } from '../src/api/server.ts'
+import { apiServers } from './api-servers.ts'
 import { decodeTxBatchBody, encodeTxBatchBody } from '../src/api/tx-batch-routes.ts'
 import type { NetworkNode } from '../src/chain/network-node.ts'
 import { keyFromByte, makeGenesis, openNetwork, tempDir } from './fixtures.ts'
@@ -18,16 +18,8 @@ const t = tempDir()
 let url = ''
 let authUrl = ''
 let node: NetworkNode
-const servers: { close(): Promise<unknown> }[] = []
+const { serve, closeAll } = apiServers()
 let closeStore: () => Promise<void>
-
-async function serve(opts: Parameters<typeof buildApi>[0]): Promise<string> {
-  const api = buildApi(opts)
-  await api.listen({ host: '127.0.0.1', port: 0 })
-  servers.push(api)
-  const a = api.server.address()
-  return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`
-}
 
 before(async () => {
   const opened = await openNetwork(t.dir, makeGenesis([alice, carol]))
@@ -50,7 +42,7 @@ before(async () => {
   })
 })
 after(async () => {
-  for (const s of servers) await s.close()
+  await closeAll()
   await closeStore()
   t.cleanup()
 })
