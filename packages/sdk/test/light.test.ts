@@ -7,8 +7,11 @@ import {
   encodeCommit,
   encodeHeader,
   fromHex,
+  encodeMerkleProof,
   generateKeyPair,
   type Header,
+  merkleProof,
+  merkleRoot,
   sign,
   toHex,
   VoteType,
@@ -59,7 +62,11 @@ function certify(header: Header, keys: Key[], signers: Key[] = keys): Commit {
 }
 
 /** A chain of `n` headers whose validator set at height h is `setAt(h)` (announced one block ahead). */
-function chain(n: number, setAt: (h: number) => Key[]): Map<bigint, CertifiedJson> {
+function chain(
+  n: number,
+  setAt: (h: number) => Key[],
+  txsAt: (h: number) => Uint8Array[] = () => [],
+): Map<bigint, CertifiedJson> {
   const out = new Map<bigint, CertifiedJson>()
   for (let h = 1; h <= n; h++) {
     const keys = setAt(h)
@@ -69,8 +76,8 @@ function chain(n: number, setAt: (h: number) => Key[]): Map<bigint, CertifiedJso
       timeMs: 1_000_000n + BigInt(h) * 1000n,
       prevHash: Z,
       lastCommitHash: Z,
-      txRoot: Z,
-      txCount: 0,
+      txRoot: txsAt(h).length ? merkleRoot(txsAt(h)) : Z,
+      txCount: txsAt(h).length,
       stateRoot: Z,
       resultsRoot: Z,
       validatorsHash: fromHex(validatorsHash(json(keys))),
@@ -174,4 +181,30 @@ test('stored state is re-validated: tampered validators or hashes are dropped', 
   assert.equal(parseLightState(bad, NET), undefined)
   assert.equal(parseLightState('x', NET), undefined)
   assert.equal(parseLightState({ pin: s.pin, checkpoints: [] }, NET), undefined)
+})
+
+test('verifyTx: a valid proof verifies through the tracked set; the same proof under a forged set does not', async () => {
+  const txs = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])]
+  const real = chain(
+    8,
+    () => A,
+    (h) => (h === 6 ? txs : []),
+  )
+  const forged = chain(
+    8,
+    () => C,
+    (h) => (h === 6 ? txs : []),
+  )
+  const proof = toHex(encodeMerkleProof(merkleProof(txs, 1)))
+  const { lc } = client(real)
+  const ok = await lc.verifyTx({ ...real.get(6n)!, tx: toHex(txs[1]!), proof })
+  assert.equal(ok.height, 6n)
+  assert.equal(ok.checkpoint.validatorsHash, validatorsHash(json(A)))
+  // The forged header is self-consistent and the Merkle path is right: only the set gives it away.
+  await assert.rejects(lc.verifyTx({ ...forged.get(6n)!, tx: toHex(txs[1]!), proof }), UntrustedError)
+  // Wrong leaf under the real, trusted header: the Merkle check fails.
+  await assert.rejects(lc.verifyTx({ ...real.get(6n)!, tx: toHex(txs[0]!), proof }), ProofError)
+  // Below the pin nothing is trusted.
+  const late = LightClient.pin(NET, real.get(7n)!, { fetchCertified: async () => assert.fail('no fetch') })
+  await assert.rejects(late.verifyTx({ ...real.get(6n)!, tx: toHex(txs[1]!), proof }), UntrustedError)
 })
