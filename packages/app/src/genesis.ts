@@ -2,7 +2,7 @@
  * Genesis: the parameters and initial state of a network. Read from JSON (bigints as decimal
  * strings) and validated field by field; a bad genesis is a typed error naming the field.
  */
-import { fromHex, isValidAssetId, isValidNetworkId, PulseError } from '@pulsemesh/core'
+import { fromHex, isValidAssetId, isValidNetworkId, PulseError, toHex } from '@pulsemesh/core'
 
 export interface ChainParams {
   networkId: string
@@ -143,7 +143,6 @@ export function parseGenesis(json: unknown): Genesis {
 
 /** Inverse of parseGenesis, for writing genesis.json. */
 export function genesisToJson(g: Genesis): Json {
-  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
   return {
     networkId: g.networkId,
     genesisTimeMs: g.genesisTimeMs.toString(),
@@ -165,7 +164,7 @@ export function genesisToJson(g: Genesis): Json {
     balances: g.balances.map((b) => ({ address: b.address, asset: b.asset, amount: b.amount.toString() })),
     validators: g.validators.map((v) => ({
       name: v.name,
-      publicKey: hex(v.publicKey),
+      publicKey: toHex(v.publicKey),
       power: v.power.toString(),
     })),
   }

@@ -1,5 +1,5 @@
 /** A typed HTTP client of a node's REST API. Uses the global fetch (Node ≥ 18, browsers). */
-import { encodeFrames, PulseError } from '@pulsemesh/core'
+import { encodeFrames, PulseError, toHex } from '@pulsemesh/core'
 import { PulseStream } from './stream.ts'
 
 export class ApiError extends PulseError {
@@ -86,8 +86,9 @@ export class PulseClient {
     return this.request<AccountResponse>('GET', `/v1/networks/${network}/accounts/${address}`)
   }
   submitTx(network: string, bytes: Uint8Array) {
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-    return this.request<{ hash: string; status: string }>('POST', `/v1/networks/${network}/txs`, { tx: hex })
+    return this.request<{ hash: string; status: string }>('POST', `/v1/networks/${network}/txs`, {
+      tx: toHex(bytes),
+    })
   }
   /**
    * Submits many signed txs in one request (POST /txs/batch, length-prefixed octet-stream): at most

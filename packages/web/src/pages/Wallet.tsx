@@ -2,7 +2,7 @@
  * The browser wallet: create or import an Ed25519 key (kept in IndexedDB, encrypted with your
  * passphrase via WebCrypto), balances on every network, send with a confirmation, sign messages.
  */
-import { BANK_KIND, parseAddress, transferPayload } from '@pulsemesh/sdk'
+import { BANK_KIND, parseAddress, toHex, transferPayload } from '@pulsemesh/sdk'
 import { type FormEvent, useState } from 'react'
 import { Confirm } from '../components/Confirm.tsx'
 import { Badge, Card, ErrorBox, Loading } from '../components/Status.tsx'
@@ -11,8 +11,6 @@ import { client, orderedNetworks, useLive, useQuery } from '../lib/live.ts'
 import { href } from '../lib/router.ts'
 import { useWallet, wallet } from '../lib/wallet.ts'
 import { decryptSecret, PASSPHRASE_MIN, parseSecretHex } from '../lib/wallet-crypto.ts'
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
 
 export function WalletPage() {
   const w = useWallet()
@@ -172,7 +170,7 @@ function CreateKey() {
     setErr(null)
     if (p1 !== p2) return setErr('the passphrases differ')
     try {
-      setSecret(hex(await wallet.create(name, p1)))
+      setSecret(toHex(await wallet.create(name, p1)))
       setP1('')
       setP2('')
     } catch (x) {
@@ -576,7 +574,7 @@ function RevealSecret() {
             e.preventDefault()
             setErr(null)
             try {
-              setSecret(hex(await decryptSecret(rec.encrypted, pass)))
+              setSecret(toHex(await decryptSecret(rec.encrypted, pass)))
               setPass('')
             } catch (x) {
               setErr((x as Error).message)
