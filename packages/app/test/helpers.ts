@@ -1,12 +1,18 @@
 /** Shared fixtures for app tests: deterministic keys, a genesis, signed tx builders. */
 import {
   addressFromPublicKey,
+  blockHash,
+  type Commit,
   encodeTx,
+  equalBytes,
   generateKeyPair,
+  type Header,
   type PublicKey,
   sign,
   type TxBody,
   txSignBytes,
+  VoteType,
+  voteSignBytes,
 } from '@pulsemesh/core'
 import {
   App,
@@ -17,6 +23,7 @@ import {
   MemoryStore,
   Overlay,
 } from '../src/index.ts'
+import { validatorSetOf } from '../src/validators.ts'
 
 export function keyFromByte(b: number, scheme: 'ed25519' | 'secp256k1' = 'ed25519') {
   const kp = generateKeyPair(scheme, new Uint8Array(32).fill(b))
@@ -85,5 +92,34 @@ export const ctx = (height = 1n) => ({
   prevHash: new Uint8Array(32),
   params: makeGenesis([]).params,
 })
+
+/**
+ * A round-0 precommit certificate for `header` on `networkId`, signed at the header's time by those
+ * of `signers` that are in `validators` (in the set's order) — whatever the header says, so tests
+ * use it for honest chains and for forged or conflicting headers alike.
+ */
+export function certifyHeader(
+  networkId: string,
+  header: Header,
+  validators: { publicKey: Uint8Array; power: bigint }[],
+  signers: { publicKey: PublicKey; secretKey: Uint8Array }[],
+): Commit {
+  const hash = blockHash(header)
+  const vote = {
+    type: VoteType.Precommit,
+    height: header.height,
+    round: 0,
+    blockHash: hash,
+    timestampMs: header.timeMs,
+    extension: new Uint8Array(0),
+  }
+  const signatures = validatorSetOf(validators).validators.flatMap((sv, i) => {
+    const key = signers.find((k) => equalBytes(k.publicKey.bytes, sv.publicKey))
+    if (key === undefined) return []
+    const signature = sign('ed25519', key.secretKey, voteSignBytes(networkId, vote))
+    return [{ validatorIndex: i, timestampMs: header.timeMs, extension: new Uint8Array(0), signature }]
+  })
+  return { height: header.height, round: 0, blockHash: hash, signatures }
+}
 
 export { MemoryStore, Overlay }

@@ -16,14 +16,12 @@ import {
   StateTree,
   type TxBody,
   txSignBytes,
-  VoteType,
-  voteSignBytes,
 } from '@pulsemesh/core'
 import { App, bankModule, decodeTxBytes, type Genesis, Overlay } from '../src/index.ts'
 import { createMeshModule, MESH_KIND, type mesh } from '../src/index.ts'
 import { validatorSetOf } from '../src/validators.ts'
 import { validatorsHashOf } from '../src/modules/mesh/client.ts'
-import type { TestKey } from './helpers.ts'
+import { certifyHeader, type TestKey } from './helpers.ts'
 
 export const ZERO32 = new Uint8Array(32)
 /** One clock for every SimNetwork, so their BFT times stay close (as real networks' do). */
@@ -121,29 +119,7 @@ export class SimNetwork {
    * network's validators misbehave (sign a second header at a height, or a time going backwards).
    */
   signHeader(header: Header, signers: TestKey[] = this.validators): Commit {
-    const set = validatorSetOf(this.validatorEntries)
-    const hash = blockHash(header)
-    const signatures = set.validators.flatMap((sv, i) => {
-      const key = signers.find((k) => k.publicKey.bytes.every((b, j) => b === sv.publicKey[j]))
-      if (key === undefined) return []
-      const vote = {
-        type: VoteType.Precommit,
-        height: header.height,
-        round: 0,
-        blockHash: hash,
-        timestampMs: header.timeMs,
-        extension: new Uint8Array(0),
-      }
-      return [
-        {
-          validatorIndex: i,
-          timestampMs: header.timeMs,
-          extension: new Uint8Array(0),
-          signature: sign('ed25519', key.secretKey, voteSignBytes(this.id, vote)),
-        },
-      ]
-    })
-    return { height: header.height, round: 0, blockHash: hash, signatures }
+    return certifyHeader(this.id, header, this.validatorEntries, signers)
   }
 
   /** The head header and commit, encoded as a client update carries them. */

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { validatorSetOf } from '@pulsemesh/app'
 import {
-  blockHash,
   type Commit,
   encodeCommit,
   encodeHeader,
@@ -12,10 +10,7 @@ import {
   type Header,
   merkleProof,
   merkleRoot,
-  sign,
   toHex,
-  VoteType,
-  voteSignBytes,
 } from '@pulsemesh/core'
 import {
   type CertifiedJson,
@@ -27,6 +22,7 @@ import {
   verifyStep,
 } from '../src/light.ts'
 import { ProofError, type ValidatorJson } from '../src/verify.ts'
+import { certifyHeader } from '../../app/test/helpers.ts'
 
 const NET = 'hub'
 const Z = new Uint8Array(32)
@@ -35,31 +31,13 @@ const key = (b: number): Key => generateKeyPair('ed25519', new Uint8Array(32).fi
 const json = (keys: Key[], power = 10n): ValidatorJson[] =>
   keys.map((k) => ({ publicKey: toHex(k.publicKey.bytes), power: power.toString() }))
 
-function certify(header: Header, keys: Key[], signers: Key[] = keys): Commit {
-  const set = validatorSetOf(keys.map((k) => ({ publicKey: k.publicKey.bytes, power: 10n })))
-  const hash = blockHash(header)
-  const signatures = set.validators.flatMap((sv, i) => {
-    const k = signers.find((s) => toHex(s.publicKey.bytes) === toHex(sv.publicKey))
-    if (!k) return []
-    const vote = {
-      type: VoteType.Precommit,
-      height: header.height,
-      round: 0,
-      blockHash: hash,
-      timestampMs: header.timeMs,
-      extension: new Uint8Array(0),
-    }
-    return [
-      {
-        validatorIndex: i,
-        timestampMs: header.timeMs,
-        extension: new Uint8Array(0),
-        signature: sign('ed25519', k.secretKey, voteSignBytes(NET, vote)),
-      },
-    ]
-  })
-  return { height: header.height, round: 0, blockHash: hash, signatures }
-}
+const certify = (header: Header, keys: Key[], signers: Key[] = keys): Commit =>
+  certifyHeader(
+    NET,
+    header,
+    keys.map((k) => ({ publicKey: k.publicKey.bytes, power: 10n })),
+    signers,
+  )
 
 /** A chain of `n` headers whose validator set at height h is `setAt(h)` (announced one block ahead). */
 function chain(
