@@ -7,53 +7,36 @@
  * Skips (with a message) only where /usr/bin/chromium is missing; CI installs it.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { addressFromPublicKey, generateKeyPair, toHex, validatorsHash } from '@pulsemesh/sdk'
-import type { Browser, Page } from 'playwright-core'
-import { buildWeb } from '../scripts/build.ts'
+import type { Page } from 'playwright-core'
 import {
   ARTIFACTS,
-  CHROMIUM,
-  CHROMIUM_ARGS,
+  type Dashboard,
   type Devnet,
-  hasChromium,
-  startDevnet,
+  openDashboard,
+  skipWithoutChromium,
   until,
 } from './support.ts'
 
-const skip = hasChromium()
-  ? false
-  : `${CHROMIUM} is missing: install it (apt-get install -y chromium) to run the e2e test`
-if (skip) console.log(`# SKIP web e2e: ${skip}`)
+const skip = skipWithoutChromium('web e2e')
 
 let devnet: Devnet | undefined
-let browser: Browser | undefined
+let dashboard: Dashboard | undefined
 let page: Page
-const consoleErrors: string[] = []
+let consoleErrors: string[] = []
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
 const WAIT = 60_000
 
 before(async () => {
   if (skip) return
-  mkdirSync(ARTIFACTS, { recursive: true })
-  await buildWeb()
-  devnet = await startDevnet()
-  const { chromium } = await import('playwright-core')
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.setDefaultTimeout(WAIT)
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
-  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`))
+  dashboard = await openDashboard({ waitMs: WAIT })
+  ;({ devnet, page, consoleErrors } = dashboard)
 })
 
 after(async () => {
-  await browser?.close()
-  await devnet?.stop()
-  devnet?.cleanup()
+  await dashboard?.close()
 })
 
 const go = async (hash: string) => {
