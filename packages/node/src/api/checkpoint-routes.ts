@@ -9,6 +9,7 @@ import { PulseError, toHex } from '@pulsemesh/core'
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import type { Checkpoint, NetworkNode } from '../chain/network-node.ts'
+import { hostedNetwork } from './hosted-network.ts'
 import { commitView } from './views.ts'
 
 type Net = Pick<
@@ -37,12 +38,7 @@ export function registerCheckpointRoutes(
   networks: Map<string, Net>,
   registry?: Registry,
 ): void {
-  const net = (id: string): Net => {
-    const n = networks.get(id)
-    if (n === undefined)
-      throw new PulseError('UNKNOWN_NETWORK', `this node does not host network ${JSON.stringify(id)}`)
-    return n
-  }
+  const net = (id: string): Net => hostedNetwork(networks, id)
   const notFound = (what: string) => new PulseError('NOT_FOUND', what)
   app.get<{ Params: { id: string } }>(
     '/v1/networks/:id/checkpoints/latest',

@@ -11,6 +11,7 @@ import { MESH_PREFIX } from '@pulsemesh/app'
 import { encodeCommit, encodeHeader, encodeStateProof, fromHex, PulseError, toHex } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { NetworkNode } from '../chain/network-node.ts'
+import { hostedNetwork } from './hosted-network.ts'
 
 type Net = Pick<
   NetworkNode,
@@ -18,12 +19,7 @@ type Net = Pick<
 >
 
 export function registerMeshRoutes(app: FastifyInstance, networks: Map<string, Net>): void {
-  const net = (id: string): Net => {
-    const n = networks.get(id)
-    if (n === undefined)
-      throw new PulseError('UNKNOWN_NETWORK', `this node does not host network ${JSON.stringify(id)}`)
-    return n
-  }
+  const net = (id: string): Net => hostedNetwork(networks, id)
   const validators = async (n: Net, h: bigint) =>
     (await n.validatorSetAt(h)).validators.map((v) => ({
       publicKey: toHex(v.publicKey),

@@ -8,6 +8,7 @@
 import { PulseError } from '@pulsemesh/core'
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import type { NetworkNode } from '../chain/network-node.ts'
+import { hostedNetwork } from './hosted-network.ts'
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/
 const ARGS_MAX = 16
@@ -22,12 +23,7 @@ export function registerModuleRoutes(app: FastifyInstance, networks: Map<string,
     '/v1/networks/:id/modules',
     { config: { doc: { summary: 'modules of a network and their read-only queries', tags: ['modules'] } } },
     async (req) => {
-      const n = networks.get(req.params.id)
-      if (n === undefined)
-        throw new PulseError(
-          'UNKNOWN_NETWORK',
-          `this node does not host network ${JSON.stringify(req.params.id)}`,
-        )
+      const n = hostedNetwork(networks, req.params.id)
       return {
         network: req.params.id,
         modules: n.app.modules.map((m) => ({ name: m.name, queries: Object.keys(m.queries ?? {}) })),
@@ -39,9 +35,7 @@ export function registerModuleRoutes(app: FastifyInstance, networks: Map<string,
     { config: { doc: { summary: 'read-only module query (App.query)', tags: ['modules'] } } },
     async (req) => {
       const { id, module, query } = req.params
-      const n = networks.get(id)
-      if (n === undefined)
-        throw new PulseError('UNKNOWN_NETWORK', `this node does not host network ${JSON.stringify(id)}`)
+      const n = hostedNetwork(networks, id)
       if (!NAME.test(module) || !NAME.test(query))
         throw new PulseError('BAD_REQUEST', 'bad module or query name')
       const args: Record<string, string> = {}

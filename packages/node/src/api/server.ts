@@ -38,6 +38,7 @@ import { registerModuleRoutes } from './module-routes.ts'
 import { registerMeshRoutes } from './mesh-routes.ts'
 import { registerCheckpointRoutes } from './checkpoint-routes.ts'
 import { registerWebRoutes } from './web-routes.ts'
+import { hostedNetwork } from './hosted-network.ts'
 import { registerTxBatchRoutes } from './tx-batch-routes.ts'
 import { type WebhookOptions, WebhookService } from './webhooks.ts'
 import { blockView, commitView, headerView, jsonValue, resultView, txView } from './views.ts'
@@ -205,12 +206,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   }
 
   // ---------------------------------------------------------------- helpers
-  const net = (id: string): NetworkNode => {
-    const n = o.networks.get(id)
-    if (n === undefined)
-      throw new PulseError('UNKNOWN_NETWORK', `this node does not host network ${JSON.stringify(id)}`)
-    return n
-  }
+  const net = (id: string): NetworkNode => hostedNetwork(o.networks, id)
   const parseHeight = (s: string, n: NetworkNode): bigint => {
     if (s === 'latest') return n.height
     if (!/^[0-9]{1,19}$/.test(s))
