@@ -13,7 +13,7 @@
  *  - {type:'burst', count, skipValidator} -> {type:'done', refused}
  */
 import { parseAccount } from '@pulsemesh/app'
-import { addressFromPublicKey, generateKeyPair, type KeyPair } from '@pulsemesh/core'
+import { addressFromPublicKey, encodeFrames, generateKeyPair, type KeyPair } from '@pulsemesh/core'
 import { installNodeCrypto } from '@pulsemesh/node/crypto/node-backend.ts'
 import { signTx, transferPayload } from '@pulsemesh/sdk'
 
@@ -36,20 +36,6 @@ function sign(i: number): { bytes: Uint8Array; hash: string } {
   )
 }
 
-function frame(txs: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let n = 0
-  for (const t of txs) n += 4 + t.length
-  const out = new Uint8Array(n)
-  const dv = new DataView(out.buffer)
-  let o = 0
-  for (const t of txs) {
-    dv.setUint32(o, t.length)
-    out.set(t, o + 4)
-    o += 4 + t.length
-  }
-  return out
-}
-
 /** POSTs one batch; returns how many txs the node refused (a failed request refuses all). */
 async function post(v: number, txs: Uint8Array[]): Promise<number> {
   for (let k = 0; ; k++) {
@@ -57,7 +43,7 @@ async function post(v: number, txs: Uint8Array[]): Promise<number> {
       const r = await fetch(`${apis[v]}/v1/networks/${network}/txs/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
-        body: frame(txs),
+        body: encodeFrames(txs),
       })
       const body = (await r.json()) as { rejected?: number }
       return r.ok ? (body.rejected ?? 0) : txs.length

@@ -11,9 +11,19 @@
  * the verify pool and txs enter the mempool in body order, so a sender's consecutive nonces may
  * share one batch.
  */
-import { fromHex, isPulseError, PulseError, toHex, txHash } from '@pulsemesh/core'
+import {
+  DecodeError,
+  decodeFrames,
+  encodeFrames,
+  fromHex,
+  isPulseError,
+  PulseError,
+  toHex,
+  txHash,
+} from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { NetworkNode } from '../chain/network-node.ts'
+import { hostedNetwork } from './hosted-network.ts'
 import * as S from './schemas.ts'
 
 type Net = Pick<NetworkNode, 'submitTxs'>
@@ -24,17 +34,13 @@ const HEX = /^(0x)?([0-9a-fA-F]{2})+$/
 export function decodeTxBatchBody(body: Uint8Array): Uint8Array[] {
   if (body.length > S.TX_BATCH_SUBMIT_BYTES_MAX + 4 * S.TX_BATCH_SUBMIT_MAX)
     throw tooLarge(`more than ${S.TX_BATCH_SUBMIT_BYTES_MAX} bytes of txs`)
-  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength)
-  const out: Uint8Array[] = []
-  let o = 0
-  while (o < body.length) {
-    if (out.length >= S.TX_BATCH_SUBMIT_MAX) throw tooLarge(`more than ${S.TX_BATCH_SUBMIT_MAX} txs`)
-    if (o + 4 > body.length) throw malformed(`truncated length prefix at byte ${o}`)
-    const n = dv.getUint32(o)
-    if (n === 0) throw malformed(`empty tx at byte ${o}`)
-    if (o + 4 + n > body.length) throw malformed(`tx ${out.length} runs past the end of the body`)
-    out.push(body.subarray(o + 4, o + 4 + n))
-    o += 4 + n
+  let out: Uint8Array[]
+  try {
+    out = decodeFrames(body, { maxCount: S.TX_BATCH_SUBMIT_MAX, nonEmpty: true, what: 'tx batch' })
+  } catch (e) {
+    if (e instanceof DecodeError && e.code === 'DECODE_TOO_LARGE')
+      throw tooLarge(`more than ${S.TX_BATCH_SUBMIT_MAX} txs`)
+    throw malformed((e as Error).message.replace(/^tx batch: /, ''))
   }
   if (out.length === 0) throw malformed('no txs')
   return out
@@ -42,17 +48,7 @@ export function decodeTxBatchBody(body: Uint8Array): Uint8Array[] {
 
 /** The length-prefixed body for `txs` (what decodeTxBatchBody reads; the SDK sends this). */
 export function encodeTxBatchBody(txs: readonly Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const t of txs) n += 4 + t.length
-  const out = new Uint8Array(n)
-  const dv = new DataView(out.buffer)
-  let o = 0
-  for (const t of txs) {
-    dv.setUint32(o, t.length)
-    out.set(t, o + 4)
-    o += 4 + t.length
-  }
-  return out
+  return encodeFrames(txs)
 }
 
 const malformed = (why: string) => new PulseError('BATCH_MALFORMED', `tx batch: ${why}`)
@@ -98,12 +94,7 @@ export function registerTxBatchRoutes(app: FastifyInstance, networks: Map<string
       },
     },
     async (req) => {
-      const n = networks.get(req.params.id)
-      if (n === undefined)
-        throw new PulseError(
-          'UNKNOWN_NETWORK',
-          `this node does not host network ${JSON.stringify(req.params.id)}`,
-        )
+      const n = hostedNetwork(networks, req.params.id)
       const txs = Buffer.isBuffer(req.body)
         ? decodeTxBatchBody(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength))
         : txsFromJson(req.body)

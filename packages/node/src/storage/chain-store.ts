@@ -18,7 +18,7 @@
  * moment restarts at the last committed block with exactly its state.
  */
 import { ClassicLevel } from 'classic-level'
-import { concatBytes, readU64be, u64be } from '@pulsemesh/core'
+import { concatBytes, encodeFrames, frameAt, readU64be, u64be } from '@pulsemesh/core'
 
 type Bytes = Uint8Array
 type DB = ClassicLevel<Bytes, Bytes>
@@ -26,33 +26,6 @@ type DB = ClassicLevel<Bytes, Bytes>
 const T = (c: string) => new Uint8Array([c.charCodeAt(0)])
 const LATEST = concatBytes(T('M'), new TextEncoder().encode('latest'))
 const GENESIS = T('G')
-/** Concatenation of u32be-length-prefixed items. */
-function framed(items: Bytes[]): Bytes {
-  let n = 0
-  for (const it of items) n += 4 + it.length
-  const out = new Uint8Array(n)
-  const dv = new DataView(out.buffer)
-  let o = 0
-  for (const it of items) {
-    dv.setUint32(o, it.length)
-    out.set(it, o + 4)
-    o += 4 + it.length
-  }
-  return out
-}
-/** Item `index` of a `framed` blob, or undefined if out of range or malformed. */
-function nthFramed(blob: Bytes, index: number): Bytes | undefined {
-  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
-  let o = 0
-  for (let i = 0; o + 4 <= blob.length; i++) {
-    const len = dv.getUint32(o)
-    if (o + 4 + len > blob.length) return undefined
-    if (i === index) return blob.slice(o + 4, o + 4 + len)
-    o += 4 + len
-  }
-  return undefined
-}
-
 /** The smallest key greater than every key starting with `prefix`. */
 export function prefixEnd(prefix: Bytes): Bytes {
   for (let i = prefix.length - 1; i >= 0; i--) {
@@ -182,7 +155,7 @@ export class NetworkStore {
   }
   getTxResult(height: bigint, index: number): Promise<Bytes | undefined> {
     return this.get(concatBytes(T('R'), u64be(height))).then((blob) =>
-      blob ? nthFramed(blob, index) : undefined,
+      blob ? frameAt(blob, index)?.slice() : undefined,
     )
   }
 
@@ -308,7 +281,7 @@ export class NetworkStore {
     ops.push({ type: 'put', key: this.key(c('B'), h), value: w.blockBytes })
     ops.push({ type: 'put', key: this.key(c('C'), h), value: w.commitBytes })
     ops.push({ type: 'put', key: this.key(c('H'), w.hash), value: h })
-    ops.push({ type: 'put', key: this.key(c('R'), h), value: framed(w.results) })
+    ops.push({ type: 'put', key: this.key(c('R'), h), value: encodeFrames(w.results) })
     const tT = c('T')
     const tA = c('A')
     for (let i = 0; i < w.txHashes.length; i++) {
