@@ -789,12 +789,15 @@ export class ConsensusDriver extends EventEmitter {
 
   /** Re-sends what this node holds for the current round (Tendermint assumes eventual delivery). */
   private regossip(): void {
-    const msgs = this.engine.roundMessages(this.engine.currentRound)
-    for (const proposal of msgs.proposals) {
-      const b = this.blocks.get(toHex(proposal.blockHash))
-      if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
+    // A timeout left over from a committed height re-sends nothing: peers still on it use block sync.
+    if (this.engine.currentHeight > this.node.height) {
+      const msgs = this.engine.roundMessages(this.engine.currentRound)
+      for (const proposal of msgs.proposals) {
+        const b = this.blocks.get(toHex(proposal.blockHash))
+        if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
+      }
+      for (const vote of msgs.votes) this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
     }
-    for (const vote of msgs.votes) this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
     if (this.maxSeenHeight > this.node.height + 1n) this.requestCatchUp(true)
   }
 

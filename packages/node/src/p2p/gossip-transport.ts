@@ -24,6 +24,7 @@ import {
   isPulseError,
   type Proposal,
   proposalSignBytes,
+  sha256,
   toHex,
   txHash,
   verify,
@@ -53,6 +54,8 @@ export const TOPIC_LIMITS = {
 /** How many heights ahead of our head a message can be checked (validator sets are known to head+2). */
 const AHEAD_MAX = 2n
 const GOSSIPED_TX_MEMORY = 50_000
+/** Vote messages whose signature was checked, remembered to skip the check on exact re-sends. */
+const VERIFIED_VOTE_MEMORY = 8192
 /** Tx batching: at most this many txs / bytes per gossip message, sent after this many ms. */
 export const TX_BATCH_MAX = 1024
 export const TX_BATCH_BYTES_MAX = 256 * 1024
@@ -68,8 +71,25 @@ export const REJECT_TX_CODES = new Set([
 /** Recent consensus messages kept for re-sending (bounded by count and bytes). */
 const RECENT_MAX = 48
 const RECENT_BYTES_MAX = 16 * 1024 * 1024
-/** Re-send recent messages when the head has not moved for this long. */
+/**
+ * First re-send of a height's own messages this long after the first of them was sent; each
+ * further re-send of the same height waits twice as long, up to STALL_RESEND_MAX_MS.
+ */
 export const STALL_RESEND_MS = 1500
+export const STALL_RESEND_MAX_MS = 12_000
+
+/** The next wait of the per-height re-send backoff (1.5 s, 3 s, 6 s, 12 s, 12 s, ...). */
+export function nextResendDelay(ms: number): number {
+  return Math.min(ms * 2, STALL_RESEND_MAX_MS)
+}
+
+/** Height of an own proposal or vote (proposal: fixed offset, no copy of the block bytes). */
+function messageHeight(msg: Uint8Array): bigint {
+  if (msg[0] === MsgTag.Proposal)
+    return new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getBigUint64(1)
+  const m = decodeMessage(msg)
+  return m.type === 'vote' ? m.vote.height : 0n
+}
 
 export class GossipConsensusTransport implements ConsensusTransport {
   private handler: ((msg: Uint8Array, from: string) => void) | undefined
@@ -80,17 +100,22 @@ export class GossipConsensusTransport implements ConsensusTransport {
    * Tendermint assumes eventual delivery, but gossipsub drops what is published before a mesh
    * exists (start-up, a healed partition, a restarted peer). The driver re-sends only on its own
    * timeouts, and some steps (waiting for 2/3 prevotes) have none: so this transport re-publishes
-   * its proposals and votes of the current height when a peer (re)subscribes and while the head
-   * is stalled.
+   * its proposals and votes of the height in progress when a peer (re)subscribes and, with backoff,
+   * while that height is not committed. Only messages of uncommitted heights are kept: an idle
+   * network (head committed, waiting for txs) holds none, so it sends nothing and runs no timer.
    */
-  private recent: { topic: string; msg: Uint8Array }[] = []
+  private recent: { topic: string; msg: Uint8Array; height: bigint }[] = []
   private recentBytes = 0
   private resendTimer: NodeJS.Timeout | undefined
   private stallTimer: NodeJS.Timeout | undefined
+  private stallDelayMs = STALL_RESEND_MS
   private readonly onSubscription: (
     e: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>,
   ) => void
+  /** Re-sends done (subscription-triggered and stall backoff). */
   resends = 0
+  /** Received re-sent votes accepted without a second signature check. */
+  duplicateVotes = 0
   private onBlock: (() => void) | undefined
   private node: NetworkNode | undefined
 
@@ -105,19 +130,20 @@ export class GossipConsensusTransport implements ConsensusTransport {
     p2p.libp2p.services.pubsub.addEventListener('subscription-change', this.onSubscription)
     if (node) {
       // Messages of committed heights are useless to peers (a lagging peer uses block sync).
-      this.onBlock = () => {
-        this.recent = []
-        this.recentBytes = 0
-      }
+      this.onBlock = () => this.dropCommitted()
       node.on('block', this.onBlock)
       this.node = node
-      let last = node.height
-      this.stallTimer = setInterval(() => {
-        if (node.height === last) this.scheduleResend(0)
-        last = node.height
-      }, STALL_RESEND_MS)
-      this.stallTimer.unref()
     }
+  }
+
+  /** Messages kept for re-sending (tests and metrics). */
+  get pendingResend(): number {
+    return this.recent.length
+  }
+
+  /** Whether a stall re-send is armed (false on an idle network). */
+  get resendArmed(): boolean {
+    return this.stallTimer !== undefined
   }
 
   broadcast(msg: Uint8Array): void {
@@ -143,25 +169,85 @@ export class GossipConsensusTransport implements ConsensusTransport {
   }
 
   private send(topic: string, msg: Uint8Array): void {
-    this.recent.push({ topic, msg })
+    this.p2p.publish(topic, msg)
+    if (!this.node) {
+      this.keep(topic, msg, 0n)
+      return
+    }
+    const height = messageHeight(msg)
+    // A (re)sent message of a committed height is not kept: nothing is in flight for it.
+    if (height <= this.node.height) return
+    const top = this.recent.at(-1)?.height
+    if (top !== undefined && height > top) {
+      // A new height: its messages get a fresh backoff.
+      this.recent = []
+      this.recentBytes = 0
+      this.disarm()
+    }
+    this.keep(topic, msg, height)
+    if (!this.stallTimer) this.armStall()
+  }
+
+  private keep(topic: string, msg: Uint8Array, height: bigint): void {
+    this.recent.push({ topic, msg, height })
     this.recentBytes += msg.length
     while (this.recent.length > RECENT_MAX || this.recentBytes > RECENT_BYTES_MAX) {
       this.recentBytes -= this.recent.shift()!.msg.length
     }
-    this.p2p.publish(topic, msg)
+  }
+
+  private dropCommitted(): void {
+    const head = this.node?.height
+    if (head === undefined) return
+    const keep = this.recent.filter((r) => r.height > head)
+    if (keep.length === this.recent.length) return
+    this.recent = keep
+    this.recentBytes = keep.reduce((n, r) => n + r.msg.length, 0)
+    if (keep.length === 0) this.disarm()
+  }
+
+  private disarm(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer)
+    this.stallTimer = undefined
+    this.stallDelayMs = STALL_RESEND_MS
+  }
+
+  /** Re-sends the height's messages after the current backoff step while it is not committed. */
+  private armStall(): void {
+    if (!this.handler) return
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined
+      this.dropCommitted()
+      if (this.recent.length === 0 || !this.handler) {
+        this.stallDelayMs = STALL_RESEND_MS
+        return
+      }
+      this.republish()
+      this.stallDelayMs = nextResendDelay(this.stallDelayMs)
+      this.armStall()
+    }, this.stallDelayMs)
+    this.stallTimer.unref()
+  }
+
+  private republish(): void {
+    this.resends++
+    for (const r of this.recent) this.p2p.publish(r.topic, r.msg)
   }
 
   private scheduleResend(ms: number): void {
     if (this.resendTimer || !this.handler) return
+    this.dropCommitted()
+    if (this.recent.length === 0) return
     this.resendTimer = setTimeout(() => {
       this.resendTimer = undefined
-      this.resends++
-      for (const r of this.recent) this.p2p.publish(r.topic, r.msg)
+      this.dropCommitted()
+      if (this.recent.length > 0) this.republish()
     }, ms)
   }
 
   onMessage(handler: (msg: Uint8Array, from: string) => void): void {
     this.handler = handler
+    if (this.node && this.recent.length > 0 && !this.stallTimer) this.armStall()
   }
 
   /** Hands a message to the driver (gossip deliveries and sync results). */
@@ -172,7 +258,7 @@ export class GossipConsensusTransport implements ConsensusTransport {
   close(): void {
     this.handler = undefined
     if (this.resendTimer) clearTimeout(this.resendTimer)
-    if (this.stallTimer) clearInterval(this.stallTimer)
+    this.disarm()
     if (this.onBlock) this.node?.off('block', this.onBlock)
     this.p2p.libp2p.services.pubsub.removeEventListener('subscription-change', this.onSubscription)
   }
@@ -208,12 +294,29 @@ export function attachNetworkGossip(o: {
     return sigOk(v.publicKey, voteSignBytes(id, vote), vote.signature) ? 'accept' : 'reject'
   }
 
+  // Re-sends carry a fresh gossip nonce, so gossipsub sees a new message: exact vote bytes whose
+  // signature already checked out are accepted (and relayed, and delivered: the engine drops
+  // duplicates before any signature work) without a second Ed25519 verify.
+  const verifiedVotes = new Set<string>()
   p2p.registerTopic(topics.votes, {
     ...TOPIC_LIMITS.votes,
     validate: async (data) => {
       const m = decodeMessage(data)
       if (m.type !== 'vote') return 'reject'
-      return heightVerdict(m.vote.height, node.height) ?? (await checkVote(m.vote))
+      const early = heightVerdict(m.vote.height, node.height)
+      if (early) return early
+      const key = toHex(sha256(data))
+      if (verifiedVotes.has(key)) {
+        transport.duplicateVotes++
+        return 'accept'
+      }
+      const v = await checkVote(m.vote)
+      if (v === 'accept') {
+        if (verifiedVotes.size >= VERIFIED_VOTE_MEMORY)
+          verifiedVotes.delete(verifiedVotes.values().next().value!)
+        verifiedVotes.add(key)
+      }
+      return v
     },
     deliver: (data, from) => transport.deliver(data, from),
   })
