@@ -54,6 +54,7 @@ describe('mesh devnet (CLI over the node API)', () => {
       'hub',
       '--to',
       to,
+      '--base-units',
       '--amount',
       '1000',
       '--asset',
@@ -76,7 +77,7 @@ describe('mesh devnet (CLI over the node API)', () => {
       '--to',
       to,
       '--amount',
-      '400',
+      '0.0004', // whole units: the voucher carries acoin's 6 decimals, so 400 base units
       '--asset',
       'transfer/tenant-a/acoin',
       '--wait',
@@ -84,6 +85,22 @@ describe('mesh devnet (CLI over the node API)', () => {
       landingDenom: string
     }
     assert.equal(r2.landingDenom, 'acoin')
+    // More decimals than the asset has, or a malformed base-unit amount: refused before signing.
+    for (const amount of [['--amount', '0.0000001'], ['--base-units', '--amount', '1e3']]) {
+      const bad = (await cli(
+        'transfer',
+        '--from-network',
+        'hub',
+        '--to-network',
+        'tenant-a',
+        '--to',
+        to,
+        ...amount,
+        '--asset',
+        'transfer/tenant-a/acoin',
+      )) as { error: string }
+      assert.equal(bad.error, 'INVALID_AMOUNT')
+    }
     // Wait for the acknowledgements, then check conservation.
     const end = Date.now() + 10_000
     let rows: { network: string; escrowed: string; vouchers: string; conserved: boolean }[] = []

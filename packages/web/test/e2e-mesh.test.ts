@@ -60,6 +60,7 @@ test('mesh devnet: every network live, a cross-network transfer seen end to end'
     'hub',
     '--to',
     to,
+    '--base-units',
     '--amount',
     '1000',
     '--asset',

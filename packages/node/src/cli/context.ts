@@ -3,10 +3,11 @@
  * form, one error path (a line with the stable code, exit 1), the API client, and signing +
  * submitting a tx from a keystore key.
  */
-import { addressFromPublicKey, isPulseError } from '@pulsemesh/core'
+import { addressFromPublicKey, isPulseError, PulseError } from '@pulsemesh/core'
 import { type NetworkStatus, PulseClient, signTx, type TxResponse } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
 import { Keystore } from '../keys/keystore.ts'
+import { parseAmount } from './amount.ts'
 
 export type Globals = { home: string; node: string; network: string; json?: boolean }
 
@@ -86,5 +87,29 @@ export function cliContext(program: Command) {
     }
   }
 
-  return { g, client, out, fail, act, submit }
+  /** The asset's decimals on `network` (its bank record; vouchers carry their origin's decimals). */
+  const assetDecimals = async (network: string, asset: string): Promise<number> =>
+    (
+      await client().request<{ result: { decimals: number } }>(
+        'GET',
+        `/v1/networks/${encodeURIComponent(network)}/modules/bank/asset?asset=${encodeURIComponent(asset)}`,
+      )
+    ).result.decimals
+
+  /** `--amount` in whole units of `asset` (exact decimal), or verbatim with `--base-units`. */
+  const amountOf = async (
+    network: string,
+    asset: string,
+    o: { amount: string; baseUnits?: boolean },
+  ): Promise<bigint> => {
+    if (!o.baseUnits) return parseAmount(o.amount, await assetDecimals(network, asset))
+    if (!/^[0-9]{1,40}$/.test(o.amount) || BigInt(o.amount) === 0n)
+      throw new PulseError(
+        'INVALID_AMOUNT',
+        `--base-units amount ${JSON.stringify(o.amount)} is not a positive integer`,
+      )
+    return BigInt(o.amount)
+  }
+
+  return { g, client, out, fail, act, submit, assetDecimals, amountOf }
 }

@@ -15,7 +15,6 @@ import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
 import { inspectDevnetDir, moveOldSingleDevnet, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
-import { parseAmount } from './amount.ts'
 import { cliContext } from './context.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
 import { registerStakingCommands } from './staking-commands.ts'
@@ -42,7 +41,7 @@ program
   .option('--network <id>', 'network id', 'hub')
   .option('--json', 'machine-readable output')
 
-const { g, client, out, act, submit } = cliContext(program)
+const { g, client, out, act, submit, amountOf } = cliContext(program)
 
 // A home that is the default devnet's wallet talks to that devnet's first node unless told otherwise.
 program.hook('preAction', (cmd) => {
@@ -398,7 +397,8 @@ tx.command('send')
   .description('transfer an asset')
   .requiredOption('--from <key>', 'key name in the keystore')
   .requiredOption('--to <address>', 'recipient address')
-  .requiredOption('--amount <amount>', 'amount in whole units (e.g. 1.5)')
+  .requiredOption('--amount <amount>', 'amount in whole units of the asset (e.g. 1.5)')
+  .option('--base-units', '--amount is in base units')
   .option('--asset <id>', 'asset id (default: the fee asset)')
   .option('--fee <base-units>', 'fee in base units (default: the minimum)')
   .option('--memo <text>', 'memo', '')
@@ -409,6 +409,7 @@ tx.command('send')
         from: string
         to: string
         amount: string
+        baseUnits?: boolean
         asset?: string
         fee?: string
         memo: string
@@ -417,7 +418,7 @@ tx.command('send')
         const st = await client().status(g().network)
         const to = parseAccount(o.to, st.params.addressPrefix)
         const asset = o.asset ?? st.params.feeAsset
-        const payload = transferPayload(to, asset, parseAmount(o.amount, 6))
+        const payload = transferPayload(to, asset, await amountOf(g().network, asset, o))
         const r = await submit(o.from, 0x0101, payload, {
           wait: o.wait,
           fee: o.fee ? BigInt(o.fee) : undefined,

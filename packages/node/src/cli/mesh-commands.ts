@@ -30,7 +30,7 @@ const ackText = (hex: string | null) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function registerMeshCommands(program: Command): void {
-  const { g, out, fail, act } = cliContext(program)
+  const { g, out, fail, act, amountOf, assetDecimals } = cliContext(program)
   const keyOf = (name: string) => {
     const k = new Keystore(g().home).load(name)
     return { secretKey: k.secret, publicKey: k.publicKey }
@@ -172,7 +172,8 @@ export function registerMeshCommands(program: Command): void {
     .requiredOption('--from-network <id>', 'source network')
     .requiredOption('--to-network <id>', 'destination network')
     .requiredOption('--to <address>', 'receiver on the destination')
-    .requiredOption('--amount <n>', 'amount in base units')
+    .requiredOption('--amount <n>', 'amount in whole units of the asset (e.g. 2.5)')
+    .option('--base-units', '--amount is in base units')
     .requiredOption('--asset <id>', 'asset (native id or voucher trace transfer/<network>/<denom>)')
     .option('--from <key>', 'signing key', 'demo')
     .option('--to-node <url>', 'API of a node hosting the destination (default --node)')
@@ -185,6 +186,7 @@ export function registerMeshCommands(program: Command): void {
           toNetwork: string
           to: string
           amount: string
+          baseUnits?: boolean
           asset: string
           from: string
           toNode?: string
@@ -194,10 +196,13 @@ export function registerMeshCommands(program: Command): void {
           const dst = new PulseClient({ baseUrl: o.toNode ?? g().node })
           const dstStatus = await dst.status(o.toNetwork)
           const receiver = parseAccount(o.to, dstStatus.params.addressPrefix)
+          // Vouchers carry the origin's decimals, so one formatting rule fits both sides.
+          const decimals = await assetDecimals(o.fromNetwork, o.asset)
+          const amount = await amountOf(o.fromNetwork, o.asset, o)
           const payload = encodeMesh(MESH_KIND.transfer, {
             destNetwork: o.toNetwork,
             asset: o.asset,
-            amount: BigInt(o.amount),
+            amount,
             receiver,
             timeoutHeight: BigInt(dstStatus.height) + BigInt(o.timeoutBlocks),
             timeoutTimeMs: 0n,
@@ -208,14 +213,6 @@ export function registerMeshCommands(program: Command): void {
             : `transfer/${o.fromNetwork}/${o.asset}`
           const before = BigInt((await dst.balances(o.toNetwork, o.to)).balances[landing] ?? '0')
           const r = await submit(g().node, o.fromNetwork, o.from, MESH_KIND.transfer, payload)
-          // Vouchers carry the origin's decimals, so one formatting rule fits both sides.
-          const decimals = await new PulseClient({ baseUrl: g().node })
-            .request<{ result: { decimals: number } }>(
-              'GET',
-              `/v1/networks/${o.fromNetwork}/modules/bank/asset?asset=${encodeURIComponent(o.asset)}`,
-            )
-            .then((a) => a.result.decimals)
-            .catch(() => 0)
           const shown = (v: string | bigint) => `${formatAmount(BigInt(v), decimals)} (${v} base units)`
           const ev = JSON.stringify(r.tx)
           const seq = /"key":"sequence","value":"(\d+)"/.exec(ev)?.[1]
@@ -241,7 +238,7 @@ export function registerMeshCommands(program: Command): void {
             : undefined
           out(
             [
-              `packet ${o.fromNetwork}#${seq ?? '?'} -> ${o.toNetwork}: ${shown(o.amount)} ${o.asset} (tx ${r.hash})`,
+              `packet ${o.fromNetwork}#${seq ?? '?'} -> ${o.toNetwork}: ${shown(amount)} ${o.asset} (tx ${r.hash})`,
               credited !== undefined
                 ? `  delivered: state proof of the packet verified by ${o.toNetwork}'s light client of ${o.fromNetwork}; ${o.to} now holds ${shown(credited)} ${landing}`
                 : `  submitted; a relayer delivers it with a state proof (use --wait to follow)`,
