@@ -331,6 +331,7 @@ export class ConsensusDriver extends EventEmitter {
     this.timers.clear()
     this.transport.close()
     await this.queue
+    this.signState.close() // its descriptor; a later save reopens the file
   }
 
   get height(): bigint {
