@@ -1,11 +1,5 @@
-/**
- * Fork evidence: the two certified blocks (block + > 2/3 commit each) this node saw at one height.
- * Persisted with fsync before the network halts, so a restarted node stays halted and an operator
- * (or a later evidence tx) has both certificates to prove who signed both sides.
- */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { fromHex, fromUtf8, PulseError, toHex, utf8 } from '@pulsemesh/core'
+import { writeFileAtomic } from '../storage/atomic-file.ts'
 
 export interface ForkEvidence {
   networkId: string
@@ -41,16 +35,7 @@ export function readForkEvidence(bytes: Uint8Array): ForkEvidence {
   }
 }
 
-/** Writes atomically (tmp file, fsync, rename); the first fork found is kept. */
+/** Writes atomically (tmp file, fsync, rename, directory fsync); the first fork found is kept. */
 export function writeForkEvidence(path: string, e: ForkEvidence): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp`
-  const fd = openSync(tmp, 'w')
-  try {
-    writeSync(fd, encodeForkEvidence(e))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
+  writeFileAtomic(path, encodeForkEvidence(e))
 }

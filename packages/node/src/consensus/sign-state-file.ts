@@ -19,19 +19,11 @@
  * The write is synchronous on purpose: nothing else of the driver can run between "persisted" and
  * "signed", and a vote is sent at most a few times per second.
  */
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs'
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { decodeSignState, encodeSignState, type SignState } from '@pulsemesh/consensus'
 import { equalBytes, PulseError, sha256 } from '@pulsemesh/core'
+import { writeFileAtomic } from '../storage/atomic-file.ts'
 
 /** TEST ONLY: when set to a height, the process SIGKILLs itself right after persisting a vote at it. */
 export const CRASH_ENV = 'PULSEMESH_TEST_CRASH_AFTER_SIGNSTATE_HEIGHT'
@@ -211,22 +203,7 @@ export class SignStateFile {
     image.set(headerBytes(slotSize), 0)
     image.set(encodeSlot(seq, payload), HEADER_BYTES)
     this.close()
-    const tmp = `${this.path}.tmp`
-    const fd = openSync(tmp, 'w')
-    try {
-      let off = 0
-      while (off < image.length) off += writeSync(fd, image, off, image.length - off, off)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, this.path)
-    const dfd = openSync(dirname(this.path), 'r')
-    try {
-      fsyncSync(dfd)
-    } finally {
-      closeSync(dfd)
-    }
+    writeFileAtomic(this.path, image)
     this.file = { fd: openSync(this.path, 'r+'), slotSize, seq }
     this.writes.atomic++
   }

@@ -2,11 +2,12 @@
  * The node's libp2p identity: an Ed25519 key kept in <dataDir>/p2p-key (protobuf, mode 0600), so
  * the peer id survives restarts and bootstrap lists can name it.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { PulseError } from '@pulsemesh/core'
+import { writeFileAtomic } from '../storage/atomic-file.ts'
 
 export const PEER_KEY_FILE = 'p2p-key'
 
@@ -26,9 +27,5 @@ export async function loadOrCreatePeerKey(dir: string): Promise<PrivateKey> {
 }
 
 export function writePeerKey(file: string, key: PrivateKey): void {
-  mkdirSync(dirname(file), { recursive: true })
-  const tmp = `${file}.tmp`
-  writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, file)
+  writeFileAtomic(file, privateKeyToProtobuf(key), { mode: 0o600 })
 }
