@@ -19,3 +19,14 @@ export function formatAmount(v: bigint, decimals: number): string {
   const frac = s.slice(s.length - decimals).replace(/0+$/, '')
   return frac ? `${int}.${frac}` : int
 }
+
+/** An `--amount` option: whole units with `decimals` (exact), or verbatim with `--base-units`. */
+export function amountOption(o: { amount: string; baseUnits?: boolean }, decimals: number): bigint {
+  if (!o.baseUnits) return parseAmount(o.amount, decimals)
+  if (!/^[0-9]{1,40}$/.test(o.amount) || BigInt(o.amount) === 0n)
+    throw new PulseError(
+      'INVALID_AMOUNT',
+      `--base-units amount ${JSON.stringify(o.amount)} is not a positive integer`,
+    )
+  return BigInt(o.amount)
+}

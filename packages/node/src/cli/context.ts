@@ -3,11 +3,10 @@
  * form, one error path (a line with the stable code, exit 1), the API client, and signing +
  * submitting a tx from a keystore key.
  */
-import { addressFromPublicKey, isPulseError, PulseError } from '@pulsemesh/core'
+import { addressFromPublicKey, isPulseError } from '@pulsemesh/core'
 import { type NetworkStatus, PulseClient, signTx, type TxResponse } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
 import { Keystore } from '../keys/keystore.ts'
-import { parseAmount } from './amount.ts'
 
 export type Globals = { home: string; node: string; network: string; json?: boolean }
 
@@ -96,20 +95,5 @@ export function cliContext(program: Command) {
       )
     ).result.decimals
 
-  /** `--amount` in whole units of `asset` (exact decimal), or verbatim with `--base-units`. */
-  const amountOf = async (
-    network: string,
-    asset: string,
-    o: { amount: string; baseUnits?: boolean },
-  ): Promise<bigint> => {
-    if (!o.baseUnits) return parseAmount(o.amount, await assetDecimals(network, asset))
-    if (!/^[0-9]{1,40}$/.test(o.amount) || BigInt(o.amount) === 0n)
-      throw new PulseError(
-        'INVALID_AMOUNT',
-        `--base-units amount ${JSON.stringify(o.amount)} is not a positive integer`,
-      )
-    return BigInt(o.amount)
-  }
-
-  return { g, client, out, fail, act, submit, assetDecimals, amountOf }
+  return { g, client, out, fail, act, submit, assetDecimals }
 }

@@ -15,6 +15,7 @@ import { initHome, startHost } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { runDevnetProfile } from '../emotion/run-devnet.ts'
 import { inspectDevnetDir, moveOldSingleDevnet, startMeshProcessDevnet } from '../mesh/devnet-processes.ts'
+import { amountOption } from './amount.ts'
 import { cliContext } from './context.ts'
 import { registerExchangeCommands } from './exchange-commands.ts'
 import { registerStakingCommands } from './staking-commands.ts'
@@ -41,7 +42,7 @@ program
   .option('--network <id>', 'network id', 'hub')
   .option('--json', 'machine-readable output')
 
-const { g, client, out, act, submit, amountOf } = cliContext(program)
+const { g, client, out, act, submit, assetDecimals } = cliContext(program)
 
 // A home that is the default devnet's wallet talks to that devnet's first node unless told otherwise.
 program.hook('preAction', (cmd) => {
@@ -418,7 +419,7 @@ tx.command('send')
         const st = await client().status(g().network)
         const to = parseAccount(o.to, st.params.addressPrefix)
         const asset = o.asset ?? st.params.feeAsset
-        const payload = transferPayload(to, asset, await amountOf(g().network, asset, o))
+        const payload = transferPayload(to, asset, amountOption(o, await assetDecimals(g().network, asset)))
         const r = await submit(o.from, 0x0101, payload, {
           wait: o.wait,
           fee: o.fee ? BigInt(o.fee) : undefined,

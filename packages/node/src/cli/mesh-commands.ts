@@ -13,7 +13,7 @@ import { MESH_KIND, mesh, parseAccount } from '@pulsemesh/app'
 import { fromHex } from '@pulsemesh/core'
 import { PulseClient } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
-import { formatAmount } from './amount.ts'
+import { amountOption, formatAmount } from './amount.ts'
 import { cliContext } from './context.ts'
 import { Keystore } from '../keys/keystore.ts'
 import { encodeMesh } from '../mesh/devnet-deps.ts'
@@ -30,7 +30,7 @@ const ackText = (hex: string | null) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function registerMeshCommands(program: Command): void {
-  const { g, out, fail, act, amountOf, assetDecimals } = cliContext(program)
+  const { g, out, fail, act, assetDecimals } = cliContext(program)
   const keyOf = (name: string) => {
     const k = new Keystore(g().home).load(name)
     return { secretKey: k.secret, publicKey: k.publicKey }
@@ -198,7 +198,7 @@ export function registerMeshCommands(program: Command): void {
           const receiver = parseAccount(o.to, dstStatus.params.addressPrefix)
           // Vouchers carry the origin's decimals, so one formatting rule fits both sides.
           const decimals = await assetDecimals(o.fromNetwork, o.asset)
-          const amount = await amountOf(o.fromNetwork, o.asset, o)
+          const amount = amountOption(o, decimals)
           const payload = encodeMesh(MESH_KIND.transfer, {
             destNetwork: o.toNetwork,
             asset: o.asset,

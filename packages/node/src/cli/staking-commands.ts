@@ -16,12 +16,12 @@ import { addressFromPublicKey, fromHex } from '@pulsemesh/core'
 import type { Command } from 'commander'
 import { cliContext } from './context.ts'
 import { Keystore } from '../keys/keystore.ts'
-import { parseAmount } from './amount.ts'
+import { amountOption } from './amount.ts'
 
 export function registerStakingCommands(program: Command): void {
   const { g, client, out, act, submit: submitTx } = cliContext(program)
-  const amountOf = (o: { amount: string; baseUnits?: boolean }) =>
-    o.baseUnits ? BigInt(o.amount) : parseAmount(o.amount, 6)
+  // The bond asset is the fee asset: 6 decimals on every network the devnets make.
+  const amountOf = (o: { amount: string; baseUnits?: boolean }) => amountOption(o, 6)
   /** A consensus public key: 64 hex chars, or the name of an ed25519 key in the keystore. */
   const consensusKey = (s: string): Uint8Array => {
     if (/^[0-9a-fA-F]{64}$/.test(s)) return fromHex(s)
