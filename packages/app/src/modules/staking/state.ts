@@ -13,7 +13,7 @@
  */
 import { fromHex, fromUtf8, toHex, utf8 } from '@pulsemesh/core'
 import { accountIdOf } from '../../accounts.ts'
-import { TxError, type TxErrorCode } from '../../errors.ts'
+import { TxError } from '../../errors.ts'
 import type { KVStore } from '../../state/kv.ts'
 
 export const STAKING_PREFIX = 0x02
