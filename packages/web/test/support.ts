@@ -4,12 +4,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { addressFromPublicKey, fromHex } from '@pulsemesh/sdk'
 import type { Browser, Page } from 'playwright-core'
+import { freePort } from '../../node/src/p2p/free-port.ts'
 import { buildWeb } from '../scripts/build.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -26,16 +26,7 @@ export const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta
 
 export const hasChromium = () => existsSync(CHROMIUM)
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
+export { freePort }
 
 /** Polls `f` until it returns a value (not undefined) or throws after `ms`. */
 export async function until<T>(

@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +17,10 @@ import type { TimeoutParams } from '@pulsemesh/consensus'
 import { addressFromPublicKey, PulseError } from '@pulsemesh/core'
 import type { HostConfig } from '../host.ts'
 import { Keystore } from '../keys/keystore.ts'
+import { freePort } from './free-port.ts'
 import { PEER_KEY_FILE, writePeerKey } from './peer-key.ts'
+
+export { freePort }
 
 const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
 const LOG_LINES_MAX = 400
@@ -78,18 +80,6 @@ export type LaunchOptions = Pick<ProcessDevnetOptions, 'onLine' | 'env'> & {
   readyPolls?: number
   /** Grace after SIGTERM before SIGKILL (default 10 s). */
   killAfterMs?: number
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      s.close(() => res(port))
-    })
-  })
 }
 
 /** Writes homes, keys, the shared genesis and the configs (once; a second call reuses them). */
