@@ -488,6 +488,18 @@ describe('mesh transfers (ICS-20)', () => {
     assert.equal(r[0]!.error, '')
     assert.equal(getBalance(alpha.tree, escrowAccount('hub'), 'emo'), 300n)
     assert.equal(getBalance(alpha.tree, idOf(alice), 'emo'), 1_000_000n - 300n)
+    // In flight: the escrow query says 300 on alpha, the vouchers query 0 on the hub (no error
+    // although the voucher asset does not exist yet).
+    assert.deepEqual(alpha.query('escrow', { network: 'hub', asset: 'emo' }), {
+      network: 'hub',
+      asset: 'emo',
+      amount: '300',
+    })
+    assert.deepEqual(hub.query('vouchers', { origin: 'alpha', asset: 'emo' }), {
+      origin: 'alpha',
+      asset: 'emo',
+      supply: '0',
+    })
     const out = relayAll(alpha, hub, relayer)
     assert.deepEqual(
       out.map((x) => x.error),
@@ -495,6 +507,7 @@ describe('mesh transfers (ICS-20)', () => {
     )
     assert.equal(getBalance(hub.tree, idOf(bob), 'transfer/alpha/emo'), 300n)
     assert.equal(getSupply(hub.tree, 'transfer/alpha/emo'), 300n)
+    assert.equal((hub.query('vouchers', { origin: 'alpha', asset: 'emo' }) as { supply: string }).supply, '300')
     // The voucher carries the origin's denomination metadata (emo has 6 decimals on alpha).
     assert.equal(getAsset(hub.tree, 'transfer/alpha/emo')?.decimals, 6)
     assert.equal(pending(alpha, hub).length, 0, 'acknowledged packets are removed')

@@ -209,6 +209,10 @@ export async function openDashboard(o: { mesh?: boolean; waitMs?: number } = {})
       if (m.type() === 'error') consoleErrors.push(m.text())
     })
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`))
+    // Chromium's console line for a failed fetch has no URL; record which request it was.
+    page.on('response', (r) => {
+      if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`)
+    })
     return { devnet, browser, page, consoleErrors, close }
   } catch (e) {
     await close()

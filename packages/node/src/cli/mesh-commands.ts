@@ -314,16 +314,10 @@ export function registerMeshCommands(program: Command): void {
             network: id,
             asset: o.asset,
           })
-          let supply = '0'
-          try {
-            const a = await c.request<{ result: { supply: string } }>(
-              'GET',
-              `/v1/networks/${id}/modules/bank/asset?asset=${encodeURIComponent(`transfer/${o.origin}/${o.asset}`)}`,
-            )
-            supply = a.result.supply
-          } catch {
-            supply = '0'
-          }
+          const { supply } = await endpoint(g().node, id, 'demo').query<{ supply: string }>('vouchers', {
+            origin: o.origin,
+            asset: o.asset,
+          })
           rows.push({ network: id, escrowed: esc.amount, vouchers: supply, conserved: esc.amount === supply })
         }
         out(

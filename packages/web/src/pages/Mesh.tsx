@@ -319,14 +319,11 @@ function Totals({ nets }: { nets: string[] }) {
                 network,
                 asset,
               })
-              // A voucher asset exists only once something arrived: ask only then (no 4xx probing).
-              let vouchers = '0'
-              if (esc.result.amount !== '0')
-                vouchers = (
-                  await client.moduleQuery<{ supply: string }>(network, 'bank', 'asset', {
-                    asset: `transfer/${origin}/${asset}`,
-                  })
-                ).result.supply
+              // The mesh `vouchers` query answers 0 before the first arrival (a packet in flight
+              // leaves escrow ahead of vouchers), so nothing is probed with a 4xx.
+              const vouchers = (
+                await client.moduleQuery<{ supply: string }>(network, 'mesh', 'vouchers', { origin, asset })
+              ).result.supply
               rows.push({ origin, asset, network, escrowed: esc.result.amount, vouchers })
             }),
         ),

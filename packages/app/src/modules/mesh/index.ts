@@ -22,6 +22,7 @@ import {
   burn,
   getAsset,
   getBalance,
+  getSupply,
   mint,
   NO_ISSUER,
   putAsset,
@@ -830,6 +831,16 @@ export function createMeshModule(o: MeshModuleOptions = {}): AppModule & Consens
         network: a.network,
         asset: a.asset,
         amount: getBalance(store, escrowAccount(a.network ?? ''), a.asset ?? '').toString(),
+      }),
+      /**
+       * Vouchers outstanding here for `asset` native to `origin` (0 before the first arrival), the
+       * other side of `escrow` on the origin: a reader compares the two without probing for an
+       * asset that may not exist yet.
+       */
+      vouchers: (store, a) => ({
+        origin: a.origin,
+        asset: a.asset,
+        supply: getSupply(store, voucherDenom(a.origin ?? '', a.asset ?? '')).toString(),
       }),
     },
   }
