@@ -243,9 +243,10 @@ function MarketPanel({
             </dd>
           </div>
           <div>
-            <dt>oracle (chain units)</dt>
-            <dd>
-              {oracle.data?.result.price ?? 'no report'}
+            <dt>oracle</dt>
+            {/* Oracle prices of a market's symbol are in its chain price unit (quote per lot). */}
+            <dd data-testid="oracle-price">
+              {oracle.data?.result.price ? displayPrice(oracle.data.result.price, u) : 'no report'}
               {oracle.data?.result.ageBlocks && (
                 <span className="muted small"> ({oracle.data.result.ageBlocks} blocks old)</span>
               )}
