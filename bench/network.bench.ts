@@ -17,7 +17,7 @@
  * the minimum interval (commitDelayMs) has passed.
  */
 import { fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { addressFromPublicKey, generateKeyPair } from '@pulsemesh/core'
@@ -37,6 +37,16 @@ const LATENCY_BATCH_MS = 20
 const LIGHT_RATE = 100
 const LIGHT_SECONDS = 5
 const COMMIT_DELAY_MS = Number(process.env.PM_BENCH_COMMIT_DELAY_MS ?? 10)
+/**
+ * PM_BENCH_PHASES=light,heavy (any of sat, light, heavy, sync; default all): run only some phases
+ * while iterating. A partial run's figures are not comparable with a full one's (no backlog before).
+ */
+const PHASES = new Set((process.env.PM_BENCH_PHASES ?? 'sat,light,heavy,sync').split(','))
+/** With PULSEMESH_CONSENSUS_TRACE=<dir> (passed on to the validators too): submits and block arrivals in <dir>/bench.log. */
+const TRACE_DIR = process.env.PULSEMESH_CONSENSUS_TRACE
+const benchTrace = (at: number, what: string) => {
+  if (TRACE_DIR) appendFileSync(`${TRACE_DIR}/bench.log`, `${at.toFixed(3)} ${what}\n`)
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const now = () => performance.timeOrigin + performance.now()
 
@@ -106,6 +116,7 @@ async function watchBlocks(apiUrl: string) {
     if (m.type !== 'block') return
     for (const t of m.txs ?? []) seenAt.set(t, at)
     blocks.push({ height: Number(m.height), txs: m.txs?.length ?? 0, at })
+    if (TRACE_DIR) benchTrace(at, `block ${m.height} txs=${m.txs?.length ?? 0} ${(m.txs ?? []).map((t) => t.slice(0, 8)).join(',')}`)
   }
   ws.send(JSON.stringify({ op: 'subscribe', id: 'b', channel: 'blocks', network: NET }))
   return { seenAt, blocks, close: () => ws.close() }
@@ -162,14 +173,16 @@ export async function run(): Promise<Record<string, unknown>> {
     }
 
     // ---- saturation ----
-    const sat = await load.ask<{ hashes: string[]; startAt: number; endAt: number; refused: number }>({
-      type: 'saturate',
-      txsPerSender: SATURATION_TXS_PER_SENDER,
-      batchTxs: SATURATION_BATCH,
-    })
+    const sat = PHASES.has('sat')
+      ? await load.ask<{ hashes: string[]; startAt: number; endAt: number; refused: number }>({
+          type: 'saturate',
+          txsPerSender: SATURATION_TXS_PER_SENDER,
+          batchTxs: SATURATION_BATCH,
+        })
+      : { hashes: [], startAt: now(), endAt: now(), refused: 0 }
     await waitSeen(sat.hashes)
     const satCommitted = sat.hashes.filter((h) => watch.seenAt.has(h)).length
-    const satEnd = Math.max(...sat.hashes.map((h) => watch.seenAt.get(h) ?? 0))
+    const satEnd = Math.max(sat.startAt + 1, ...sat.hashes.map((h) => watch.seenAt.get(h) ?? 0))
     const satSeconds = (satEnd - sat.startAt) / 1000
     const committedTps = satCommitted / satSeconds
     const satBlocks = watch.blocks.filter((b) => b.at >= sat.startAt && b.at <= satEnd)
@@ -184,6 +197,7 @@ export async function run(): Promise<Record<string, unknown>> {
         lagMaxMs: number
         seconds: number
       }>({ type: 'rate', tps, seconds, batchMs: LATENCY_BATCH_MS })
+      if (TRACE_DIR) for (const [h, t] of lat.items) benchTrace(t, `submit ${h.slice(0, 8)}`)
       await waitSeen(lat.items.map(([h]) => h))
       const latencies = lat.items
         .filter(([h]) => watch.seenAt.has(h))
@@ -212,8 +226,9 @@ export async function run(): Promise<Record<string, unknown>> {
         committed: latencies.length,
       }
     }
-    const light = await latencyAt(LIGHT_RATE, LIGHT_SECONDS)
-    const heavy = await latencyAt(LATENCY_RATE, LATENCY_SECONDS)
+    const skipped = { figures: { skipped: true }, committed: 0 }
+    const light = PHASES.has('light') ? await latencyAt(LIGHT_RATE, LIGHT_SECONDS) : skipped
+    const heavy = PHASES.has('heavy') ? await latencyAt(LATENCY_RATE, LATENCY_SECONDS) : skipped
     watch.close()
 
     const stats1 = (await Promise.all(net.members.map((m) => net.status(m.index)))) as unknown as P2PStatus[]
@@ -226,20 +241,25 @@ export async function run(): Promise<Record<string, unknown>> {
 
     // ---- block sync: kill validator 3, let the others move on, restart it and read what the
     // sync protocol moved. ----
-    await net.kill(3, 'SIGKILL')
-    await load.ask({ type: 'burst', count: 2000, skipValidator: 3 })
-    const hBefore = await height()
-    // A few heights without validator 3 (if it was the round-0 proposer, the others first wait out
-    // the propose timeout), so the restarted node has blocks to sync.
-    for (let k = 0; k < 200 && (await height()) < hBefore + 3n; k++) await sleep(100)
-    const target = await height()
-    await net.revive(3)
-    let syncStatus = (await net.status(3)) as unknown as P2PStatus
-    for (let k = 0; k < 600 && BigInt(syncStatus.heights[NET]) < target; k++) {
-      await sleep(100)
-      syncStatus = (await net.status(3)) as unknown as P2PStatus
+    let sync = { fetchedBlocks: 0, fetchedBytes: 0, fetchedRawBytes: 0 }
+    let hBefore = 0n
+    let target = 0n
+    if (PHASES.has('sync')) {
+      await net.kill(3, 'SIGKILL')
+      await load.ask({ type: 'burst', count: 2000, skipValidator: 3 })
+      hBefore = await height()
+      // A few heights without validator 3 (if it was the round-0 proposer, the others first wait out
+      // the propose timeout), so the restarted node has blocks to sync.
+      for (let k = 0; k < 200 && (await height()) < hBefore + 3n; k++) await sleep(100)
+      target = await height()
+      await net.revive(3)
+      let syncStatus = (await net.status(3)) as unknown as P2PStatus
+      for (let k = 0; k < 600 && BigInt(syncStatus.heights[NET]) < target; k++) {
+        await sleep(100)
+        syncStatus = (await net.status(3)) as unknown as P2PStatus
+      }
+      sync = syncStatus.sync[NET]
     }
-    const sync = syncStatus.sync[NET]
 
     return {
       setup:

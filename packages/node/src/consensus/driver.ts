@@ -12,7 +12,7 @@
  *    stored certificate that verifies against the validator set of that height.
  */
 import { EventEmitter } from 'node:events'
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { accountIdOf, type BeginBlockInfo } from '@pulsemesh/app'
 import {
@@ -66,7 +66,8 @@ import {
 } from './messages.ts'
 import { type ForkEvidence, readForkEvidence, writeForkEvidence } from './fork-evidence.ts'
 import type { SignStateFile } from './sign-state-file.ts'
-import type { ConsensusTransport } from './transport.ts'
+import { type ConsensusTransport, VerifiedSignatures } from './transport.ts'
+import { TRACE_DIR, trace } from './trace.ts'
 
 /**
  * Vote extensions (ABCI++ ExtendVote / VerifyVoteExtension): application bytes attached to this
@@ -137,14 +138,6 @@ function verifyEvidence(
   )
 }
 
-/** Diagnostics: PULSEMESH_CONSENSUS_TRACE=<dir> appends per-height phase times to <dir>/<pid>.log. */
-const TRACE_DIR = process.env.PULSEMESH_CONSENSUS_TRACE
-const T0 = performance.now()
-function trace(what: string): void {
-  if (TRACE_DIR)
-    appendFileSync(`${TRACE_DIR}/${process.pid}.log`, `${(performance.now() - T0).toFixed(1)} ${what}\n`)
-}
-
 /** Bounded store of proposed blocks seen (current and buffered future heights). */
 const MAX_KEPT_BLOCKS = 64
 const MAX_EVIDENCE_PER_BLOCK = 16
@@ -159,6 +152,19 @@ const PROPOSAL_TXS_MIN = 128
 /** Forwarded-tx dedup memory and the cap on peer txs being admitted at once (drop beyond). */
 const TX_SEEN_MAX = 20_000
 const TX_INFLIGHT_MAX = 256
+
+/**
+ * Idle-cheap mode, between a commit and the next height: the height starts once the minimum
+ * interval since the previous height's start passed (`intervalPassed`) and the head's precommits
+ * are all in or `commitDelayMs` passed since the commit (`signaturesDone`), i.e. `minPassed`, and
+ * there is work (a tx in the mempool); a peer's message or the heartbeat start it regardless.
+ */
+interface Waiting {
+  height: bigint
+  intervalPassed: boolean
+  signaturesDone: boolean
+  minPassed: boolean
+}
 
 export class ConsensusDriver extends EventEmitter {
   readonly node: NetworkNode
@@ -175,9 +181,13 @@ export class ConsensusDriver extends EventEmitter {
   private msPerTx = 0
   private readonly proposeBaseMs: number
   /** The height this validator waits to start (idle, no txs), and whether the minimum interval passed. */
-  private waiting: { height: bigint; minPassed: boolean } | undefined
+  private waiting: Waiting | undefined
+  /** When the current height started (performance.now()), for the minimum interval between heights. */
+  private startedAt = Number.NEGATIVE_INFINITY
   private readonly now: () => bigint
   private readonly verifier: ConsensusVerifier
+  /** Signatures known good (gossip admission, our own): the engine's verifier skips them. */
+  private readonly verified: VerifiedSignatures
   private engine: TendermintEngine
   /** Validator sets of the heights around the current one, loaded from the node before use. */
   private sets = new Map<bigint, ValidatorSet>()
@@ -217,7 +227,8 @@ export class ConsensusDriver extends EventEmitter {
   private rivals = new Map<string, { commit: Commit; power: bigint }>()
   private readonly onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
     if (this.waiting?.minPassed) this.wake(this.waiting.height)
-    if (this.stopped || this.seenTx.has(d.hashHex)) return
+    // The gossip transport has its own tx topic (fed from the mempool): nothing to encode here.
+    if (this.stopped || this.transport.carriesTxs !== true || this.seenTx.has(d.hashHex)) return
     this.rememberTx(d.hashHex)
     this.stats.txForwarded++
     this.transport.broadcast(encodeMessage({ type: 'tx', txBytes: d.bytes }))
@@ -237,10 +248,15 @@ export class ConsensusDriver extends EventEmitter {
     this.proposeBaseMs = o.timeouts?.proposeBaseMs ?? DEFAULT_TIMEOUTS.proposeBaseMs
     this.now = o.now ?? (() => BigInt(Date.now()))
     const id = o.node.id
+    // Votes and proposals from gossip were verified on admission (same key, bytes and signature):
+    // the transport's memory of those answers without a second Ed25519 verification.
+    const verified = o.transport.verified ?? new VerifiedSignatures(256)
+    this.verified = verified
     this.verifier = {
       voteSignBytes: (v) => voteSignBytes(id, v),
       proposalSignBytes: (p) => proposalSignBytes(id, p),
-      verify: (pk, msg, sig) => verify({ scheme: 'ed25519', bytes: pk }, msg, sig),
+      verify: (pk, msg, sig) =>
+        verified.has(pk, msg, sig) || verify({ scheme: 'ed25519', bytes: pk }, msg, sig),
     }
     this.engine = this.makeEngine(o.key)
   }
@@ -283,7 +299,10 @@ export class ConsensusDriver extends EventEmitter {
     this.transport.onMessage((m) => {
       // Forwarded txs go straight to the mempool: they must not wait behind consensus work.
       if (m[0] === MsgTag.Tx) this.onPeerTx(m)
-      else void this.enqueue(() => this.onMessage(m))
+      else {
+        if (TRACE_DIR) trace(`msg in tag=${m[0]} bytes=${m.length}`)
+        void this.enqueue(() => this.onMessage(m))
+      }
     })
     this.node.on('tx', this.onTx)
     return this.enqueue(() => this.startHeight())
@@ -428,6 +447,7 @@ export class ConsensusDriver extends EventEmitter {
     const h = this.node.height + 1n
     if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
     this.waiting = undefined
+    this.startedAt = performance.now()
     if (TRACE_DIR) trace(`start ${h} mempool=${this.node.mempool.size}`)
     await this.loadSets(h)
     this.pickKey(h)
@@ -469,10 +489,9 @@ export class ConsensusDriver extends EventEmitter {
           trace(
             `signstate proposal ${a.proposal.height}/${a.proposal.round} ${(performance.now() - t0).toFixed(1)}ms`,
           )
-        const proposal: Proposal = {
-          ...a.proposal,
-          signature: sign('ed25519', this.key.seed, this.verifier.proposalSignBytes(a.proposal)),
-        }
+        const signBytes = this.verifier.proposalSignBytes(a.proposal)
+        const proposal: Proposal = { ...a.proposal, signature: sign('ed25519', this.key.seed, signBytes) }
+        this.verified.add(this.key.publicKey, signBytes, proposal.signature) // fed back below
         const b = this.blocks.get(toHex(a.proposal.blockHash))
         // After a restart the block of a re-sent proposal may be gone: peers then time out this round.
         if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
@@ -487,10 +506,9 @@ export class ConsensusDriver extends EventEmitter {
           trace(
             `signstate vote${a.vote.type} ${a.vote.height}/${a.vote.round} nil=${a.vote.blockHash.every((b) => b === 0)} ${(performance.now() - t0).toFixed(1)}ms`,
           )
-        const vote: Vote = {
-          ...a.vote,
-          signature: sign('ed25519', this.key.seed, this.verifier.voteSignBytes(a.vote)),
-        }
+        const signBytes = this.verifier.voteSignBytes(a.vote)
+        const vote: Vote = { ...a.vote, signature: sign('ed25519', this.key.seed, signBytes) }
+        this.verified.add(this.key.publicKey, signBytes, vote.signature) // fed back below
         this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
         this.emit('signed', { vote })
         events.push({ type: 'VoteReceived', vote, nowMs: this.now() })
@@ -743,7 +761,13 @@ export class ConsensusDriver extends EventEmitter {
       trace(`prebuilt ${h}/0 txs=${this.prebuilt.block.txs.length} ${(performance.now() - t0).toFixed(1)}ms`)
   }
 
-  /** After a commit: the next height after `commitDelayMs`, or (idle-cheap mode) once there is work. */
+  /**
+   * After a commit: the next height after `commitDelayMs`, or (idle-cheap mode) once there is work
+   * and the minimum interval passed (see Waiting). The minimum interval counts from the previous
+   * height's start, so heights that take longer than it start back to back; the wait for late
+   * precommits (CometBFT's timeout_commit gathers them for the next block's lastCommit, which
+   * records who signed) ends as soon as every validator's precommit is in (skip_timeout_commit).
+   */
   private scheduleNextHeight(): void {
     if (this.emptyBlocksIntervalMs <= 0) {
       this.timer(this.commitDelayMs, () => {
@@ -752,13 +776,38 @@ export class ConsensusDriver extends EventEmitter {
       return
     }
     const h = this.node.height + 1n
-    const w = { height: h, minPassed: false }
+    const w: Waiting = { height: h, intervalPassed: false, signaturesDone: false, minPassed: false }
     this.waiting = w
-    this.timer(this.commitDelayMs, () => {
-      w.minPassed = true
-      if (this.node.mempool.size > 0) this.wake(h)
-    })
+    const sinceStart = performance.now() - this.startedAt
+    const interval = Math.max(0, Math.ceil(this.commitDelayMs - sinceStart))
+    if (interval === 0) w.intervalPassed = true
+    else
+      this.timer(interval, () => {
+        w.intervalPassed = true
+        this.checkWaiting(w)
+      })
+    if (this.allPrecommitsIn()) w.signaturesDone = true
+    else
+      this.timer(this.commitDelayMs, () => {
+        w.signaturesDone = true
+        this.checkWaiting(w)
+      })
+    this.checkWaiting(w)
     this.timer(this.emptyBlocksIntervalMs, () => this.wake(h))
+  }
+
+  private checkWaiting(w: Waiting): void {
+    if (this.waiting !== w || w.minPassed || !w.intervalPassed || !w.signaturesDone) return
+    w.minPassed = true
+    if (this.node.mempool.size > 0) this.wake(w.height)
+  }
+
+  /** Whether the head's certificate (with late precommits) holds a precommit of every validator. */
+  private allPrecommitsIn(): boolean {
+    const head = this.node.headCommit
+    const c = this.lastCommitPlus?.height === head.height ? this.lastCommitPlus : head
+    const set = this.sets.get(head.height)
+    return set !== undefined && c.signatures.length >= set.validators.length
   }
 
   /** Starts height `h` if this validator is still waiting for it. */
@@ -850,6 +899,10 @@ export class ConsensusDriver extends EventEmitter {
         return
       }
       case 'vote':
+        if (TRACE_DIR)
+          trace(
+            `vote${m.vote.type} ${m.vote.height}/${m.vote.round} from=${m.vote.validatorIndex} nil=${m.vote.blockHash.every((b) => b === 0)}`,
+          )
         this.noteHeight(m.vote.height)
         if (m.vote.height === this.node.height) this.addLatePrecommit(m.vote)
         if (m.vote.height < this.node.height + 1n) return
@@ -913,6 +966,11 @@ export class ConsensusDriver extends EventEmitter {
       },
     ].sort((a, b) => a.validatorIndex - b.validatorIndex)
     this.lastCommitPlus = { ...base, signatures }
+    const w = this.waiting
+    if (w && !w.signaturesDone && w.height === head.height + 1n && this.allPrecommitsIn()) {
+      w.signaturesDone = true
+      this.checkWaiting(w)
+    }
   }
 
   /**

@@ -6,6 +6,14 @@
 export interface ConsensusTransport {
   /** Sends `msg` to every other connected validator of the network (never back to the sender). */
   broadcast(msg: Uint8Array): void
+  /**
+   * Signatures this transport already checked on admission (the gossip validators verify every
+   * vote and proposal before relaying it). The driver's verifier consults it so a message is not
+   * verified a second time by the engine. Absent: the engine verifies everything itself.
+   */
+  readonly verified?: VerifiedSignatures
+  /** Whether `tx` messages travel over this transport (the gossip transport has its own tx topic). */
+  readonly carriesTxs?: boolean
   /** Registers the one receiver of messages from peers; `from` names the sending endpoint. */
   onMessage(handler: (msg: Uint8Array, from: string) => void): void
   close(): void
@@ -45,6 +53,7 @@ export class InProcessHub {
 
 export class InProcessEndpoint implements ConsensusTransport {
   readonly name: string
+  readonly carriesTxs = true
   private readonly hub: InProcessHub
   private handler: ((msg: Uint8Array, from: string) => void) | undefined
   constructor(hub: InProcessHub, name: string) {
@@ -65,4 +74,35 @@ export class InProcessEndpoint implements ConsensusTransport {
     this.hub.disconnect(this.name)
     this.handler = undefined
   }
+}
+
+/**
+ * A bounded memory of Ed25519 signatures that verified, each with the exact public key and message
+ * it verified under. `has` answers true only for that same (key, message, signature), compared byte
+ * for byte, so a hit is as good as a fresh verification; anything else is verified normally.
+ */
+export class VerifiedSignatures {
+  private readonly max: number
+  private readonly entries = new Map<string, { publicKey: Uint8Array; message: Uint8Array }>()
+  /** Lookups answered from memory (a verification saved). */
+  hits = 0
+  constructor(max = 8192) {
+    this.max = max
+  }
+  add(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
+    const k = Buffer.from(signature).toString('base64')
+    if (this.entries.has(k)) return
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!)
+    this.entries.set(k, { publicKey: publicKey.slice(), message: message.slice() })
+  }
+  has(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+    const e = this.entries.get(Buffer.from(signature).toString('base64'))
+    if (e === undefined || !sameBytes(e.publicKey, publicKey) || !sameBytes(e.message, message)) return false
+    this.hits++
+    return true
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
 }

@@ -8,7 +8,7 @@
  *    domain-separated sign bytes;
  *  - proposals: decodeMessage + decodeBlock, block hash and height match the proposal, signature of
  *    a validator of that height (which one must propose the round is the engine's check);
- *  - txs (batches of up to 1,024 txs / 256 KiB, flushed every 20 ms): NetworkNode.submitTx on each
+ *  - txs (batches of up to 1,024 txs / 256 KiB, what was admitted in one event-loop turn): NetworkNode.submitTx on each
  *    (decode, stateless checks, signature, mempool rules): one bad signature or undecodable tx
  *    rejects the batch; a batch of only mempool refusals (duplicate, nonce, full) is `ignore`;
  *  - evidence: decodeMessage + decodeEvidence and both votes' signatures (the driver then checks
@@ -16,6 +16,7 @@
  * Messages for heights beyond what can be checked (more than 2 ahead) are ignored and start a block
  * sync; stale ones are ignored.
  */
+import { proposerIndexForRound } from '@pulsemesh/consensus'
 import {
   blockHash,
   DecodeError,
@@ -24,7 +25,6 @@ import {
   isPulseError,
   type Proposal,
   proposalSignBytes,
-  sha256,
   toHex,
   txHash,
   verify,
@@ -33,7 +33,8 @@ import {
 } from '@pulsemesh/core'
 import type { NetworkNode } from '../chain/network-node.ts'
 import { decodeEvidence, decodeMessage, MsgTag } from '../consensus/messages.ts'
-import type { ConsensusTransport } from '../consensus/transport.ts'
+import { TRACE_DIR, trace } from '../consensus/trace.ts'
+import { type ConsensusTransport, VerifiedSignatures } from '../consensus/transport.ts'
 import type { BlockSync } from './block-sync.ts'
 import type { P2PNode, Verdict } from './p2p-node.ts'
 
@@ -54,12 +55,18 @@ export const TOPIC_LIMITS = {
 /** How many heights ahead of our head a message can be checked (validator sets are known to head+2). */
 const AHEAD_MAX = 2n
 const GOSSIPED_TX_MEMORY = 50_000
-/** Vote messages whose signature was checked, remembered to skip the check on exact re-sends. */
-const VERIFIED_VOTE_MEMORY = 8192
-/** Tx batching: at most this many txs / bytes per gossip message, sent after this many ms. */
+/**
+ * Vote and proposal signatures that checked out, remembered so that an exact re-send is not
+ * verified again and the driver's engine does not verify what the topic validator already did.
+ */
+const VERIFIED_SIGNATURE_MEMORY = 8192
+/**
+ * Tx batching: at most this many txs / bytes per gossip message. A batch is what was admitted
+ * during one turn of the event loop (an API batch, a gossip batch), published at the end of it:
+ * batching without waiting on a timer.
+ */
 export const TX_BATCH_MAX = 1024
 export const TX_BATCH_BYTES_MAX = 256 * 1024
-export const TX_BATCH_MS = 20
 
 export const REJECT_TX_CODES = new Set([
   'BAD_SIGNATURE',
@@ -116,6 +123,10 @@ export class GossipConsensusTransport implements ConsensusTransport {
   resends = 0
   /** Received re-sent votes accepted without a second signature check. */
   duplicateVotes = 0
+  /** Vote and proposal signatures checked by the topic validators (the driver's engine reuses them). */
+  readonly verified = new VerifiedSignatures(VERIFIED_SIGNATURE_MEMORY)
+  /** Publishes the local txs waiting to be gossiped (set by attachNetworkGossip). */
+  flushTxs: () => void = () => {}
   private onBlock: (() => void) | undefined
   private node: NetworkNode | undefined
 
@@ -169,6 +180,9 @@ export class GossipConsensusTransport implements ConsensusTransport {
   }
 
   private send(topic: string, msg: Uint8Array): void {
+    // Txs admitted here go out before a proposal or vote that may include them: gossipsub keeps
+    // one stream per peer, so peers receive (and start admitting) them first.
+    this.flushTxs()
     this.p2p.publish(topic, msg)
     if (!this.node) {
       this.keep(topic, msg, 0n)
@@ -287,17 +301,24 @@ export function attachNetworkGossip(o: {
   const sigOk = (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean =>
     verify({ scheme: 'ed25519', bytes: pk }, msg, sig)
 
+  // Every signature that checks out is remembered with its key and message (transport.verified):
+  // re-sends carry a fresh gossip nonce, so gossipsub sees a new message, and an exact re-sent vote
+  // is accepted (relayed, delivered) without a second Ed25519 verify; the driver's engine consults
+  // the same memory instead of verifying each delivered vote and proposal again.
   const checkVote = async (vote: Vote): Promise<Verdict> => {
     const set = await node.validatorSetAt(vote.height)
     const v = set.validators[vote.validatorIndex]
     if (!v) return 'reject'
-    return sigOk(v.publicKey, voteSignBytes(id, vote), vote.signature) ? 'accept' : 'reject'
+    const msg = voteSignBytes(id, vote)
+    if (transport.verified.has(v.publicKey, msg, vote.signature)) return 'accept'
+    if (!sigOk(v.publicKey, msg, vote.signature)) return 'reject'
+    transport.verified.add(v.publicKey, msg, vote.signature)
+    return 'accept'
   }
 
-  // Re-sends carry a fresh gossip nonce, so gossipsub sees a new message: exact vote bytes whose
-  // signature already checked out are accepted (and relayed, and delivered: the engine drops
-  // duplicates before any signature work) without a second Ed25519 verify.
-  const verifiedVotes = new Set<string>()
+  // Exact vote messages already accepted (the bytes themselves, ~130 each): a re-send is accepted
+  // before any set lookup or signature work.
+  const acceptedVotes = new Set<string>()
   p2p.registerTopic(topics.votes, {
     ...TOPIC_LIMITS.votes,
     validate: async (data) => {
@@ -305,16 +326,16 @@ export function attachNetworkGossip(o: {
       if (m.type !== 'vote') return 'reject'
       const early = heightVerdict(m.vote.height, node.height)
       if (early) return early
-      const key = toHex(sha256(data))
-      if (verifiedVotes.has(key)) {
+      const key = Buffer.from(data).toString('base64')
+      if (acceptedVotes.has(key)) {
         transport.duplicateVotes++
         return 'accept'
       }
       const v = await checkVote(m.vote)
       if (v === 'accept') {
-        if (verifiedVotes.size >= VERIFIED_VOTE_MEMORY)
-          verifiedVotes.delete(verifiedVotes.values().next().value!)
-        verifiedVotes.add(key)
+        if (acceptedVotes.size >= VERIFIED_SIGNATURE_MEMORY)
+          acceptedVotes.delete(acceptedVotes.values().next().value!)
+        acceptedVotes.add(key)
       }
       return v
     },
@@ -334,7 +355,19 @@ export function attachNetworkGossip(o: {
       if (early) return early
       const set = await node.validatorSetAt(p.height)
       const msg = proposalSignBytes(id, p)
-      return set.validators.some((v) => sigOk(v.publicKey, msg, p.signature)) ? 'accept' : 'reject'
+      // The round's proposer first (the engine requires it; computing it costs O(round), so only
+      // for early rounds); any validator of the height passes here, which one must propose the
+      // round is the engine's check.
+      const first = p.round >= 0 && p.round <= 16 ? proposerIndexForRound(set, p.round) : 0
+      const order = [set.validators[first], ...set.validators.filter((_, i) => i !== first)]
+      for (const v of order) {
+        if (v === undefined) continue
+        if (transport.verified.has(v.publicKey, msg, p.signature) || sigOk(v.publicKey, msg, p.signature)) {
+          transport.verified.add(v.publicKey, msg, p.signature)
+          return 'accept'
+        }
+      }
+      return 'reject'
     },
     deliver: (data, from) => transport.deliver(data, from),
   })
@@ -361,7 +394,9 @@ export function attachNetworkGossip(o: {
       if (fromGossip.size + hashes.length >= GOSSIPED_TX_MEMORY) fromGossip.clear()
       for (const h of hashes) fromGossip.add(h)
       // In-order admission: a sender's consecutive nonces in one batch must not race into NONCE_GAP.
+      if (TRACE_DIR) trace(`txbatch in n=${txs.length} first=${hashes[0].slice(0, 8)}`)
       const results = await node.submitTxs(txs)
+      if (TRACE_DIR) trace(`txbatch admitted n=${txs.length} first=${hashes[0].slice(0, 8)}`)
       let accepted = false
       for (const r of results) {
         if (!(r instanceof Error)) accepted = true
@@ -371,29 +406,35 @@ export function attachNetworkGossip(o: {
     },
     deliver: () => {},
   })
-  // Local txs (API, CLI) are batched for TX_BATCH_MS: one gossip message per batch, not per tx.
+  // Local txs (API, CLI) are batched per turn of the event loop: one gossip message for what was
+  // admitted together (an API batch), published at the end of that turn (setImmediate), or at
+  // once when a consensus message is about to go out (transport.flushTxs).
   let batch: Uint8Array[] = []
   let batchBytes = 0
-  let flushTimer: NodeJS.Timeout | undefined
+  let flushPending: NodeJS.Immediate | undefined
   const flush = () => {
-    if (flushTimer) clearTimeout(flushTimer)
-    flushTimer = undefined
+    if (flushPending) clearImmediate(flushPending)
+    flushPending = undefined
     if (batch.length === 0) return
+    if (TRACE_DIR) trace(`txbatch out n=${batch.length} first=${toHex(txHash(batch[0])).slice(0, 8)}`)
     p2p.publish(topics.txs, encodeTxBatch(batch))
     batch = []
     batchBytes = 0
   }
+  transport.flushTxs = flush
   const onTx = (d: { hashHex: string; bytes: Uint8Array }) => {
     if (fromGossip.has(d.hashHex)) return
     if (batchBytes + d.bytes.length + 4 > TX_BATCH_BYTES_MAX || batch.length >= TX_BATCH_MAX) flush()
+    if (TRACE_DIR && batch.length === 0) trace(`txbatch open first=${d.hashHex.slice(0, 8)}`)
     batch.push(d.bytes)
     batchBytes += d.bytes.length + 4
-    flushTimer ??= setTimeout(flush, TX_BATCH_MS)
+    flushPending ??= setImmediate(flush)
   }
   node.on('tx', onTx)
   return () => {
     node.off('tx', onTx)
     flush()
+    transport.flushTxs = () => {}
   }
 }
 
