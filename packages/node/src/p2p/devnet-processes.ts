@@ -76,8 +76,12 @@ export interface Layout {
 
 /** Options of `ProcessDevnet.launch` (the process handling; the layout is the caller's). */
 export type LaunchOptions = Pick<ProcessDevnetOptions, 'onLine' | 'env'> & {
-  /** Bound on one member's start-up (polls of its /livez every 100 ms; default 300). */
-  readyPolls?: number
+  /**
+   * Bound on one member's start-up, until its /livez answers (default 120 s). Generous because a
+   * start on a loaded 2-core CI machine (type stripping, libp2p, LevelDB, every hosted network)
+   * has been seen to take over 30 s; a member that exits fails at once instead.
+   */
+  readyTimeoutMs?: number
   /** Grace after SIGTERM before SIGKILL (default 10 s). */
   killAfterMs?: number
 }
@@ -230,10 +234,11 @@ export class ProcessDevnet {
     })
   }
 
-  /** Polls the member's /livez until it answers (bounded: `readyPolls`, default 300). */
+  /** Polls the member's /livez every 100 ms until it answers (bounded by `readyTimeoutMs`). */
   async waitReady(i: number): Promise<void> {
     const m = this.members[i]
-    for (let k = 0; k < (this.o.readyPolls ?? 300); k++) {
+    const deadline = performance.now() + (this.o.readyTimeoutMs ?? 120_000)
+    while (performance.now() < deadline) {
       if (!m.child) throw new PulseError('DEVNET_EXITED', `${m.name} exited: ${m.logs.slice(-10).join('\n')}`)
       try {
         const r = await fetch(`${m.apiUrl}/livez`)
