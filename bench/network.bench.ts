@@ -116,7 +116,11 @@ async function watchBlocks(apiUrl: string) {
     if (m.type !== 'block') return
     for (const t of m.txs ?? []) seenAt.set(t, at)
     blocks.push({ height: Number(m.height), txs: m.txs?.length ?? 0, at })
-    if (TRACE_DIR) benchTrace(at, `block ${m.height} txs=${m.txs?.length ?? 0} ${(m.txs ?? []).map((t) => t.slice(0, 8)).join(',')}`)
+    if (TRACE_DIR)
+      benchTrace(
+        at,
+        `block ${m.height} txs=${m.txs?.length ?? 0} ${(m.txs ?? []).map((t) => t.slice(0, 8)).join(',')}`,
+      )
   }
   ws.send(JSON.stringify({ op: 'subscribe', id: 'b', channel: 'blocks', network: NET }))
   return { seenAt, blocks, close: () => ws.close() }

@@ -122,6 +122,8 @@ export interface DriverStats {
   txReceived: number
   /** Own proposals built during the previous block's write (pipelining) and then used. */
   proposalsPrebuilt: number
+  /** Compact proposals naming txs this node did not hold (the whole proposal was asked for). */
+  proposalRequests: number
 }
 
 /** Duplicate-vote evidence as carried in blocks (two votes) checked against the set of its height. */
@@ -166,6 +168,15 @@ interface Waiting {
   minPassed: boolean
 }
 
+interface KeptBlock {
+  block: Block
+  bytes?: Uint8Array
+  txHashes?: Uint8Array[]
+}
+
+/** A node asks for (and answers with) a whole proposal at most this often per block. */
+const PROPOSAL_REQUEST_MS = 500
+
 export class ConsensusDriver extends EventEmitter {
   readonly node: NetworkNode
   private key: ValidatorKey
@@ -193,7 +204,14 @@ export class ConsensusDriver extends EventEmitter {
   private sets = new Map<bigint, ValidatorSet>()
   /** Verified duplicate-vote evidence not yet in a committed block, by hex encoding. */
   private readonly pendingEvidence = new Map<string, Uint8Array>()
-  private readonly blocks = new Map<string, { block: Block; bytes: Uint8Array }>()
+  /** Proposed blocks by hash; `bytes` (the whole encoding) is made only when a peer needs it. */
+  private readonly blocks = new Map<string, KeptBlock>()
+  /** Signed proposals by block hash (current height), to answer a peer's proposalRequest. */
+  private readonly signedProposals = new Map<string, Proposal>()
+  /** Last time (ms) a whole proposal was asked for / sent, by block hash (one per PROPOSAL_REQUEST_MS). */
+  private readonly proposalRequests = new Map<string, number>()
+  /** Bytes of txs forwarded to us or by us (in-process transports; gossip keeps its own). */
+  private readonly txBytes = new Map<string, Uint8Array>()
   private readonly prepared = new Map<string, PreparedBlock>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private queue: Promise<void> = Promise.resolve()
@@ -210,6 +228,7 @@ export class ConsensusDriver extends EventEmitter {
     txForwarded: 0,
     txReceived: 0,
     proposalsPrebuilt: 0,
+    proposalRequests: 0,
   }
   /** Tx hashes already forwarded or received (insertion-ordered: the oldest are forgotten first). */
   private readonly seenTx = new Set<string>()
@@ -230,6 +249,7 @@ export class ConsensusDriver extends EventEmitter {
     // The gossip transport has its own tx topic (fed from the mempool): nothing to encode here.
     if (this.stopped || this.transport.carriesTxs !== true || this.seenTx.has(d.hashHex)) return
     this.rememberTx(d.hashHex)
+    this.rememberTxBytes(d.hashHex, d.bytes)
     this.stats.txForwarded++
     this.transport.broadcast(encodeMessage({ type: 'tx', txBytes: d.bytes }))
   }
@@ -328,6 +348,7 @@ export class ConsensusDriver extends EventEmitter {
     const hashHex = toHex(txHash(d.txBytes))
     if (this.seenTx.has(hashHex)) return
     this.rememberTx(hashHex)
+    this.rememberTxBytes(hashHex, d.txBytes)
     this.txInflight++
     this.node
       .submitTx(d.txBytes)
@@ -452,6 +473,7 @@ export class ConsensusDriver extends EventEmitter {
     await this.loadSets(h)
     this.pickKey(h)
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
+    for (const [k, p] of this.signedProposals) if (p.height < h) this.signedProposals.delete(k)
     this.prepared.clear()
     this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
   }
@@ -494,8 +516,9 @@ export class ConsensusDriver extends EventEmitter {
         this.verified.add(this.key.publicKey, signBytes, proposal.signature) // fed back below
         const b = this.blocks.get(toHex(a.proposal.blockHash))
         // After a restart the block of a re-sent proposal may be gone: peers then time out this round.
-        if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
+        if (b) this.transport.broadcast(this.proposalMessage(proposal, b))
         this.emit('signed', { proposal })
+        this.signedProposals.set(toHex(proposal.blockHash), proposal)
         events.push({ type: 'ProposalReceived', proposal, nowMs: this.now() })
         break
       }
@@ -602,7 +625,12 @@ export class ConsensusDriver extends EventEmitter {
   private offer(height: bigint, round: number, p: PreparedBlock): void {
     const key = toHex(p.hash)
     this.prepared.set(key, p)
-    this.keepBlock(key, p.block)
+    this.keepBlock(
+      key,
+      p.block,
+      undefined,
+      p.included.map((d) => d.hash),
+    )
     if (this.stopped || height !== this.engine.currentHeight) return
     this.feed({
       type: 'ProposalBlock',
@@ -629,9 +657,48 @@ export class ConsensusDriver extends EventEmitter {
     this.msPerTx = this.msPerTx === 0 ? sample : 0.7 * this.msPerTx + 0.3 * sample
   }
 
-  private keepBlock(key: string, block: Block, bytes?: Uint8Array): void {
+  private keepBlock(key: string, block: Block, bytes?: Uint8Array, txHashes?: Uint8Array[]): void {
     if (this.blocks.size >= MAX_KEPT_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!)
-    this.blocks.set(key, { block, bytes: bytes ?? encodeBlock(block) })
+    this.blocks.set(key, { block, bytes, txHashes })
+  }
+
+  /**
+   * The message that carries `proposal`: compact (block without txs + tx hashes; peers hold the
+   * txs from tx gossip) unless `whole` (the answer to a peer that misses some of them).
+   */
+  private proposalMessage(proposal: Proposal, b: KeptBlock, whole = false): Uint8Array {
+    if (whole || b.block.txs.length === 0) {
+      b.bytes ??= encodeBlock(b.block)
+      return encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes })
+    }
+    b.txHashes ??= b.block.txs.map((t) => txHash(t))
+    return encodeMessage({
+      type: 'compactProposal',
+      proposal,
+      shellBytes: encodeBlock({ ...b.block, txs: [] }),
+      txHashes: b.txHashes,
+    })
+  }
+
+  /** A tx's bytes from the mempool or the recent tx traffic (compact proposals). */
+  private lookupTx(hashHex: string): Uint8Array | undefined {
+    return (
+      this.node.mempool.get(hashHex)?.bytes ?? this.transport.txBytes?.(hashHex) ?? this.txBytes.get(hashHex)
+    )
+  }
+
+  private rememberTxBytes(hashHex: string, bytes: Uint8Array): void {
+    if (this.txBytes.size >= TX_SEEN_MAX) this.txBytes.delete(this.txBytes.keys().next().value!)
+    this.txBytes.set(hashHex, bytes)
+  }
+
+  /** At most one whole-proposal request / answer per block and PROPOSAL_REQUEST_MS. */
+  private proposalRequestDue(key: string): boolean {
+    const now = performance.now()
+    if (now - (this.proposalRequests.get(key) ?? Number.NEGATIVE_INFINITY) < PROPOSAL_REQUEST_MS) return false
+    if (this.proposalRequests.size >= 64) this.proposalRequests.clear()
+    this.proposalRequests.set(key, now)
+    return true
   }
 
   /** Header rules only consensus knows: BFT time, the proposer of the round, the previous certificate. */
@@ -844,7 +911,7 @@ export class ConsensusDriver extends EventEmitter {
       const msgs = this.engine.roundMessages(this.engine.currentRound)
       for (const proposal of msgs.proposals) {
         const b = this.blocks.get(toHex(proposal.blockHash))
-        if (b) this.transport.broadcast(encodeMessage({ type: 'proposal', proposal, blockBytes: b.bytes }))
+        if (b) this.transport.broadcast(this.proposalMessage(proposal, b))
       }
       for (const vote of msgs.votes) this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
     }
@@ -882,20 +949,66 @@ export class ConsensusDriver extends EventEmitter {
           this.stats.rejected++
           return
         }
-        if (
-          !equalBytes(blockHash(block.header), m.proposal.blockHash) ||
-          block.header.height !== m.proposal.height
-        ) {
+        await this.onProposal(m.proposal, block, m.blockBytes)
+        return
+      }
+      case 'compactProposal': {
+        let shell: Block
+        try {
+          shell = decodeBlock(m.shellBytes)
+        } catch {
+          this.stats.rejected++
+          return
+        }
+        if (shell.txs.length !== 0 || m.txHashes.length !== shell.header.txCount) {
           this.stats.rejected++
           return
         }
         this.noteHeight(m.proposal.height)
         if (m.proposal.height < this.node.height + 1n) return
-        await this.joinPeers(m.proposal.height)
         const key = toHex(m.proposal.blockHash)
-        if (!this.blocks.has(key)) this.keepBlock(key, block, m.blockBytes)
-        if (TRACE_DIR) trace(`proposal ${m.proposal.height}/${m.proposal.round} txs=${block.txs.length}`)
-        this.feed({ type: 'ProposalReceived', proposal: m.proposal, nowMs: this.now() })
+        const kept = this.blocks.get(key)
+        if (kept) {
+          await this.onProposal(m.proposal, kept.block)
+          return
+        }
+        // Rebuild the block from txs held here; the header's txRoot (checked in validation) binds
+        // the result, so a wrong or missing tx can only make the block invalid, never another block.
+        const txs: Uint8Array[] = []
+        let missing = 0
+        for (const h of m.txHashes) {
+          const t = this.lookupTx(toHex(h))
+          if (t === undefined) missing++
+          else txs.push(t)
+        }
+        if (TRACE_DIR)
+          trace(
+            `compact ${m.proposal.height}/${m.proposal.round} txs=${m.txHashes.length} missing=${missing}`,
+          )
+        if (missing > 0) {
+          // The answer is the whole proposal (from the proposer or any validator holding it).
+          if (this.proposalRequestDue(key)) {
+            this.stats.proposalRequests++
+            this.transport.broadcast(
+              encodeMessage({
+                type: 'proposalRequest',
+                height: m.proposal.height,
+                round: m.proposal.round,
+                blockHash: m.proposal.blockHash,
+              }),
+            )
+          }
+          return
+        }
+        await this.onProposal(m.proposal, { ...shell, txs }, undefined, m.txHashes)
+        return
+      }
+      case 'proposalRequest': {
+        const key = toHex(m.blockHash)
+        const b = this.blocks.get(key)
+        const proposal = this.signedProposals.get(key)
+        if (!b || !proposal || proposal.round !== m.round || !this.proposalRequestDue(`sent:${key}`)) return
+        this.transport.broadcast(this.proposalMessage(proposal, b, true))
         return
       }
       case 'vote':
@@ -930,6 +1043,27 @@ export class ConsensusDriver extends EventEmitter {
       case 'tx':
         return // handled before the queue (onPeerTx)
     }
+  }
+
+  /** A proposal with its whole block (received whole, or rebuilt from a compact one). */
+  private async onProposal(
+    proposal: Proposal,
+    block: Block,
+    blockBytes?: Uint8Array,
+    txHashes?: Uint8Array[],
+  ): Promise<void> {
+    if (!equalBytes(blockHash(block.header), proposal.blockHash) || block.header.height !== proposal.height) {
+      this.stats.rejected++
+      return
+    }
+    this.noteHeight(proposal.height)
+    if (proposal.height < this.node.height + 1n) return
+    await this.joinPeers(proposal.height)
+    const key = toHex(proposal.blockHash)
+    if (!this.blocks.has(key)) this.keepBlock(key, block, blockBytes, txHashes)
+    if (this.signedProposals.size < 64) this.signedProposals.set(key, proposal)
+    if (TRACE_DIR) trace(`proposal ${proposal.height}/${proposal.round} txs=${block.txs.length}`)
+    this.feed({ type: 'ProposalReceived', proposal, nowMs: this.now() })
   }
 
   /**

@@ -14,6 +14,8 @@ export interface ConsensusTransport {
   readonly verified?: VerifiedSignatures
   /** Whether `tx` messages travel over this transport (the gossip transport has its own tx topic). */
   readonly carriesTxs?: boolean
+  /** Bytes of a recently gossiped tx by txHash hex (to rebuild compact proposals), if held. */
+  txBytes?(hashHex: string): Uint8Array | undefined
   /** Registers the one receiver of messages from peers; `from` names the sending endpoint. */
   onMessage(handler: (msg: Uint8Array, from: string) => void): void
   close(): void

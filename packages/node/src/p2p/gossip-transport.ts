@@ -18,6 +18,7 @@
  */
 import { proposerIndexForRound } from '@pulsemesh/consensus'
 import {
+  type Block,
   blockHash,
   DecodeError,
   decodeBlock,
@@ -92,7 +93,7 @@ export function nextResendDelay(ms: number): number {
 
 /** Height of an own proposal or vote (proposal: fixed offset, no copy of the block bytes). */
 function messageHeight(msg: Uint8Array): bigint {
-  if (msg[0] === MsgTag.Proposal)
+  if (msg[0] === MsgTag.Proposal || msg[0] === MsgTag.CompactProposal)
     return new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getBigUint64(1)
   const m = decodeMessage(msg)
   return m.type === 'vote' ? m.vote.height : 0n
@@ -127,6 +128,19 @@ export class GossipConsensusTransport implements ConsensusTransport {
   readonly verified = new VerifiedSignatures(VERIFIED_SIGNATURE_MEMORY)
   /** Publishes the local txs waiting to be gossiped (set by attachNetworkGossip). */
   flushTxs: () => void = () => {}
+  /** Bytes of txs seen on the tx topic (received or published), by txHash hex: compact proposals. */
+  private readonly recentTxs = new Map<string, Uint8Array>()
+
+  /** Remembers a gossiped tx's bytes (bounded, oldest out). */
+  noteTx(hashHex: string, bytes: Uint8Array): void {
+    if (this.recentTxs.has(hashHex)) return
+    if (this.recentTxs.size >= GOSSIPED_TX_MEMORY) this.recentTxs.delete(this.recentTxs.keys().next().value!)
+    this.recentTxs.set(hashHex, bytes)
+  }
+
+  txBytes(hashHex: string): Uint8Array | undefined {
+    return this.recentTxs.get(hashHex)
+  }
   private onBlock: (() => void) | undefined
   private node: NetworkNode | undefined
 
@@ -160,7 +174,12 @@ export class GossipConsensusTransport implements ConsensusTransport {
   broadcast(msg: Uint8Array): void {
     switch (msg[0]) {
       case MsgTag.Proposal:
+      case MsgTag.CompactProposal:
         this.send(this.topics.proposals, msg)
+        return
+      case MsgTag.ProposalRequest:
+        // A one-off question (not kept for re-sending): the answer is the whole proposal.
+        this.p2p.publish(this.topics.proposals, msg)
         return
       case MsgTag.Vote:
         this.send(this.topics.votes, msg)
@@ -346,11 +365,17 @@ export function attachNetworkGossip(o: {
     ...TOPIC_LIMITS.proposals,
     validate: async (data) => {
       const m = decodeMessage(data)
-      if (m.type !== 'proposal') return 'reject'
+      if (m.type === 'proposalRequest') return heightVerdict(m.height) ?? 'accept'
+      let header: Block['header']
+      if (m.type === 'proposal') header = decodeBlock(m.blockBytes).header
+      else if (m.type === 'compactProposal') {
+        // The block without its txs: the header commits to them (txCount, txRoot).
+        const shell = decodeBlock(m.shellBytes)
+        if (shell.txs.length !== 0 || m.txHashes.length !== shell.header.txCount) return 'reject'
+        header = shell.header
+      } else return 'reject'
       const p: Proposal = m.proposal
-      const block = decodeBlock(m.blockBytes)
-      if (!equalBytes(blockHash(block.header), p.blockHash) || block.header.height !== p.height)
-        return 'reject'
+      if (!equalBytes(blockHash(header), p.blockHash) || header.height !== p.height) return 'reject'
       const early = heightVerdict(p.height)
       if (early) return early
       const set = await node.validatorSetAt(p.height)
@@ -392,7 +417,11 @@ export function attachNetworkGossip(o: {
       const txs = decodeTxBatch(data)
       const hashes = txs.map((t) => toHex(txHash(t)))
       if (fromGossip.size + hashes.length >= GOSSIPED_TX_MEMORY) fromGossip.clear()
-      for (const h of hashes) fromGossip.add(h)
+      for (let i = 0; i < txs.length; i++) {
+        fromGossip.add(hashes[i])
+        // Held from receipt on (before admission finishes): a compact proposal naming them may follow.
+        transport.noteTx(hashes[i], txs[i])
+      }
       // In-order admission: a sender's consecutive nonces in one batch must not race into NONCE_GAP.
       if (TRACE_DIR) trace(`txbatch in n=${txs.length} first=${hashes[0].slice(0, 8)}`)
       const results = await node.submitTxs(txs)
