@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { App, BANK_KIND, bankModule, type Genesis, genesisToJson } from '../packages/app/src/index.ts'
 import { addressFromPublicKey, generateKeyPair, parseAddress } from '../packages/core/src/index.ts'
 import { signTx, transferPayload } from '../packages/sdk/src/index.ts'
-import { NetworkNode } from '../packages/node/src/chain/network-node.ts'
+import { NetworkNode, type NetworkNodeOptions } from '../packages/node/src/chain/network-node.ts'
 import { installNodeCrypto } from '../packages/node/src/crypto/node-backend.ts'
 import { measureRawVerifyRate, VerifyPool } from '../packages/node/src/crypto/verify-pool.ts'
 import { ChainStore } from '../packages/node/src/storage/chain-store.ts'
@@ -28,11 +28,16 @@ function key(i: number) {
   return generateKeyPair('ed25519', seed)
 }
 
-export async function committedTpsForProfile(pool: VerifyPool) {
-  return committedTps(pool)
+/** Hooks around the timed phase (profilers attach here, so tx signing is not in the profile). */
+export interface TimedHooks {
+  start?: () => Promise<void> | void
+  stop?: () => Promise<void> | void
 }
-async function committedTps(pool: VerifyPool) {
-  const dir = mkdtempSync(join(os.tmpdir(), 'pm-bench-core-'))
+export async function committedTpsForProfile(pool: VerifyPool, hooks: TimedHooks = {}) {
+  return committedTps(pool, hooks)
+}
+/** The bench network (one validator, ACCOUNTS funded senders) and its pre-signed transfers. */
+export function coreFixture() {
   const validator = key(1_000_000)
   const senders = Array.from({ length: ACCOUNTS }, (_, i) => key(i))
   const genesis: Genesis = {
@@ -56,15 +61,6 @@ async function committedTps(pool: VerifyPool) {
     })),
     validators: [{ name: 'v', publicKey: validator.publicKey.bytes, power: 1n }],
   }
-  const store = await ChainStore.open(join(dir, 'data'))
-  const node = await NetworkNode.open({
-    app: new App(genesis.params, [bankModule]),
-    genesis,
-    genesisJson: JSON.stringify(genesisToJson(genesis)),
-    store: store.network('bench'),
-    verifyPool: pool,
-    validatorKey: { seed: validator.secretKey, publicKey: validator.publicKey.bytes },
-  })
   // Pre-signed before timing: signing is the clients' work, not the node's.
   const txs: Uint8Array[] = []
   for (let n = 0; n < TXS_PER_ACCOUNT; n++) {
@@ -81,6 +77,39 @@ async function committedTps(pool: VerifyPool) {
       )
     }
   }
+  return { genesis, validator, txs }
+}
+
+/** A fresh node on a temp LevelDB for the fixture's genesis; `close` removes it. */
+export async function openCoreNode(
+  f: ReturnType<typeof coreFixture>,
+  pool: NetworkNodeOptions['verifyPool'],
+) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'pm-bench-core-'))
+  const store = await ChainStore.open(join(dir, 'data'))
+  const node = await NetworkNode.open({
+    app: new App(f.genesis.params, [bankModule]),
+    genesis: f.genesis,
+    genesisJson: JSON.stringify(genesisToJson(f.genesis)),
+    store: store.network('bench'),
+    verifyPool: pool,
+    validatorKey: { seed: f.validator.secretKey, publicKey: f.validator.publicKey.bytes },
+  })
+  return {
+    node,
+    async close() {
+      await node.idle()
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function committedTps(pool: VerifyPool, hooks: TimedHooks = {}) {
+  const f = coreFixture()
+  const { txs } = f
+  const { node, close } = await openCoreNode(f, pool)
+  await hooks.start?.()
   const t0 = performance.now()
   let committed = 0
   let blocks = 0
@@ -88,6 +117,7 @@ async function committedTps(pool: VerifyPool) {
   let rejected = 0
   let produceMs = 0
   const cpu0 = process.cpuUsage()
+  const thread0 = process.threadCpuUsage()
   const submitter = (async () => {
     // In nonce order, in windows, as many clients would: admission verifies on the pool.
     const WINDOW = 2000
@@ -113,9 +143,9 @@ async function committedTps(pool: VerifyPool) {
   }
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
-  await node.idle()
-  await store.close()
-  rmSync(dir, { recursive: true, force: true })
+  const thread = process.threadCpuUsage(thread0)
+  await hooks.stop?.()
+  await close()
   return {
     txs: txs.length,
     submitted,
@@ -126,7 +156,11 @@ async function committedTps(pool: VerifyPool) {
     committedTps: Math.round(committed / seconds),
     /** Where the time goes: block production (execute, roots, fsynced write) vs the rest (admission). */
     produceSeconds: Number((produceMs / 1000).toFixed(2)),
-    mainThreadCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+    /** The main thread alone (admission, execution, roots, storage calls): what the workers do not do. */
+    mainThreadCpuSeconds: Number(((thread.user + thread.system) / 1e6).toFixed(2)),
+    mainThreadCpuUsPerTx: Math.round((thread.user + thread.system) / committed),
+    /** Every thread of the process (verify workers, LevelDB, GC helpers included). */
+    processCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
   }
 }
 

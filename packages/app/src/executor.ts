@@ -172,11 +172,21 @@ export class App {
           `fee ${b.fee} exceeds balance ${have} ${this.params.feeAsset}`,
         )
       }
-      const collector = accountIdOf({ scheme: 'ed25519', bytes: ctx.proposer })
+      const collector = this.collectorOf(ctx.proposer)
       if (!equalBytes(collector, d.sender)) transfer(store, d.sender, collector, this.params.feeAsset, b.fee)
     }
     setNonce(store, d.sender, expected + 1n)
   }
+
+  /** The fee collector's account id, remembered for the last proposer key (one per block). */
+  private collectorOf(proposer: Uint8Array): Uint8Array {
+    const c = this.lastCollector
+    if (c !== undefined && equalBytes(c.key, proposer)) return c.id
+    const id = accountIdOf({ scheme: 'ed25519', bytes: proposer })
+    this.lastCollector = { key: proposer.slice(), id }
+    return id
+  }
+  private lastCollector: { key: Uint8Array; id: Uint8Array } | undefined
 
   /**
    * Runs one tx on `store` (normally a block overlay). Throws TxError if the tx is invalid (ante);
@@ -267,7 +277,7 @@ function decodePayload(kind: TxKind<any>, payload: Uint8Array): unknown {
     const p = kind.decode(payload)
     // Canonical payloads only: the same tx must have one encoding.
     const again = kind.encode(p)
-    if (again.length !== payload.length || toHex(again) !== toHex(payload)) throw new Error('non-canonical')
+    if (!equalBytes(again, payload)) throw new Error('non-canonical')
     return p
   } catch (e) {
     if (e instanceof TxError) throw e

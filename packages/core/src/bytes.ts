@@ -65,7 +65,20 @@ export function utf8(s: string): Uint8Array {
   }
   return enc.encode(s)
 }
-export const fromUtf8 = (b: Uint8Array): string => dec.decode(b)
+/** Text of UTF-8 bytes (fatal on invalid input). Short ASCII (ids, codes) skips the native call. */
+export function fromUtf8(b: Uint8Array): string {
+  if (b.length <= 64) {
+    let ascii = true
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] > 0x7f) {
+        ascii = false
+        break
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, b as unknown as number[])
+  }
+  return dec.decode(b)
+}
 
 /** Big-endian fixed-width unsigned integer encodings (used in storage keys so they sort by value). */
 export function u64be(n: bigint | number): Uint8Array {

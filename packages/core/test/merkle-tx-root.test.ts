@@ -2,12 +2,15 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { fromHex, toHex } from '../src/bytes.ts'
+import { sha256 } from '../src/crypto/index.ts'
 import { DecodeError, PulseError } from '../src/errors.ts'
 import {
   decodeMerkleProof,
   encodeMerkleProof,
   MERKLE_PROOF_MAX_BYTES,
   type MerkleProof,
+  merkleLeafHash,
+  merkleNodeHash,
   merkleProof,
   merkleRoot,
   verifyMerkleProof,
@@ -96,6 +99,23 @@ describe('merkleRoot (RFC 6962)', () => {
       () => merkleRoot(['x' as unknown as Uint8Array]),
       (e) => e instanceof PulseError && e.code === 'MERKLE_INVALID_ARGUMENT',
     )
+  })
+})
+
+describe('merkleRoot (in-place levels) equals the recursive RFC 6962 definition', () => {
+  it('for 0..70 leaves of mixed lengths', () => {
+    const mth = (d: Uint8Array[]): Uint8Array => {
+      if (d.length === 0) return sha256(new Uint8Array(0))
+      if (d.length === 1) return merkleLeafHash(d[0])
+      let k = 1
+      while (k * 2 < d.length) k *= 2
+      return merkleNodeHash(mth(d.slice(0, k)), mth(d.slice(k)))
+    }
+    const leaves = Array.from({ length: 70 }, (_, i) =>
+      Uint8Array.from({ length: (i * 37) % 300 }, (_, j) => i + j),
+    )
+    for (let n = 0; n <= 70; n++)
+      assert.equal(toHex(merkleRoot(leaves.slice(0, n))), toHex(mth(leaves.slice(0, n))), `n=${n}`)
   })
 })
 

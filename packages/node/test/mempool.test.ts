@@ -99,4 +99,31 @@ describe('mempool', () => {
     const one = m.reap(1, 1 << 20)[0].bytes.length
     assert.equal(m.reap(100, one * 3).length, 3)
   })
+  test('reap with an exclude set = the longer reap filtered and cut (pipelined blocks)', () => {
+    const senders = [alice, bob, carol, keyFromByte(4), keyFromByte(5)]
+    for (let seed = 1; seed <= 20; seed++) {
+      let r = seed
+      const rnd = (n: number) => {
+        r = (r * 1103515245 + 12345) % 2147483648
+        return r % n
+      }
+      const m = new Mempool()
+      for (const k of senders) {
+        const n = 1 + rnd(6)
+        for (let i = 0; i < n; i++) m.add(tx(k, BigInt(i), BigInt(1 + rnd(4)), BigInt(1 + rnd(3))), rich)
+      }
+      const bytesMax = 200 * (5 + rnd(20))
+      const first = m.reap(1 + rnd(8), bytesMax)
+      const exclude = new Set(first.map((d) => d.hashHex))
+      const n = 1 + rnd(10)
+      const want = m
+        .reap(n + exclude.size, bytesMax)
+        .filter((d) => !exclude.has(d.hashHex))
+        .slice(0, n)
+      assert.deepEqual(
+        m.reap(n, bytesMax, exclude).map((d) => d.hashHex),
+        want.map((d) => d.hashHex),
+      )
+    }
+  })
 })

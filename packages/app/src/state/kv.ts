@@ -7,6 +7,11 @@ export interface KVStore {
   get(key: Uint8Array): Uint8Array | undefined
   set(key: Uint8Array, value: Uint8Array): void
   delete(key: Uint8Array): void
+  /**
+   * Optional fast path: `get` for a key whose `keyString` the caller already computed (an overlay
+   * asking its parent), so stacked stores convert each key once.
+   */
+  getKeyed?(ks: string, key: Uint8Array): Uint8Array | undefined
 }
 
 /** Binary key -> JS string (one char per byte): a cheap, exact Map key. */
@@ -28,9 +33,13 @@ export class Overlay implements KVStore {
     this.parent = parent
   }
   get(key: Uint8Array): Uint8Array | undefined {
-    const w = this.writes.get(keyString(key))
+    return this.getKeyed(keyString(key), key)
+  }
+  getKeyed(ks: string, key: Uint8Array): Uint8Array | undefined {
+    const w = this.writes.get(ks)
     if (w !== undefined) return w ?? undefined
-    return this.parent.get(key)
+    const p = this.parent
+    return p.getKeyed !== undefined ? p.getKeyed(ks, key) : p.get(key)
   }
   set(key: Uint8Array, value: Uint8Array): void {
     this.writes.set(keyString(key), value)
@@ -38,11 +47,20 @@ export class Overlay implements KVStore {
   delete(key: Uint8Array): void {
     this.writes.set(keyString(key), null)
   }
-  /** Pushes every buffered write into the parent, in sorted key order (determinism). */
+  /**
+   * Pushes every buffered write into the parent. Into another Overlay the map entries move as they
+   * are (nothing there observes their order: its own changeset is read through `sortedWrites`);
+   * into any other store in sorted key order (determinism).
+   */
   commit(): void {
-    for (const [k, v] of this.sortedWrites()) {
-      if (v === null) this.parent.delete(keyBytes(k))
-      else this.parent.set(keyBytes(k), v)
+    const p = this.parent
+    if (p instanceof Overlay) {
+      for (const [k, v] of this.writes) p.writes.set(k, v)
+    } else {
+      for (const [k, v] of this.sortedWrites()) {
+        if (v === null) p.delete(keyBytes(k))
+        else p.set(keyBytes(k), v)
+      }
     }
     this.writes.clear()
   }
@@ -64,6 +82,9 @@ export class MemoryStore implements KVStore {
   readonly map = new Map<string, Uint8Array>()
   get(key: Uint8Array): Uint8Array | undefined {
     return this.map.get(keyString(key))
+  }
+  getKeyed(ks: string): Uint8Array | undefined {
+    return this.map.get(ks)
   }
   set(key: Uint8Array, value: Uint8Array): void {
     this.map.set(keyString(key), value)

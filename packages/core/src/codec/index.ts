@@ -8,6 +8,7 @@ import { DecodeError } from '../errors.ts'
 import { isValidNetworkId, LIMITS } from '../limits.ts'
 import type { Commit, KeyScheme, PublicKey, Validator, Vote, VoteType } from '../types.ts'
 import { decodeCanonical } from './canonical.ts'
+import { decodeSignedTxFast, encodeTxResultFast } from './fast-paths.ts'
 import {
   BlockSSZ,
   CommitSSZ,
@@ -22,6 +23,7 @@ import {
 
 export { decodeCanonical } from './canonical.ts'
 export * from './frames.ts'
+export { decodeTransferFast, encodeTransferFast } from './fast-paths.ts'
 export * as ssz from './schema.ts'
 
 export const ZERO_HASH = new Uint8Array(32)
@@ -123,7 +125,7 @@ function decodeNetworkId(b: Uint8Array, what: string): string {
 
 /** Decodes a signed tx. Structure only: signature, nonce and funds are checked by the app. */
 export function decodeTx(bytes: Uint8Array): SignedTx {
-  const v = decodeCanonical(SignedTxSSZ, bytes, LIMITS.txBytesMax, 'tx')
+  const v = decodeSignedTxFast(bytes) ?? decodeCanonical(SignedTxSSZ, bytes, LIMITS.txBytesMax, 'tx')
   if (v.signature.length !== 64) throw new DecodeError('DECODE_ERROR', 'tx: signature must be 64 bytes')
   return {
     body: {
@@ -172,13 +174,14 @@ export interface TxResult {
   events: ChainEvent[]
 }
 export function encodeTxResult(r: TxResult): Uint8Array {
-  return TxResultSSZ.serialize({
+  const v = {
     error: utf8(r.error),
     events: r.events.map((e) => ({
       type: utf8(e.type),
       attributes: e.attributes.map((a) => ({ key: utf8(a.key), value: utf8(a.value) })),
     })),
-  })
+  }
+  return encodeTxResultFast(v) ?? TxResultSSZ.serialize(v)
 }
 export function decodeTxResult(bytes: Uint8Array): TxResult {
   const v = decodeCanonical(TxResultSSZ, bytes, 1024 * 1024, 'txResult')

@@ -305,6 +305,17 @@ export class StateTree {
     return this.#leaves.get(keyString(key))?.value.slice()
   }
 
+  /**
+   * `get` by the key's bytes as a string of one char (0..255) per byte, the form the tree indexes
+   * leaves by (and @pulsemesh/app's `keyString` makes): overlays above the tree already hold it.
+   */
+  getByKeyString(k: string): Uint8Array | undefined {
+    if (typeof k !== 'string' || k.length > STATE_KEY_MAX_BYTES) {
+      throw new PulseError('STATE_INVALID_ARGUMENT', 'key string must be at most 256 chars')
+    }
+    return this.#leaves.get(k)?.value.slice()
+  }
+
   /** Store a copy of `value` under `key`. Throws STATE_KEY_TOO_LARGE / STATE_VALUE_TOO_LARGE / STATE_JOURNAL_FULL. */
   set(key: Uint8Array, value: Uint8Array): void {
     checkKey(key)

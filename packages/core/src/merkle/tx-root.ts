@@ -14,7 +14,7 @@
  * §2.1.3.2 algorithm, which also rejects a path of the wrong length for (index, total).
  */
 import { DecodeError, PulseError } from '../errors.ts'
-import { sha256 } from './hash.ts'
+import { sha256, sha256Into } from './hash.ts'
 
 /** A leaf count that fits the u32 of the proof encoding. */
 export const MERKLE_MAX_LEAVES = 0xffff_ffff
@@ -69,13 +69,42 @@ function parentLevel(level: Uint8Array[]): Uint8Array[] {
   return next
 }
 
-/** The RFC 6962 Merkle Tree Hash of `leaves` (32 bytes). Empty list: SHA-256 of the empty string. */
+/**
+ * The RFC 6962 Merkle Tree Hash of `leaves` (32 bytes). Empty list: SHA-256 of the empty string.
+ * Same tree as `parentLevel` builds, computed in place: the level's hashes live in one buffer
+ * (node j of the next level overwrites slot j, already read), preimages are built in two scratch
+ * buffers and digests written straight into the level (sha256Into), so a block's tx and result
+ * roots allocate nothing per leaf or node.
+ */
 export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
   checkLeaves(leaves)
-  if (leaves.length === 0) return sha256(new Uint8Array(0))
-  let level = leaves.map(merkleLeafHash)
-  while (level.length > 1) level = parentLevel(level)
-  return level[0]
+  const n = leaves.length
+  if (n === 0) return sha256(new Uint8Array(0))
+  let maxLen = 0
+  for (let i = 0; i < n; i++) if (leaves[i].length > maxLen) maxLen = leaves[i].length
+  const leafBuf = new Uint8Array(1 + maxLen) // leafBuf[0] = 0x00, the leaf prefix
+  const level = new Uint8Array(32 * n)
+  for (let i = 0; i < n; i++) {
+    const leaf = leaves[i]
+    leafBuf.set(leaf, 1)
+    sha256Into(leafBuf.subarray(0, 1 + leaf.length), level, 32 * i)
+  }
+  const nodeBuf = new Uint8Array(65)
+  nodeBuf[0] = 0x01
+  let m = n
+  while (m > 1) {
+    let j = 0
+    for (let i = 0; i + 1 < m; i += 2, j++) {
+      nodeBuf.set(level.subarray(32 * i, 32 * i + 64), 1)
+      sha256Into(nodeBuf, level, 32 * j)
+    }
+    if (m % 2 === 1) {
+      level.copyWithin(32 * j, 32 * (m - 1), 32 * m)
+      j++
+    }
+    m = j
+  }
+  return level.slice(0, 32)
 }
 
 /** The audit path for `leaves[index]`. Throws MERKLE_INDEX_OUT_OF_RANGE. */

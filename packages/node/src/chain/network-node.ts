@@ -566,10 +566,7 @@ export class NetworkNode extends EventEmitter {
     const p = this.genesis.params
     if (this.mempool.size - included.length < p.blockTxsMax) return
     const exclude = new Set(included.map((d) => d.hashHex))
-    const candidates = this.mempool
-      .reap(p.blockTxsMax + exclude.size, p.blockBytesMax - 64 * 1024)
-      .filter((d) => !exclude.has(d.hashHex))
-      .slice(0, p.blockTxsMax)
+    const candidates = this.mempool.reap(p.blockTxsMax, p.blockBytesMax - 64 * 1024, exclude)
     if (candidates.length < p.blockTxsMax) return
     const now = this.now()
     const timeMs = now > prevTime ? now : prevTime + 1n
@@ -643,8 +640,7 @@ export class NetworkNode extends EventEmitter {
       params: p,
     }
     const txsMax = o.txsMax === undefined ? p.blockTxsMax : Math.min(p.blockTxsMax, o.txsMax)
-    let candidates = this.mempool.reap(txsMax + (exclude?.size ?? 0), p.blockBytesMax - 64 * 1024)
-    if (exclude !== undefined) candidates = candidates.filter((d) => !exclude.has(d.hashHex)).slice(0, txsMax)
+    const candidates = this.mempool.reap(txsMax, p.blockBytesMax - 64 * 1024, exclude)
     const overlay = new Overlay(this.state)
     const exec = this.app.executeBlock(overlay, candidates, ctx, {
       mode: 'build',
@@ -1065,7 +1061,7 @@ function touchedAccounts(app: App, d: DecodedTx): Uint8Array[] {
     | { to?: unknown }
     | undefined
   const to = payload?.to
-  if (to instanceof Uint8Array && to.length === 20 && toHex(to) !== toHex(d.sender)) out.push(to)
+  if (to instanceof Uint8Array && to.length === 20 && !equalBytes(to, d.sender)) out.push(to)
   return out
 }
 

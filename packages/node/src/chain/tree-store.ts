@@ -14,6 +14,10 @@ export class TreeStore implements KVStore {
   get(key: Uint8Array): Uint8Array | undefined {
     return this.tree.get(key) ?? undefined
   }
+  /** An overlay's read with the key string it already made (the tree indexes leaves by the same string). */
+  getKeyed(ks: string): Uint8Array | undefined {
+    return this.tree.getByKeyString(ks)
+  }
   set(key: Uint8Array, value: Uint8Array): void {
     this.tree.set(key, value)
   }

@@ -137,7 +137,12 @@ export const nodeBackend: CryptoBackend & {
 } = {
   name: 'node:crypto',
   sha256(data) {
-    return toPlainBytes(crypto.hash('sha256', data, 'buffer'))
+    // Through the latin1-string form into a 32-byte array: a small typed array lives on the V8
+    // heap, where a Buffer result would cost an off-heap allocation per hash (every tx hash, root).
+    const out = new Uint8Array(32)
+    const s = crypto.hash('sha256', data, 'binary')
+    for (let i = 0; i < 32; i++) out[i] = s.charCodeAt(i)
+    return out
   },
   /**
    * Allocation-free form for the state tree: a latin1 string result lives on the V8 heap (no

@@ -69,6 +69,12 @@ export class Mempool {
   private readonly senders = new Map<string, SenderQueue>()
   private bytes = 0
   private seq = 0
+  /**
+   * A lower bound of every pending tx's expiresAt (exact after each expiry scan; admissions lower
+   * it, removals leave it low): the per-block expiry scan, O(pool), runs only when some tx may
+   * actually have expired.
+   */
+  private minExpiresAt: bigint | undefined
 
   constructor(limits: Partial<MempoolLimits> = {}) {
     this.limits = { ...DEFAULT_MEMPOOL_LIMITS, ...limits }
@@ -130,6 +136,7 @@ export class Mempool {
       q.feeSum = feeSum
       this.byHash.set(d.hashHex, e)
       this.bytes += d.bytes.length
+      this.noteExpiry(body.expiresAt)
       return { replaced: old.d }
     }
     if (body.nonce > next) {
@@ -165,7 +172,12 @@ export class Mempool {
     q.feeSum += body.fee
     this.byHash.set(d.hashHex, e)
     this.bytes += d.bytes.length
+    this.noteExpiry(body.expiresAt)
     return { evicted }
+  }
+
+  private noteExpiry(expiresAt: bigint): void {
+    if (this.minExpiresAt === undefined || expiresAt < this.minExpiresAt) this.minExpiresAt = expiresAt
   }
 
   /** Evicts the last pending tx of the sender whose last tx pays least, if it pays less than `d`. */
@@ -199,19 +211,37 @@ export class Mempool {
   /**
    * Txs for the next block: highest fee first across senders, nonce order within a sender.
    * Returns at most `txsMax` txs and `bytesMax` bytes. Does not remove them.
+   *
+   * `exclude` (txs of a block not yet committed, which the caller builds on top of): those are
+   * walked in the same order and count towards `bytesMax` and a total of `txsMax + exclude.size`
+   * as if reaped, but are left out of the result — exactly `reap(txsMax + exclude.size)` filtered
+   * and cut to `txsMax`, without building and filtering the longer list.
    */
-  reap(txsMax: number, bytesMax: number): DecodedTx[] {
+  reap(txsMax: number, bytesMax: number, exclude?: ReadonlySet<string>): DecodedTx[] {
     const heads = new SenderHeap()
-    for (const q of this.senders.values()) if (q.txs.length > 0) heads.push({ q, i: 0 })
+    for (const q of this.senders.values()) if (q.txs.length > 0) heads.push(headOf(q, 0))
     const out: DecodedTx[] = []
+    const totalMax = txsMax + (exclude?.size ?? 0)
+    let total = 0
     let bytes = 0
-    while (out.length < txsMax && heads.size > 0) {
-      const top = heads.pop()!
+    while (total < totalMax && out.length < txsMax && heads.size > 0) {
+      const top = heads.peek()
       const e = top.q.txs[top.i]
-      if (bytes + e.d.bytes.length > bytesMax) continue // this sender's later txs cannot go without this one
-      out.push(e.d)
+      if (bytes + e.d.bytes.length > bytesMax) {
+        heads.pop() // this sender's later txs cannot go without this one
+        continue
+      }
+      if (exclude === undefined || !exclude.has(e.d.hashHex)) out.push(e.d)
+      total++
       bytes += e.d.bytes.length
-      if (top.i + 1 < top.q.txs.length) heads.push({ q: top.q, i: top.i + 1 })
+      if (top.i + 1 < top.q.txs.length) {
+        // The sender's next tx takes its place: one sift instead of a pop and a push.
+        const next = top.q.txs[top.i + 1]
+        top.i++
+        top.fee = next.d.tx.body.fee
+        top.seq = next.seq
+        heads.replaceTop()
+      } else heads.pop()
     }
     return out
   }
@@ -257,24 +287,33 @@ export class Mempool {
 
   private dropBelow(q: SenderQueue, stateNonce: bigint): DecodedTx[] {
     const out: DecodedTx[] = []
-    while (q.txs.length > 0 && q.firstNonce < stateNonce) {
-      const e = q.txs.shift()!
-      q.firstNonce++
-      q.feeSum -= e.d.tx.body.fee
-      this.byHash.delete(e.d.hashHex)
-      this.bytes -= e.d.bytes.length
-      out.push(e.d)
+    if (q.firstNonce < stateNonce) {
+      const gap = stateNonce - q.firstNonce
+      const n = gap >= BigInt(q.txs.length) ? q.txs.length : Number(gap)
+      for (let i = 0; i < n; i++) {
+        const e = q.txs[i]
+        q.feeSum -= e.d.tx.body.fee
+        this.byHash.delete(e.d.hashHex)
+        this.bytes -= e.d.bytes.length
+        out.push(e.d)
+      }
+      q.txs.splice(0, n)
+      q.firstNonce += BigInt(n)
     }
     if (q.txs.length === 0) this.senders.delete(q.key)
     return out
   }
 
   private dropExpired(height: bigint): DecodedTx[] {
+    if (this.minExpiresAt === undefined || this.minExpiresAt >= height) return []
     const out: DecodedTx[] = []
+    let min: bigint | undefined
     for (const q of [...this.senders.values()]) {
       const idx = q.txs.findIndex((e) => e.d.tx.body.expiresAt < height)
       if (idx >= 0) out.push(...this.removeWithSuccessors(q.txs[idx].d.hashHex))
+      for (const e of q.txs) if (min === undefined || e.d.tx.body.expiresAt < min) min = e.d.tx.body.expiresAt
     }
+    this.minExpiresAt = min
     return out
   }
 }
@@ -282,6 +321,12 @@ export class Mempool {
 interface Head {
   q: SenderQueue
   i: number
+  /** Fee and arrival of q.txs[i], copied so heap comparisons read two fields. */
+  fee: bigint
+  seq: number
+}
+function headOf(q: SenderQueue, i: number): Head {
+  return { q, i, fee: q.txs[i].d.tx.body.fee, seq: q.txs[i].seq }
 }
 /** Max-heap of sender heads by (fee desc, arrival asc). */
 class SenderHeap {
@@ -290,10 +335,8 @@ class SenderHeap {
     return this.a.length
   }
   private better(x: Head, y: Head): boolean {
-    const fx = x.q.txs[x.i].d.tx.body.fee
-    const fy = y.q.txs[y.i].d.tx.body.fee
-    if (fx !== fy) return fx > fy
-    return x.q.txs[x.i].seq < y.q.txs[y.i].seq
+    if (x.fee !== y.fee) return x.fee > y.fee
+    return x.seq < y.seq
   }
   push(h: Head): void {
     const a = this.a
@@ -306,6 +349,9 @@ class SenderHeap {
       i = p
     }
   }
+  peek(): Head {
+    return this.a[0]
+  }
   pop(): Head | undefined {
     const a = this.a
     if (a.length === 0) return undefined
@@ -313,18 +359,26 @@ class SenderHeap {
     const last = a.pop()!
     if (a.length > 0) {
       a[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < a.length && this.better(a[l], a[m])) m = l
-        if (r < a.length && this.better(a[r], a[m])) m = r
-        if (m === i) break
-        ;[a[i], a[m]] = [a[m], a[i]]
-        i = m
-      }
+      this.siftDown()
     }
     return top
+  }
+  /** The top's key changed (now the sender's next tx, any fee): sift it down to its place. */
+  replaceTop(): void {
+    this.siftDown()
+  }
+  private siftDown(): void {
+    const a = this.a
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < a.length && this.better(a[l], a[m])) m = l
+      if (r < a.length && this.better(a[r], a[m])) m = r
+      if (m === i) break
+      ;[a[i], a[m]] = [a[m], a[i]]
+      i = m
+    }
   }
 }

@@ -272,35 +272,70 @@ export class NetworkStore {
   /**
    * The one atomic, fsynced write of a committed block and everything it changed. Keys are built
    * with the network prefix directly (no second pass over the ops); per tx the location value
-   * (height ++ index) is one allocation shared with the by-account keys' suffix.
+   * (height ++ index) is one allocation shared with the by-account keys' suffix. Written through a
+   * chained batch: each put goes straight into LevelDB's WriteBatch, about a third of the
+   * main-thread cost of an array of op objects (which abstract-level clones and the binding reads
+   * back property by property) for the ~4 ops per tx of a full block.
    */
-  async commitBlock(w: BlockWrite): Promise<void> {
-    const ops: Op[] = []
+  commitBlock(w: BlockWrite): Promise<void> {
+    const b = this.db.batch()
+    try {
+      this.fillBlockBatch(b, w)
+    } catch (e) {
+      void b.close()
+      return Promise.reject(e)
+    }
+    return b.write({ sync: true })
+  }
+
+  private fillBlockBatch(b: ReturnType<DB['batch']>, w: BlockWrite): void {
     const h = u64be(w.height)
     const c = (ch: string) => ch.charCodeAt(0)
-    ops.push({ type: 'put', key: this.key(c('B'), h), value: w.blockBytes })
-    ops.push({ type: 'put', key: this.key(c('C'), h), value: w.commitBytes })
-    ops.push({ type: 'put', key: this.key(c('H'), w.hash), value: h })
-    ops.push({ type: 'put', key: this.key(c('R'), h), value: encodeFrames(w.results) })
+    b.put(this.key(c('B'), h), w.blockBytes)
+    b.put(this.key(c('C'), h), w.commitBytes)
+    b.put(this.key(c('H'), w.hash), h)
+    b.put(this.key(c('R'), h), encodeFrames(w.results))
     const tT = c('T')
     const tA = c('A')
     for (let i = 0; i < w.txHashes.length; i++) {
       const loc = new Uint8Array(12)
       loc.set(h, 0)
-      new DataView(loc.buffer).setUint32(8, i)
-      ops.push({ type: 'put', key: this.key(tT, w.txHashes[i]), value: loc })
-      for (const acct of w.accounts[i] ?? []) {
-        ops.push({ type: 'put', key: this.key(tA, acct, loc), value: w.txHashes[i] })
-      }
+      const idx = i >>> 0
+      loc[8] = idx >>> 24
+      loc[9] = (idx >>> 16) & 0xff
+      loc[10] = (idx >>> 8) & 0xff
+      loc[11] = idx & 0xff
+      b.put(this.key1(tT, w.txHashes[i]), loc)
+      const accts = w.accounts[i]
+      if (accts !== undefined)
+        for (let j = 0; j < accts.length; j++) b.put(this.key2(tA, accts[j], loc), w.txHashes[i])
     }
     const tS = c('S')
     for (const [k, v] of w.stateChanges) {
-      const key = this.key(tS, k)
-      ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
+      const key = this.key1(tS, k)
+      if (v === null) b.del(key)
+      else b.put(key, v)
     }
-    for (const [vh, v] of w.validatorSets ?? [])
-      ops.push({ type: 'put', key: this.key(c('V'), u64be(vh)), value: v })
-    ops.push({ type: 'put', key: this.k(LATEST), value: h })
-    await this.db.batch(ops, { sync: true })
+    for (const [vh, v] of w.validatorSets ?? []) b.put(this.key(c('V'), u64be(vh)), v)
+    b.put(this.k(LATEST), h)
+  }
+
+  /** `key` for one part, without the rest-parameter array. */
+  private key1(table: number, p: Bytes): Bytes {
+    const ns = this.ns
+    const out = new Uint8Array(ns.length + 1 + p.length)
+    out.set(ns, 0)
+    out[ns.length] = table
+    out.set(p, ns.length + 1)
+    return out
+  }
+  private key2(table: number, p: Bytes, q: Bytes): Bytes {
+    const ns = this.ns
+    const out = new Uint8Array(ns.length + 1 + p.length + q.length)
+    out.set(ns, 0)
+    out[ns.length] = table
+    out.set(p, ns.length + 1)
+    out.set(q, ns.length + 1 + p.length)
+    return out
   }
 }

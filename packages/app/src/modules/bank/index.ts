@@ -3,7 +3,7 @@
  * Tx kinds 0x0101..0x0104. Fees and nonces are charged by the executor's ante step through this
  * module's ledger functions.
  */
-import { fromUtf8, toHex, utf8 } from '@pulsemesh/core'
+import { decodeTransferFast, encodeTransferFast, fromUtf8, toHex, utf8 } from '@pulsemesh/core'
 import { accountIdOf, formatAddress, parseAccount } from '../../accounts.ts'
 import { TxError } from '../../errors.ts'
 import type { AppModule, TxKind } from '../../module.ts'
@@ -58,11 +58,16 @@ function assetOf(b: Uint8Array): string {
 const transferKind: TxKind<TransferPayload> = {
   kind: BANK_KIND.transfer,
   name: 'bank/transfer',
+  // Every transfer is decoded and re-encoded (the canonical check): the hand-written codecs give
+  // the schema's exact bytes and fall back to it for anything they do not handle.
   decode: (p) => {
-    const v = TransferSSZ.deserialize(p)
+    const v = decodeTransferFast(p) ?? TransferSSZ.deserialize(p)
     return { to: v.to, asset: assetOf(v.asset), amount: v.amount }
   },
-  encode: (p) => TransferSSZ.serialize({ to: p.to, asset: utf8(p.asset), amount: p.amount }),
+  encode: (p) => {
+    const v = { to: p.to, asset: utf8(p.asset), amount: p.amount }
+    return encodeTransferFast(v) ?? TransferSSZ.serialize(v)
+  },
   execute(store, ctx, p) {
     requireAsset(store, p.asset)
     transfer(store, ctx.sender, p.to, p.asset, p.amount)

@@ -1,5 +1,5 @@
 /** Bank key layout (module prefix 0x01). Account ids are 20 bytes; asset ids are UTF-8. */
-import { concatBytes, utf8 } from '@pulsemesh/core'
+import { utf8 } from '@pulsemesh/core'
 
 export const BANK_PREFIX = 0x01
 const BALANCE = 0x01
@@ -28,25 +28,44 @@ export const balanceKey = (account: Uint8Array, asset: string): Uint8Array => {
   k.set(a, 2 + account.length)
   return k
 }
-export const balancePrefix = (account: Uint8Array): Uint8Array =>
-  concatBytes(new Uint8Array([BANK_PREFIX, BALANCE]), account)
-export const nonceKey = (account: Uint8Array): Uint8Array =>
-  concatBytes(new Uint8Array([BANK_PREFIX, NONCE]), account)
-export const supplyKey = (asset: string): Uint8Array =>
-  concatBytes(new Uint8Array([BANK_PREFIX, SUPPLY]), utf8(asset))
-export const assetKey = (asset: string): Uint8Array =>
-  concatBytes(new Uint8Array([BANK_PREFIX, ASSET]), utf8(asset))
+export const balancePrefix = (account: Uint8Array): Uint8Array => prefixed(BALANCE, account)
+export const nonceKey = (account: Uint8Array): Uint8Array => prefixed(NONCE, account)
+export const supplyKey = (asset: string): Uint8Array => prefixed(SUPPLY, assetBytes(asset))
+export const assetKey = (asset: string): Uint8Array => prefixed(ASSET, assetBytes(asset))
 export const assetPrefix = (): Uint8Array => new Uint8Array([BANK_PREFIX, ASSET])
+
+/** BANK_PREFIX || table || rest, in one allocation (keys are built for every read and write). */
+function prefixed(table: number, rest: Uint8Array): Uint8Array {
+  const k = new Uint8Array(2 + rest.length)
+  k[0] = BANK_PREFIX
+  k[1] = table
+  k.set(rest, 2)
+  return k
+}
+
+const U64_MAX = 0xffffffffffffffffn
+const u128Scratch = new Uint8Array(16)
+const u128View = new DataView(u128Scratch.buffer)
 
 /** Fixed-width big-endian u128 so values are canonical. */
 export function encodeU128(n: bigint): Uint8Array {
-  const out = new Uint8Array(16)
-  const view = new DataView(out.buffer)
-  view.setBigUint64(0, n >> 64n)
-  view.setBigUint64(8, n & 0xffffffffffffffffn)
-  return out
+  if (n >= 0n && n <= U64_MAX) {
+    // Balances and supplies almost always fit 64 bits: no shift or mask on the bigint.
+    u128View.setBigUint64(0, 0n)
+    u128View.setBigUint64(8, n)
+  } else {
+    u128View.setBigUint64(0, n >> 64n)
+    u128View.setBigUint64(8, n & U64_MAX)
+  }
+  return u128Scratch.slice()
 }
 export function decodeU128(b: Uint8Array): bigint {
+  if (b.length >= 16 && (b[0] | b[1] | b[2] | b[3] | b[4] | b[5] | b[6] | b[7]) === 0) {
+    // Below 2^64 (nearly every balance): read two u32 words, no DataView.
+    const hi = ((b[8] << 24) | (b[9] << 16) | (b[10] << 8) | b[11]) >>> 0
+    const lo = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0
+    return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo)
+  }
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
   return (view.getBigUint64(0) << 64n) | view.getBigUint64(8)
 }

@@ -25,7 +25,20 @@ export const NO_ISSUER = new Uint8Array(20)
 export function getAsset(store: KVStore, id: string): AssetInfo | undefined {
   const raw = store.get(assetKey(id))
   if (raw === undefined) return undefined
-  return { id, ...AssetInfoSSZ.deserialize(raw) }
+  return { id, ...decodeAssetInfo(raw) }
+}
+
+/**
+ * AssetInfoSSZ.deserialize without the generic SSZ machinery (read for every transfer): the record
+ * is fixed-size, u8 decimals || 20-byte issuer || u128 little-endian maxSupply. Anything else goes
+ * through the library, which refuses it the same way it always did.
+ */
+function decodeAssetInfo(raw: Uint8Array): Omit<AssetInfo, 'id'> {
+  if (raw.length !== 37) return AssetInfoSSZ.deserialize(raw)
+  const v = new DataView(raw.buffer, raw.byteOffset, 37)
+  const lo = v.getBigUint64(21, true)
+  const hi = v.getBigUint64(29, true)
+  return { decimals: raw[0], issuer: raw.slice(1, 21), maxSupply: hi === 0n ? lo : (hi << 64n) | lo }
 }
 export function putAsset(store: KVStore, a: AssetInfo): void {
   store.set(
@@ -40,13 +53,19 @@ export function requireAsset(store: KVStore, id: string): AssetInfo {
 }
 
 export function getBalance(store: KVStore, account: Uint8Array, asset: string): bigint {
-  const raw = store.get(balanceKey(account, asset))
+  return readBalance(store, balanceKey(account, asset))
+}
+function readBalance(store: KVStore, key: Uint8Array): bigint {
+  const raw = store.get(key)
   return raw === undefined ? 0n : decodeU128(raw)
 }
 function setBalance(store: KVStore, account: Uint8Array, asset: string, amount: bigint): void {
+  writeBalance(store, balanceKey(account, asset), amount)
+}
+function writeBalance(store: KVStore, key: Uint8Array, amount: bigint): void {
   // Zero balances are deleted so that state (and its root) does not depend on history.
-  if (amount === 0n) store.delete(balanceKey(account, asset))
-  else store.set(balanceKey(account, asset), encodeU128(amount))
+  if (amount === 0n) store.delete(key)
+  else store.set(key, encodeU128(amount))
 }
 
 export function getSupply(store: KVStore, asset: string): bigint {
@@ -63,7 +82,8 @@ export function transfer(
   amount: bigint,
 ): void {
   if (amount <= 0n) throw new TxError('INVALID_AMOUNT', 'amount must be positive')
-  const have = getBalance(store, from, asset)
+  const fromKey = balanceKey(from, asset)
+  const have = readBalance(store, fromKey)
   if (have < amount) {
     throw new TxError('INSUFFICIENT_FUNDS', `balance ${have} ${asset} is less than ${amount}`, {
       asset,
@@ -71,9 +91,10 @@ export function transfer(
       needed: amount.toString(),
     })
   }
-  setBalance(store, from, asset, have - amount)
+  writeBalance(store, fromKey, have - amount)
   // Cannot overflow: the sum of all balances is the supply, which is <= U128_MAX.
-  setBalance(store, to, asset, getBalance(store, to, asset) + amount)
+  const toKey = balanceKey(to, asset)
+  writeBalance(store, toKey, readBalance(store, toKey) + amount)
 }
 
 /** Creates `amount` new units; the only way supply grows. */
