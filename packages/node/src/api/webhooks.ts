@@ -90,7 +90,9 @@ export class WebhookService {
   private readonly pending = new Map<string, Delivery>()
   private readonly breakers = new Map<string, CircuitBreakerPolicy>()
   private inFlight = 0
+  /** The one pump timer, armed only when a delivery is due (none while there is nothing to send). */
   private timer: NodeJS.Timeout | undefined
+  private timerAt = Number.POSITIVE_INFINITY
   private closed = false
   /** Aborts in-flight attempts on close (they stay persisted and are retried after restart). */
   private readonly abort = new AbortController()
@@ -128,8 +130,7 @@ export class WebhookService {
       n.on('block', on)
       s.detach.push(() => n.off('block', on))
     }
-    s.timer = setInterval(() => s.pump(), 50)
-    s.timer.unref()
+    if (s.pending.size > 0) s.schedulePump(0)
     return s
   }
 
@@ -244,7 +245,25 @@ export class WebhookService {
             add(e, 'chain.event', { network, height: b.height.toString(), tx: x.tx || null, event: x.event })
       }
     }
-    if (ops.length > 0) await this.o.db.batch(ops, { sync: true })
+    if (ops.length > 0) {
+      await this.o.db.batch(ops, { sync: true })
+      this.schedulePump(0)
+    }
+  }
+
+  /** Runs the pump in `ms` unless it is already due sooner (an idle service has no timer at all). */
+  private schedulePump(ms: number): void {
+    if (this.closed) return
+    const at = Date.now() + ms
+    if (this.timer !== undefined && this.timerAt <= at) return
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerAt = Number.POSITIVE_INFINITY
+      this.pump()
+    }, ms)
+    this.timer.unref()
   }
 
   private breaker(endpointId: string): CircuitBreakerPolicy {
@@ -262,15 +281,24 @@ export class WebhookService {
   private pump(): void {
     if (this.closed) return
     const now = Date.now()
+    let next = Number.POSITIVE_INFINITY
     for (const d of this.pending.values()) {
+      if (d.nextAtMs < 0) continue // in flight
+      if (d.nextAtMs > now) {
+        next = Math.min(next, d.nextAtMs)
+        continue
+      }
+      // At the in-flight limit: the next finished attempt pumps again.
       if (this.inFlight >= this.o.inFlightMax) break
-      if (d.nextAtMs > now || d.nextAtMs < 0) continue
-      d.nextAtMs = -1 // in flight
+      d.nextAtMs = -1
       this.inFlight++
       void this.attempt(d).finally(() => {
         this.inFlight--
+        // A slot is free (and a failed attempt set its retry time): look again.
+        if (this.pending.size > 0) this.schedulePump(0)
       })
     }
+    if (next !== Number.POSITIVE_INFINITY) this.schedulePump(Math.max(0, next - now))
   }
 
   private async attempt(d: Delivery): Promise<void> {
@@ -328,7 +356,7 @@ export class WebhookService {
 
   async close(): Promise<void> {
     this.closed = true
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     for (const d of this.detach) d()
     this.abort.abort()
     for (let i = 0; i < 200 && this.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10))

@@ -42,6 +42,11 @@ export interface MeshEndpoint {
   submit(kind: number, payload: Uint8Array): Promise<string>
   /** The committed header at `height` with its certificate and signing set (undefined: not there yet). */
   certifiedAt?(height: bigint): Promise<CertifiedState | undefined>
+  /**
+   * Calls `listener` after each committed block (everything a relayer reads changes only then);
+   * returns the detach function. Absent = the relayer polls.
+   */
+  onBlock?(listener: () => void): () => void
 }
 
 export interface RelayerKey {
@@ -69,6 +74,26 @@ function txBytes(
 const entries = (set: { validators: readonly { publicKey: Uint8Array; votingPower: bigint }[] }) =>
   set.validators.map((v) => ({ publicKey: v.publicKey, power: v.votingPower }))
 
+/**
+ * One 'block' listener per node however many endpoints watch it (a hub relays to every network:
+ * N relayers would otherwise each add one, past EventEmitter's warning at 10).
+ */
+const watchers = new WeakMap<NetworkNode, Set<() => void>>()
+
+function watchBlocks(node: NetworkNode, listener: () => void): () => void {
+  let set = watchers.get(node)
+  if (set === undefined) {
+    const s = new Set<() => void>()
+    set = s
+    watchers.set(node, s)
+    node.on('block', () => {
+      for (const l of s) l()
+    })
+  }
+  set.add(listener)
+  return () => set.delete(listener)
+}
+
 /** A network hosted in this process. */
 export class LocalEndpoint implements MeshEndpoint {
   readonly networkId: string
@@ -90,6 +115,9 @@ export class LocalEndpoint implements MeshEndpoint {
       commit: encodeCommit(this.node.headCommit),
       validators: entries(set),
     }
+  }
+  onBlock(listener: () => void): () => void {
+    return watchBlocks(this.node, listener)
   }
   async certifiedAt(height: bigint): Promise<CertifiedState | undefined> {
     const b = height >= 1n && height <= this.node.height ? await this.node.getBlock(height) : undefined

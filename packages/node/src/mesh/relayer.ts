@@ -8,6 +8,12 @@
  * double delivery (receipts make the second delivery fail, never apply). Calls to each network go
  * through a cockatiel retry (exponential backoff) and a circuit breaker per network connection,
  * so a halted network costs a few failed calls, not a busy loop, and is picked up when it resumes.
+ *
+ * When it runs: what a pass reads changes only when one of the two chains commits a block. With
+ * endpoints that announce blocks (`onBlock`: networks hosted in this process) a pass runs on each
+ * block of either side, at once (latency: no poll interval to wait out), plus a slow fallback pass
+ * every `idleMs` (10 s); an idle pair of networks costs nothing between blocks. Endpoints without
+ * it (HTTP) are polled every `intervalMs`.
  */
 import { MESH_KIND, mesh } from '@pulsemesh/app'
 import { blockHash, decodeHeader, fromHex, toHex } from '@pulsemesh/core'
@@ -28,8 +34,10 @@ const kinds = new Map(mesh.createMeshModule().txKinds.map((k) => [k.kind, k]))
 const encode = (kind: number, p: unknown) => kinds.get(kind)!.encode(p)
 
 export interface RelayerOptions {
-  /** Pause between passes while idle (ms). */
+  /** Pause between passes while idle (ms) when an endpoint cannot announce blocks (polling). */
   intervalMs?: number
+  /** Fallback pass interval when both endpoints announce blocks (default 10 s). */
+  idleMs?: number
   /** Consecutive failures before a network's breaker opens, and how long it stays open. */
   breakerFailures?: number
   breakerOpenMs?: number
@@ -52,6 +60,9 @@ export interface RelayerStats {
   failures: number
   passes: number
 }
+
+/** Fallback pass while both endpoints announce their blocks (nothing changes between blocks). */
+export const RELAYER_IDLE_MS = 10_000
 
 /** One network connection: the endpoint behind its retry + breaker policy. */
 class Guarded {
@@ -94,8 +105,12 @@ export class Relayer {
     passes: 0,
   }
   private registryCheckedAt = 0
+  /** The last pass skipped the registry/fork checks (ran less than `checkMs` after the previous). */
+  private checksDue = false
   /** Fork evidence already submitted (`<on>:fork:<of>:<height>`). */
   private readonly reported = new Set<string>()
+  /** Per `<on>:<of>`: the client height last found to match `of`'s own chain (committed: final). */
+  private readonly forkChecked = new Map<string, bigint>()
   private readonly o: Required<Omit<RelayerOptions, 'log'>> & Pick<RelayerOptions, 'log'>
   /** `<network>:<what>` -> destination height when submitted; retried once that network moved on. */
   private readonly inFlight = new Map<string, bigint>()
@@ -105,9 +120,22 @@ export class Relayer {
   private running = false
   private stopped = true
   private failedPasses = 0
+  /** A block arrived during a pass: run another right after it. */
+  private again = false
+  /** Both endpoints announce blocks: passes run on blocks (see the file comment). */
+  private evented = false
+  private detach: (() => void)[] = []
 
   constructor(a: MeshEndpoint, b: MeshEndpoint, o: RelayerOptions = {}) {
-    this.o = { intervalMs: 200, breakerFailures: 5, breakerOpenMs: 2000, batch: 100, checkMs: 1000, ...o }
+    this.o = {
+      intervalMs: 200,
+      idleMs: RELAYER_IDLE_MS,
+      breakerFailures: 5,
+      breakerOpenMs: 2000,
+      batch: 100,
+      checkMs: 1000,
+      ...o,
+    }
     this.a = new Guarded(a, this.o)
     this.b = new Guarded(b, this.o)
   }
@@ -118,7 +146,8 @@ export class Relayer {
     let n = 0
     n += await this.direction(this.a, this.b)
     n += await this.direction(this.b, this.a)
-    if (Date.now() - this.registryCheckedAt >= this.o.checkMs) {
+    this.checksDue = Date.now() - this.registryCheckedAt < this.o.checkMs
+    if (!this.checksDue) {
       this.registryCheckedAt = Date.now()
       n += await this.watchFork(this.a, this.b)
       n += await this.watchFork(this.b, this.a)
@@ -144,9 +173,15 @@ export class Relayer {
     const h = BigInt(c.latestHeight)
     const key = `${on.ep.networkId}:fork:${O}:${h}`
     if (this.reported.has(key)) return 0
+    // Already found to match: a committed block does not change, so no second read of it.
+    const pair = `${on.ep.networkId}:${O}`
+    if (this.forkChecked.get(pair) === h) return 0
     const mine = await of.call((e) => e.certifiedAt!(h))
     if (mine === undefined) return 0 // the chain is not there yet: checked again later
-    if (toHex(blockHash(decodeHeader(mine.header))) === c.latestHash.toLowerCase()) return 0
+    if (toHex(blockHash(decodeHeader(mine.header))) === c.latestHash.toLowerCase()) {
+      this.forkChecked.set(pair, h)
+      return 0
+    }
     await on.call((e) =>
       e.submit(
         MESH_KIND.misbehaviour,
@@ -205,33 +240,66 @@ export class Relayer {
   start(): void {
     if (!this.stopped) return
     this.stopped = false
-    const loop = async () => {
-      if (this.stopped) return
-      this.running = true
-      let delay = this.o.intervalMs
-      try {
-        await this.pass()
-        this.failedPasses = 0
-      } catch (e) {
-        this.stats.failures++
-        this.failedPasses++
-        // Exponential backoff between failing passes (a halted or unreachable network).
-        delay = Math.min(MAX_BACKOFF_MS, this.o.intervalMs * 2 ** Math.min(this.failedPasses, 10))
-        if (!(e instanceof BrokenCircuitError))
-          this.o.log?.(`relayer ${this.a.ep.networkId}<->${this.b.ep.networkId}: ${(e as Error).message}`)
-      } finally {
-        this.running = false
-      }
-      if (!this.stopped) {
-        this.timer = setTimeout(loop, delay)
-        this.timer.unref?.()
-      }
+    const wake = () => this.wake()
+    const subs = [this.a.ep.onBlock?.(wake), this.b.ep.onBlock?.(wake)]
+    this.detach = subs.filter((d): d is () => void => d !== undefined)
+    this.evented = this.detach.length === 2
+    if (!this.evented) {
+      for (const d of this.detach) d()
+      this.detach = []
     }
-    void loop()
+    void this.loop()
+  }
+
+  /** A block on either side: pass now (or right after the running one); a backing-off relayer waits. */
+  private wake(): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    if (this.failedPasses > 0) return
+    this.schedule(0)
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.loop()
+    }, ms)
+    this.timer.unref?.()
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return
+    this.running = true
+    this.again = false
+    let delay = this.evented ? this.o.idleMs : this.o.intervalMs
+    try {
+      await this.pass()
+      this.failedPasses = 0
+      // Checks skipped by the `checkMs` rate limit run once it allows, blocks or not.
+      if (this.evented && this.checksDue)
+        delay = Math.min(delay, Math.max(0, this.registryCheckedAt + this.o.checkMs - Date.now()))
+      if (this.again) delay = 0
+    } catch (e) {
+      this.stats.failures++
+      this.failedPasses++
+      // Exponential backoff between failing passes (a halted or unreachable network).
+      delay = Math.min(MAX_BACKOFF_MS, this.o.intervalMs * 2 ** Math.min(this.failedPasses, 10))
+      if (!(e instanceof BrokenCircuitError))
+        this.o.log?.(`relayer ${this.a.ep.networkId}<->${this.b.ep.networkId}: ${(e as Error).message}`)
+    } finally {
+      this.running = false
+    }
+    if (!this.stopped) this.schedule(delay)
   }
 
   async stop(): Promise<void> {
     this.stopped = true
+    for (const d of this.detach) d()
+    this.detach = []
     if (this.timer) clearTimeout(this.timer)
     while (this.running) await new Promise((r) => setTimeout(r, 10))
   }

@@ -14,6 +14,15 @@
  * blockResponse message, whose catch-up path verifies the commit certificate against the validator
  * set of that height (> 2/3 power) and re-executes the block before committing it. A peer whose
  * blocks are not accepted (no progress) is penalised and another peer is tried.
+ *
+ * When a round runs: it is event-driven, because every status request is a libp2p stream (yamux
+ * open, multistream-select, a peer-store merge on the server) and polling every peer of every
+ * network each second was most of an idle node's CPU. A round asks every peer when kicked — at
+ * start, when a peer connects (networking.ts: a restart, a healed partition), when gossip or the driver shows a
+ * height we cannot follow by consensus — and again after `pollMs` (1 s) while a peer is ahead or a
+ * status request failed (backing off). While level, a fallback poll asks one peer (rotating) every
+ * `idlePollMs` (10 s): the only case no event covers is a node one block behind on an idle
+ * network (it missed that height's precommits and nobody is sending anything).
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -32,6 +41,10 @@ export const SYNC_BYTES_MAX = 16 * 1024 * 1024
 export const FRAME_BYTES_MAX = 9 * 1024 * 1024
 const REQUEST_TIMEOUT_MS = 10_000
 const STALL_MS = 1000
+/** Status poll while a peer is ahead (or a request failed, doubling up to the idle poll). */
+export const SYNC_POLL_MS = 1000
+/** Fallback status poll (one peer) while level and nothing else woke the client. */
+export const SYNC_IDLE_POLL_MS = 10_000
 const SERVE_RATE = { capacity: 40, refillPerSecond: 20 }
 
 export const syncProtocol = (networkId: string) => `/pulsemesh/${networkId}/sync/1`
@@ -53,6 +66,9 @@ export interface BlockSyncOptions {
   log?: (m: string) => void
   /** false = serve only (no consumer for fetched blocks, e.g. a node without a consensus driver). */
   client?: boolean
+  /** Status poll while behind (default SYNC_POLL_MS) and the fallback poll while level (SYNC_IDLE_POLL_MS). */
+  pollMs?: number
+  idlePollMs?: number
 }
 
 export interface SyncStats {
@@ -64,6 +80,8 @@ export interface SyncStats {
   fetchedRawBytes: number
   rounds: number
   badPeers: number
+  /** Status requests sent (each one a libp2p stream). */
+  statusRequests: number
 }
 
 export class BlockSync {
@@ -77,13 +95,22 @@ export class BlockSync {
     fetchedRawBytes: 0,
     rounds: 0,
     badPeers: 0,
+    statusRequests: 0,
   }
   private readonly o: BlockSyncOptions
   private readonly buckets = new PeerTopicBuckets()
   private running = false
+  /** A round was asked for while one ran: run another (asking every peer) afterwards. */
   private again = false
   private stopped = false
   private poll: NodeJS.Timeout | undefined
+  private readonly pollMs: number
+  private readonly idlePollMs: number
+  /** Consecutive rounds with a failed status request (fast re-poll backs off with it). */
+  private failStreak = 0
+  /** Set by a round: a peer claimed a height above ours (re-poll soon). */
+  private peerAhead = false
+  private rotate = 0
   /** Best height any peer claimed (through status or gossip), for the progress bar. */
   private remoteHeight = 0n
   private lastHeight = -1n
@@ -92,21 +119,43 @@ export class BlockSync {
   constructor(o: BlockSyncOptions) {
     this.o = o
     this.protocol = syncProtocol(o.node.id)
+    this.pollMs = o.pollMs ?? SYNC_POLL_MS
+    this.idlePollMs = Math.max(this.pollMs, o.idlePollMs ?? SYNC_IDLE_POLL_MS)
   }
 
-  async start(pollMs = 1000): Promise<void> {
+  async start(): Promise<void> {
     await this.o.p2p.libp2p.handle(this.protocol, (s, c) => this.serve(s, c), {
       maxInboundStreams: 8,
       maxOutboundStreams: 8,
     })
-    this.poll = setInterval(() => this.kick(), pollMs)
-    this.poll.unref()
+    if (this.o.client === false) return
+    this.scheduleNext()
   }
 
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.poll) clearInterval(this.poll)
+    if (this.poll) clearTimeout(this.poll)
     await this.o.p2p.libp2p.unhandle(this.protocol).catch(() => {})
+  }
+
+  /**
+   * (Re)arms the one poll timer of this network: soon (every peer) while a peer is ahead or
+   * status requests fail (doubling), else the idle fallback (one peer).
+   */
+  private scheduleNext(): void {
+    if (this.stopped) return
+    const soon = this.peerAhead || this.failStreak > 0
+    const ms = !soon
+      ? this.idlePollMs
+      : this.peerAhead
+        ? this.pollMs
+        : Math.min(this.idlePollMs, this.pollMs * 2 ** (this.failStreak - 1))
+    if (this.poll) clearTimeout(this.poll)
+    this.poll = setTimeout(() => {
+      this.poll = undefined
+      this.run(soon)
+    }, ms)
+    this.poll.unref()
   }
 
   /** Best height a peer claimed (status polls, gossip); 0 before any. */
@@ -126,22 +175,29 @@ export class BlockSync {
     if (h > this.o.node.height + 1n) this.kick()
   }
 
-  /** Starts a sync round unless one is running (then it runs once more afterwards). */
+  /** Starts a sync round asking every peer, unless one is running (then it runs once more afterwards). */
   kick(): void {
+    this.run(true)
+  }
+
+  private run(all: boolean): void {
     if (this.stopped || this.o.client === false) return
     if (this.running) {
-      this.again = true
+      if (all) this.again = true
       return
     }
     this.running = true
-    void this.round()
+    void this.round(all)
       .catch((e) => this.o.log?.(`sync: ${(e as Error).message}`))
       .finally(() => {
         this.running = false
-        if (this.again && !this.stopped) {
+        if (this.stopped) return
+        if (this.again) {
           this.again = false
-          this.kick()
+          this.run(true)
+          return
         }
+        this.scheduleNext()
       })
   }
 
@@ -221,6 +277,7 @@ export class BlockSync {
   }
 
   async status(peer: string): Promise<PeerStatus> {
+    this.stats.statusRequests++
     const [b] = await this.request(peer, new Uint8Array([1]))
     if (b.length !== 40) throw new DecodeError('DECODE_ERROR', 'sync: bad status')
     return {
@@ -272,17 +329,25 @@ export class BlockSync {
     })
   }
 
-  /** One catch-up round: ask every peer's status, then pull ranges from the highest until level. */
-  private async round(): Promise<void> {
+  /**
+   * One catch-up round: ask the peers' status (`all`, or one peer in turn for the idle fallback
+   * poll), then pull ranges from the highest until level.
+   */
+  private async round(all: boolean): Promise<void> {
     const node = this.o.node
-    const peers = this.o.p2p.connectedPeers()
+    this.peerAhead = false
+    let peers = this.o.p2p.connectedPeers()
     if (peers.length === 0) return
-    const statuses = (await Promise.allSettled(peers.map((p) => this.status(p))))
+    if (!all) peers = [peers[this.rotate++ % peers.length]!]
+    const settled = await Promise.allSettled(peers.map((p) => this.status(p)))
+    const statuses = settled
       .filter((r): r is PromiseFulfilledResult<PeerStatus> => r.status === 'fulfilled')
       .map((r) => r.value)
       .sort((a, b) => (a.height > b.height ? -1 : a.height < b.height ? 1 : 0))
+    this.failStreak = statuses.length < settled.length ? this.failStreak + 1 : 0
     if (statuses.length > 0 && statuses[0].height > this.remoteHeight) this.remoteHeight = statuses[0].height
     if (statuses.length === 0 || statuses[0].height <= node.height) return
+    this.peerAhead = true
     // One block behind is normal between heights (consensus gets it itself): sync from 2 behind,
     // or from 1 behind when our head has not moved for STALL_MS (the precommits we missed are
     // gone: peers at the next height no longer send them).

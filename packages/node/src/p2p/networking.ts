@@ -128,6 +128,10 @@ export class Networking {
   private readonly lateTopics = new Set<string>()
   private readonly answered = new Set<string>()
   private onLateSubscription: ((e: CustomEvent<SubscriptionChange>) => void) | undefined
+  /** A peer that (re)connects may be ahead of us (a restart, a healed partition): one listener kicks every network's sync. */
+  private readonly onPeerConnected = () => {
+    for (const r of this.nets.values()) r.sync.kick()
+  }
 
   private constructor(p2p: P2PNode, o: NetworkingOptions) {
     this.p2p = p2p
@@ -155,6 +159,7 @@ export class Networking {
       // (its votes for old heights are ignored by peers meanwhile).
       for (const r of n.nets.values()) await r.driver?.start()
       for (const r of n.nets.values()) r.sync.kick()
+      p2p.on('peerConnected', n.onPeerConnected)
     } catch (e) {
       await n.stop()
       throw e
@@ -363,6 +368,7 @@ export class Networking {
   }
 
   async stop(): Promise<void> {
+    this.p2p.off('peerConnected', this.onPeerConnected)
     if (this.onIpc) process.off('message', this.onIpc)
     if (this.onLateSubscription)
       this.p2p.libp2p.services.pubsub.removeEventListener(
