@@ -540,7 +540,7 @@ export class ConsensusDriver extends EventEmitter {
       case 'ScheduleTimeout':
         this.timer(a.durationMs, () => {
           void this.enqueue(() => {
-            this.regossip()
+            this.regossip(a.height)
             this.feed({
               type: 'TimeoutFired',
               height: a.height,
@@ -904,10 +904,14 @@ export class ConsensusDriver extends EventEmitter {
     return done
   }
 
-  /** Re-sends what this node holds for the current round (Tendermint assumes eventual delivery). */
-  private regossip(): void {
-    // A timeout left over from a committed height re-sends nothing: peers still on it use block sync.
-    if (this.engine.currentHeight > this.node.height) {
+  /**
+   * On a timeout of height `h`: re-sends what this node holds for the current round, if `h` is still
+   * the height in progress. A timeout left over from an earlier height re-sends nothing: peers
+   * still on it use block sync, and the current height has timeouts of its own (re-sending on
+   * every stale timer re-published each height's proposal and votes about once more).
+   */
+  private regossip(h: bigint): void {
+    if (h === this.engine.currentHeight && h > this.node.height) {
       const msgs = this.engine.roundMessages(this.engine.currentRound)
       for (const proposal of msgs.proposals) {
         const b = this.blocks.get(toHex(proposal.blockHash))
