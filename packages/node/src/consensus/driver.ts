@@ -540,7 +540,7 @@ export class ConsensusDriver extends EventEmitter {
       case 'ScheduleTimeout':
         this.timer(a.durationMs, () => {
           void this.enqueue(() => {
-            this.regossip(a.height)
+            this.regossip(a)
             this.feed({
               type: 'TimeoutFired',
               height: a.height,
@@ -905,13 +905,23 @@ export class ConsensusDriver extends EventEmitter {
   }
 
   /**
-   * On a timeout of height `h`: re-sends what this node holds for the current round, if `h` is still
-   * the height in progress. A timeout left over from an earlier height re-sends nothing: peers
-   * still on it use block sync, and the current height has timeouts of its own (re-sending on
-   * every stale timer re-published each height's proposal and votes about once more).
+   * On a timeout: re-sends what this node holds for the current round if the timeout takes effect
+   * (the engine is still at its height, round and step, i.e. this node is waiting on that step).
+   * A timeout that the engine will ignore re-sends nothing: one of an earlier height (peers still
+   * on it use block sync) or of a step already passed. Re-sending on every timer re-published
+   * each height's proposal and votes about once more in normal operation; the transport's stall
+   * re-send still covers steps that schedule no timeout.
    */
-  private regossip(h: bigint): void {
-    if (h === this.engine.currentHeight && h > this.node.height) {
+  private regossip(t: { height: bigint; round: number; step: string }): void {
+    const e = this.engine
+    const effective =
+      t.height === e.currentHeight &&
+      t.height > this.node.height &&
+      t.round === e.currentRound &&
+      e.currentStep !== 'decided' &&
+      e.currentStep !== 'idle' &&
+      (t.step === 'precommit' || t.step === e.currentStep)
+    if (effective) {
       const msgs = this.engine.roundMessages(this.engine.currentRound)
       for (const proposal of msgs.proposals) {
         const b = this.blocks.get(toHex(proposal.blockHash))
