@@ -11,6 +11,7 @@ import {
   decodeTransferFast,
   encodeTransferFast,
   encodeTxResultFast,
+  encodeTxResultsFast,
 } from '../src/codec/fast-paths.ts'
 import { AssetIdSSZ, Bytes20, ContainerType, SignedTxSSZ, TxResultSSZ, Uint128 } from '../src/codec/schema.ts'
 import { LIMITS } from '../src/limits.ts'
@@ -152,6 +153,16 @@ describe('encodeTxResultFast', () => {
         assert.deepEqual(encodeTxResultFast(v), TxResultSSZ.serialize(v))
       }),
       { numRuns: 500 },
+    )
+  })
+  test('many in one buffer: each view is the schema bytes', () => {
+    fc.assert(
+      fc.property(fc.array(result, { maxLength: 6 }), (vs) => {
+        const out = encodeTxResultsFast(vs)
+        assert.equal(out.length, vs.length)
+        for (let i = 0; i < vs.length; i++) assert.deepEqual(out[i]?.slice(), TxResultSSZ.serialize(vs[i]))
+      }),
+      { numRuns: 200 },
     )
   })
   test('over a limit: left to the schema', () => {

@@ -188,6 +188,27 @@ describe('StateTree basics', () => {
     assert.notDeepEqual(t.root(), new Uint8Array(32))
   })
 
+  it('by key string (one char per byte): same state and roots as by bytes; returns the old length', () => {
+    const a = new StateTree()
+    const b = new StateTree()
+    const ks = (k: Uint8Array) => String.fromCharCode(...k)
+    const keys = Array.from({ length: 40 }, (_, i) => utf8(`key-${i}`))
+    for (const [i, k] of keys.entries()) {
+      a.set(k, utf8(`v${i}`))
+      assert.equal(b.setByKeyString(ks(k), utf8(`v${i}`)), -1)
+    }
+    assert.equal(toHex(a.root()), toHex(b.root()))
+    assert.equal(b.setByKeyString(ks(keys[3]), utf8('longer value')), 2)
+    a.set(keys[3], utf8('longer value'))
+    assert.equal(b.deleteByKeyString(ks(keys[5])), 2)
+    assert.equal(b.deleteByKeyString(ks(keys[5])), -1)
+    a.delete(keys[5])
+    assert.equal(toHex(a.root()), toHex(b.root()))
+    assert.equal(toHex(b.getByKeyString(ks(keys[3]))!), toHex(utf8('longer value')))
+    assert.equal(b.getByKeyString(ks(keys[5])), undefined)
+    assert.throws(() => b.setByKeyString('x'.repeat(STATE_KEY_MAX_BYTES + 1), utf8('v')), PulseError)
+  })
+
   it('enforces key/value limits with typed errors and leaves the state untouched', () => {
     const t = new StateTree()
     t.set(utf8('x'), utf8('y'))

@@ -60,6 +60,22 @@ test('verifies mixed batches in order: valid, tampered, both schemes, malformed 
   }
 })
 
+test('msgPrefix: the signed message is prefix || msg, for single and batched jobs', async () => {
+  const pool = new VerifyPool({ size: 1 })
+  try {
+    for (const scheme of ['ed25519', 'secp256k1'] as const) {
+      const j = job(7, true, scheme, 'domain/v1 and the body')
+      const split = { ...j, msgPrefix: j.msg.subarray(0, 10), msg: j.msg.subarray(10) }
+      assert.equal(await pool.verify(split), true)
+      assert.equal(await pool.verify({ ...split, msgPrefix: j.msg.subarray(0, 9) }), false)
+      assert.deepEqual(await pool.verifyBatch([split, { ...split, msg: j.msg.subarray(11) }]), [true, false])
+      assert.equal(await pool.verify({ ...split, msgPrefix: 'x' as unknown as Uint8Array }), false)
+    }
+  } finally {
+    await pool.close()
+  }
+})
+
 test('secp256k1 jobs follow the account rule: high-S signatures are refused', async () => {
   const pool = new VerifyPool({ size: 1 })
   try {

@@ -55,7 +55,10 @@ export class Overlay implements KVStore {
   commit(): void {
     const p = this.parent
     if (p instanceof Overlay) {
-      for (const [k, v] of this.writes) p.writes.set(k, v)
+      const into = p.writes
+      this.writes.forEach((v, k) => {
+        into.set(k, v)
+      })
     } else {
       for (const [k, v] of this.sortedWrites()) {
         if (v === null) p.delete(keyBytes(k))

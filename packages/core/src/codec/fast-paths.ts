@@ -6,7 +6,8 @@
  *
  * Contract: a fast decoder returns `undefined` for anything it does not recognise as canonical and
  * within limits, and the caller then runs the generic path, so errors stay exactly what they were;
- * when it returns a value, that value equals what `decodeCanonical` returns for the same bytes.
+ * when it returns a value, that value equals what `decodeCanonical` returns for the same bytes
+ * (the signed tx's byte fields as views of the input rather than copies: treat them as read-only).
  * A fast encoder returns `undefined` when a value is outside what it handles (over a limit, a
  * number out of range) and the caller serialises through the schema as before. Property-tested
  * against the schemas in test/codec-fast-paths.test.ts.
@@ -16,6 +17,12 @@ import { LIMITS } from '../limits.ts'
 const sliceBytes = (b: Uint8Array, start: number, end: number): Uint8Array =>
   // What the SSZ library does: a copy even when `b` is a Node Buffer (whose slice is a view).
   Uint8Array.prototype.slice.call(b, start, end)
+/**
+ * A plain Uint8Array view of b[start, end): the signed tx's fields are read-only views of the tx
+ * bytes, which the decoded tx keeps anyway (no copies: five fewer allocations per admitted tx).
+ */
+const viewBytes = (b: Uint8Array, start: number, end: number): Uint8Array =>
+  new Uint8Array(b.buffer, b.byteOffset + start, end - start)
 
 function u32le(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
@@ -99,16 +106,16 @@ export function decodeSignedTxFast(bytes: Uint8Array): SignedTxSSZValue | undefi
   if (u32le(bytes, s + 1) !== PUBKEY_FIXED) return undefined
   return {
     body: {
-      networkId: sliceBytes(bytes, b + TX_BODY_FIXED, s),
-      sender: { scheme: bytes[s], bytes: sliceBytes(bytes, s + PUBKEY_FIXED, b + oPayload) },
+      networkId: viewBytes(bytes, b + TX_BODY_FIXED, s),
+      sender: { scheme: bytes[s], bytes: viewBytes(bytes, s + PUBKEY_FIXED, b + oPayload) },
       nonce: u64le(bytes, b + 8),
       fee: u128le(bytes, b + 16),
       expiresAt: u64le(bytes, b + 32),
       kind: bytes[b + 40] | (bytes[b + 41] << 8),
-      payload: sliceBytes(bytes, b + oPayload, b + oMemo),
-      memo: sliceBytes(bytes, b + oMemo, sigStart),
+      payload: viewBytes(bytes, b + oPayload, b + oMemo),
+      memo: viewBytes(bytes, b + oMemo, sigStart),
     },
-    signature: sliceBytes(bytes, sigStart, len),
+    signature: viewBytes(bytes, sigStart, len),
   }
 }
 
@@ -159,26 +166,62 @@ export interface TxResultSSZValue {
  * limit (the schema path then behaves as it always did).
  */
 export function encodeTxResultFast(r: TxResultSSZValue): Uint8Array | undefined {
+  const size = txResultSize(r)
+  if (size < 0) return undefined
+  const out = new Uint8Array(size)
+  writeTxResult(r, out, 0)
+  return out
+}
+
+/**
+ * Many results in ONE buffer, returned as views of it (a block's results: one allocation instead
+ * of one off-heap buffer per tx). Entries over a limit are left undefined for the schema path.
+ */
+export function encodeTxResultsFast(rs: readonly TxResultSSZValue[]): (Uint8Array | undefined)[] {
+  const sizes = new Array<number>(rs.length)
+  let total = 0
+  for (let i = 0; i < rs.length; i++) {
+    sizes[i] = txResultSize(rs[i])
+    if (sizes[i] > 0) total += sizes[i]
+  }
+  const buf = new Uint8Array(total)
+  const out = new Array<Uint8Array | undefined>(rs.length)
+  let at = 0
+  for (let i = 0; i < rs.length; i++) {
+    if (sizes[i] < 0) continue
+    writeTxResult(rs[i], buf, at)
+    out[i] = buf.subarray(at, at + sizes[i])
+    at += sizes[i]
+  }
+  return out
+}
+
+/** Encoded size, or -1 if something is over its limit. */
+function txResultSize(r: TxResultSSZValue): number {
   const events = r.events
-  if (r.error.length > LIMITS.errorCodeBytesMax || events.length > LIMITS.eventsPerTxMax) return undefined
+  if (r.error.length > LIMITS.errorCodeBytesMax || events.length > LIMITS.eventsPerTxMax) return -1
   let size = 8 + r.error.length + 4 * events.length
   for (let i = 0; i < events.length; i++) {
     const e = events[i]
     const attrs = e.attributes
-    if (e.type.length > LIMITS.eventKeyBytesMax || attrs.length > LIMITS.eventAttributesMax) return undefined
+    if (e.type.length > LIMITS.eventKeyBytesMax || attrs.length > LIMITS.eventAttributesMax) return -1
     size += 8 + e.type.length + 4 * attrs.length
     for (let j = 0; j < attrs.length; j++) {
       const a = attrs[j]
-      if (a.key.length > LIMITS.eventKeyBytesMax || a.value.length > LIMITS.eventValueBytesMax)
-        return undefined
+      if (a.key.length > LIMITS.eventKeyBytesMax || a.value.length > LIMITS.eventValueBytesMax) return -1
       size += 8 + a.key.length + a.value.length
     }
   }
-  const out = new Uint8Array(size)
-  putU32le(out, 0, 8)
-  putU32le(out, 4, 8 + r.error.length)
-  out.set(r.error, 8)
-  const listStart = 8 + r.error.length
+  return size
+}
+
+/** Writes the encoding at out[base..base + txResultSize(r)). Offsets are relative to each container. */
+function writeTxResult(r: TxResultSSZValue, out: Uint8Array, base: number): void {
+  const events = r.events
+  putU32le(out, base, 8)
+  putU32le(out, base + 4, 8 + r.error.length)
+  out.set(r.error, base + 8)
+  const listStart = base + 8 + r.error.length
   let o = listStart + 4 * events.length
   for (let i = 0; i < events.length; i++) {
     const e = events[i]
@@ -200,5 +243,4 @@ export function encodeTxResultFast(r: TxResultSSZValue): Uint8Array | undefined 
       o += 8 + a.key.length + a.value.length
     }
   }
-  return out
 }

@@ -8,7 +8,7 @@ import { DecodeError } from '../errors.ts'
 import { isValidNetworkId, LIMITS } from '../limits.ts'
 import type { Commit, KeyScheme, PublicKey, Validator, Vote, VoteType } from '../types.ts'
 import { decodeCanonical } from './canonical.ts'
-import { decodeSignedTxFast, encodeTxResultFast } from './fast-paths.ts'
+import { decodeSignedTxFast, encodeTxResultFast, encodeTxResultsFast } from './fast-paths.ts'
 import {
   BlockSSZ,
   CommitSSZ,
@@ -57,13 +57,16 @@ export type SignDomain =
   | 'packet'
   | 'oracle'
 const DOMAIN_PREFIX = new Map<string, Uint8Array>()
-export function signBytes(domain: SignDomain, doc: Uint8Array): Uint8Array {
+function domainPrefix(domain: SignDomain): Uint8Array {
   let prefix = DOMAIN_PREFIX.get(domain)
   if (prefix === undefined) {
     prefix = concatBytes(utf8(`pulsemesh/${domain}/v1`), new Uint8Array([0]))
     DOMAIN_PREFIX.set(domain, prefix)
   }
-  return concatBytes(prefix, doc)
+  return prefix
+}
+export function signBytes(domain: SignDomain, doc: Uint8Array): Uint8Array {
+  return concatBytes(domainPrefix(domain), doc)
 }
 /** Hash of an encoding under a domain tag, so that a header hash can never equal a tx hash. */
 export function domainHash(domain: string, bytes: Uint8Array): Uint8Array {
@@ -153,6 +156,18 @@ export function txSignBytesFromEncoded(signedTxBytes: Uint8Array): Uint8Array {
   return signBytes('tx', signedTxBytes.subarray(bodyStart, sigStart))
 }
 
+/**
+ * `txSignBytesFromEncoded` in two pieces, prefix || body (the signed bytes are their
+ * concatenation), without copying: `prefix` is shared (never modify it), `body` a view of the tx.
+ */
+export function txSignPartsFromEncoded(signedTxBytes: Uint8Array): { prefix: Uint8Array; body: Uint8Array } {
+  const dv = new DataView(signedTxBytes.buffer, signedTxBytes.byteOffset, signedTxBytes.byteLength)
+  return {
+    prefix: domainPrefix('tx'),
+    body: signedTxBytes.subarray(dv.getUint32(0, true), dv.getUint32(4, true)),
+  }
+}
+
 /** Tx hash: SHA-256 of the signed encoding (signatures are non-malleable under our rules). */
 export function txHash(txBytes: Uint8Array): Uint8Array {
   return sha256(txBytes)
@@ -173,15 +188,27 @@ export interface TxResult {
   error: string
   events: ChainEvent[]
 }
-export function encodeTxResult(r: TxResult): Uint8Array {
-  const v = {
+function txResultToSSZ(r: TxResult) {
+  return {
     error: utf8(r.error),
     events: r.events.map((e) => ({
       type: utf8(e.type),
       attributes: e.attributes.map((a) => ({ key: utf8(a.key), value: utf8(a.value) })),
     })),
   }
+}
+export function encodeTxResult(r: TxResult): Uint8Array {
+  const v = txResultToSSZ(r)
   return encodeTxResultFast(v) ?? TxResultSSZ.serialize(v)
+}
+/**
+ * `rs.map(encodeTxResult)`, byte for byte, as views of one buffer (a block's results). The views
+ * share memory: copy one (`.slice()`) to keep it apart from the others.
+ */
+export function encodeTxResults(rs: readonly TxResult[]): Uint8Array[] {
+  const vs = rs.map(txResultToSSZ)
+  const out = encodeTxResultsFast(vs)
+  return out.map((b, i) => b ?? TxResultSSZ.serialize(vs[i]))
 }
 export function decodeTxResult(bytes: Uint8Array): TxResult {
   const v = decodeCanonical(TxResultSSZ, bytes, 1024 * 1024, 'txResult')

@@ -186,6 +186,17 @@ function checkKey(key: Uint8Array): void {
   }
 }
 
+/** A key string (one char 0..255 per key byte) within the key size limit. */
+function checkKeyString(k: string): void {
+  if (typeof k !== 'string') throw new PulseError('STATE_INVALID_ARGUMENT', 'key must be a string')
+  if (k.length > STATE_KEY_MAX_BYTES) {
+    throw new PulseError('STATE_KEY_TOO_LARGE', `key is ${k.length} bytes, max ${STATE_KEY_MAX_BYTES}`, {
+      length: k.length,
+      max: STATE_KEY_MAX_BYTES,
+    })
+  }
+}
+
 function checkValue(value: Uint8Array): void {
   if (!(value instanceof Uint8Array)) {
     throw new PulseError('STATE_INVALID_ARGUMENT', 'value must be a Uint8Array')
@@ -310,20 +321,44 @@ export class StateTree {
    * leaves by (and @pulsemesh/app's `keyString` makes): overlays above the tree already hold it.
    */
   getByKeyString(k: string): Uint8Array | undefined {
-    if (typeof k !== 'string' || k.length > STATE_KEY_MAX_BYTES) {
-      throw new PulseError('STATE_INVALID_ARGUMENT', 'key string must be at most 256 chars')
-    }
+    checkKeyString(k)
     return this.#leaves.get(k)?.value.slice()
   }
 
   /** Store a copy of `value` under `key`. Throws STATE_KEY_TOO_LARGE / STATE_VALUE_TOO_LARGE / STATE_JOURNAL_FULL. */
   set(key: Uint8Array, value: Uint8Array): void {
     checkKey(key)
+    this.#set(keyString(key), key, value)
+  }
+
+  /**
+   * `set` by key string (see getByKeyString): a block's changeset is applied without converting
+   * keys back. Returns the byte length of the value replaced, -1 if the key was absent (storage
+   * quotas count state bytes without reading values out).
+   */
+  setByKeyString(k: string, value: Uint8Array): number {
+    checkKeyString(k)
+    return this.#set(k, null, value)
+  }
+
+  /** `delete` by key string (see getByKeyString). Returns the removed value's length, -1 if absent. */
+  deleteByKeyString(k: string): number {
+    checkKeyString(k)
+    const leaf = this.#leaves.get(k)
+    if (leaf === undefined) return -1
+    const old = leaf.value.length
+    this.#journalWrite(k, leaf.p, leaf.value)
+    this.#remove(leaf)
+    return old
+  }
+
+  /** `key` is the bytes of `k` when the caller has them, else null (made only for a new key's path). */
+  #set(k: string, key: Uint8Array | null, value: Uint8Array): number {
     checkValue(value)
-    const k = keyString(key)
     const leaf = this.#leaves.get(k)
     if (leaf !== undefined) {
-      if (equalBytes(leaf.value, value)) return
+      const old = leaf.value.length
+      if (equalBytes(leaf.value, value)) return old
       if (this.#snapshots.length === 0 && leaf.value.length === value.length) {
         // Nobody else holds the stored bytes (get/prove/entries hand out copies, no journal is
         // open): overwrite in place rather than allocate, which keeps block updates GC-free.
@@ -333,11 +368,12 @@ export class StateTree {
         this.#journalWrite(k, leaf.p, leaf.value)
         this.#update(leaf, copyBytes(value))
       }
-    } else {
-      const p = this.#pathOf(key)
-      this.#journalWrite(k, p, null)
-      this.#insertNew(k, p, copyBytes(value))
+      return old
     }
+    const p = this.#pathOf(key ?? keyBytes(k))
+    this.#journalWrite(k, p, null)
+    this.#insertNew(k, p, copyBytes(value))
+    return -1
   }
 
   /** Remove `key`; returns whether it was present. Throws STATE_JOURNAL_FULL. */

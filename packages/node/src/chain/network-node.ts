@@ -36,7 +36,7 @@ import {
   EMPTY_COMMIT,
   encodeBlock,
   encodeCommit,
-  encodeTxResult,
+  encodeTxResults,
   encodeValidator,
   type Header,
   merkleRoot,
@@ -46,6 +46,7 @@ import {
   toHex,
   txHash,
   txSignBytesFromEncoded,
+  txSignPartsFromEncoded,
   VoteType,
   voteSignBytes,
   ZERO_HASH,
@@ -68,7 +69,11 @@ export interface SignatureVerifier {
     publicKey: Uint8Array
     msg: Uint8Array
     sig: Uint8Array
+    /** Only sent to verifiers that set `acceptsMsgPrefix`: the signed message is msgPrefix || msg. */
+    msgPrefix?: Uint8Array
   }): Promise<boolean>
+  /** Set by verifiers that take a job's message in two pieces (VerifyPool): saves joining them per tx. */
+  readonly acceptsMsgPrefix?: boolean
 }
 
 export interface ValidatorKey {
@@ -333,7 +338,7 @@ export class NetworkNode extends EventEmitter {
     let p = this.verifying.get(d.hashHex)
     if (p === undefined) {
       const h = d.hashHex
-      p = this.pool.verify(verifyJobOf(d)).then(
+      p = this.pool.verify(verifyJobOf(d, this.pool.acceptsMsgPrefix === true)).then(
         (ok) => {
           this.verifying.delete(h)
           if (ok) this.rememberVerified(h)
@@ -464,9 +469,9 @@ export class NetworkNode extends EventEmitter {
     for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
 
     const changes = overlay.sortedWrites()
-    overlay.commit() // into the tree
+    this.applyCommitted(changes) // into the tree (the overlay is dropped)
     const stateRoot = this.tree.root()
-    const encodedResults = exec.results.map(encodeTxResult)
+    const encodedResults = encodeTxResults(exec.results)
     const vhash = this.validatorsHash()
     const header: Header = {
       networkId: this.id,
@@ -522,7 +527,7 @@ export class NetworkNode extends EventEmitter {
         txHashes: exec.included.map((d) => d.hash),
         results: encodedResults,
         accounts: exec.included.map((d) => touchedAccounts(this.app, d)),
-        stateChanges: changes.map(([k, v]) => [keyBytes(k), v]),
+        stateChanges: changes,
       })
       writing.catch(() => {}) // awaited just below
       try {
@@ -617,10 +622,20 @@ export class NetworkNode extends EventEmitter {
     }
   }
 
+  /** A changeset into the tree under a snapshot the caller reverts (no byte count). */
   private applyWrites(writes: [string, Uint8Array | null][]): void {
     for (const [k, v] of writes) {
-      if (v === null) this.tree.delete(keyBytes(k))
-      else this.tree.set(keyBytes(k), v)
+      if (v === null) this.tree.deleteByKeyString(k)
+      else this.tree.setByKeyString(k, v)
+    }
+  }
+
+  /** A committed block's changeset into the tree, keeping the state byte count (quotas) exact. */
+  private applyCommitted(writes: [string, Uint8Array | null][]): void {
+    for (const [k, v] of writes) {
+      const old = v === null ? this.tree.deleteByKeyString(k) : this.tree.setByKeyString(k, v)
+      if (old >= 0) this.stateByteCount -= k.length + old
+      if (v !== null) this.stateByteCount += k.length + v.length
     }
   }
 
@@ -651,7 +666,7 @@ export class NetworkNode extends EventEmitter {
     if (exclude === undefined) for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
     const writes = overlay.sortedWrites()
     const stateRoot = this.rootWith(writes)
-    const encodedResults = exec.results.map(encodeTxResult)
+    const encodedResults = encodeTxResults(exec.results)
     const vhash = o.consensus?.validatorsHash ?? this.validatorsHash()
     const nextVhash = o.consensus?.nextValidatorsHash ?? vhash
     const header: Header = {
@@ -692,10 +707,7 @@ export class NetworkNode extends EventEmitter {
   private rootWith(writes: [string, Uint8Array | null][]): Uint8Array {
     const token = this.tree.snapshot()
     try {
-      for (const [k, v] of writes) {
-        if (v === null) this.tree.delete(keyBytes(k))
-        else this.tree.set(keyBytes(k), v)
-      }
+      this.applyWrites(writes)
       return this.tree.root().slice()
     } finally {
       this.tree.revert(token)
@@ -779,7 +791,7 @@ export class NetworkNode extends EventEmitter {
       throw e
     }
     const writes = overlay.sortedWrites()
-    const encodedResults = exec.results.map(encodeTxResult)
+    const encodedResults = encodeTxResults(exec.results)
     if (!equalBytes(h.resultsRoot, merkleRoot(encodedResults))) bad('resultsRoot mismatch')
     if (!equalBytes(h.stateRoot, this.rootWith(writes))) bad('stateRoot mismatch')
     return {
@@ -856,7 +868,7 @@ export class NetworkNode extends EventEmitter {
           txHashes: p.included.map((d) => d.hash),
           results: p.encodedResults,
           accounts: p.included.map((d) => touchedAccounts(this.app, d)),
-          stateChanges: p.writes.map(([k, v]) => [keyBytes(k), v]),
+          stateChanges: p.writes,
           validatorSets: validatorSets.map(([vh, set]) => [vh, encodeValidatorSet(set)]),
         })
       } catch (e) {
@@ -864,16 +876,7 @@ export class NetworkNode extends EventEmitter {
         throw e
       }
       for (const [vh, set] of validatorSets) this.setCache.set(vh, set)
-      for (const [k, v] of p.writes) {
-        const key = keyBytes(k)
-        const old = this.tree.get(key)
-        if (old !== undefined) this.stateByteCount -= key.length + old.length
-        if (v === null) this.tree.delete(key)
-        else {
-          this.tree.set(key, v)
-          this.stateByteCount += key.length + v.length
-        }
-      }
+      this.applyCommitted(p.writes)
       const header = p.block.header
       this.head = { height, hash: p.hash, header, commit }
       this.mempool.update(p.included, (acct) => getNonce(this.state, acct), height + 1n)
@@ -1045,16 +1048,17 @@ export class NetworkNode extends EventEmitter {
   }
 }
 
-/** Accounts a tx concerns (the sender and a payload's `to`, if any) for the by-account index. */
-function verifyJobOf(d: DecodedTx) {
-  return {
-    scheme: d.tx.body.sender.scheme,
-    publicKey: d.tx.body.sender.bytes,
-    msg: txSignBytesFromEncoded(d.bytes),
-    sig: d.tx.signature,
-  }
+/** The pool job checking a tx's signature (message in two pieces when the verifier takes them). */
+function verifyJobOf(d: DecodedTx, split: boolean) {
+  const scheme = d.tx.body.sender.scheme
+  const publicKey = d.tx.body.sender.bytes
+  const sig = d.tx.signature
+  if (!split) return { scheme, publicKey, msg: txSignBytesFromEncoded(d.bytes), sig }
+  const { prefix, body } = txSignPartsFromEncoded(d.bytes)
+  return { scheme, publicKey, msgPrefix: prefix, msg: body, sig }
 }
 
+/** Accounts a tx concerns (the sender and a payload's `to`, if any) for the by-account index. */
 function touchedAccounts(app: App, d: DecodedTx): Uint8Array[] {
   const out = [d.sender]
   const payload = (d.payload ?? app.txKind(d.tx.body.kind)?.decode(d.tx.body.payload)) as

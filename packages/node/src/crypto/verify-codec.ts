@@ -17,6 +17,12 @@ export interface VerifyJob {
   publicKey: Uint8Array
   msg: Uint8Array
   sig: Uint8Array
+  /**
+   * Bytes signed before `msg` (the signed message is msgPrefix || msg): a tx's domain prefix and
+   * its body, a view of the tx, go to the worker without being concatenated first. Same wire
+   * format: the chunk carries the joined message.
+   */
+  msgPrefix?: Uint8Array
 }
 
 export const CHUNK_HEADER_BYTES = 4
@@ -30,12 +36,16 @@ export function jobSchemeByte(job: VerifyJob): number {
   const { publicKey, msg, sig } = job
   if (!(publicKey instanceof Uint8Array) || !(msg instanceof Uint8Array) || !(sig instanceof Uint8Array))
     return 0
+  if (job.msgPrefix !== undefined && !(job.msgPrefix instanceof Uint8Array)) return 0
   if (publicKey.length > MAX_KEY_OR_SIG_BYTES || sig.length > MAX_KEY_OR_SIG_BYTES) return 0
   return job.scheme === 'ed25519' || job.scheme === 'secp256k1' ? KEY_SCHEME_BYTE[job.scheme] : 0
 }
 
 export function encodedJobBytes(job: VerifyJob): number {
-  return JOB_HEADER_BYTES + job.publicKey.length + job.sig.length + job.msg.length
+  return JOB_HEADER_BYTES + job.publicKey.length + job.sig.length + msgBytes(job)
+}
+function msgBytes(job: VerifyJob): number {
+  return job.msg.length + (job.msgPrefix?.length ?? 0)
 }
 
 /** Pack jobs[from, to) (all with a non-zero jobSchemeByte) into one transferable buffer. */
@@ -49,12 +59,16 @@ export function encodeChunk(jobs: readonly VerifyJob[], totalJobBytes: number): 
     bytes[o] = jobSchemeByte(job)
     bytes[o + 1] = job.publicKey.length
     bytes[o + 2] = job.sig.length
-    view.setUint32(o + 3, job.msg.length, true)
+    view.setUint32(o + 3, msgBytes(job), true)
     o += JOB_HEADER_BYTES
     bytes.set(job.publicKey, o)
     o += job.publicKey.length
     bytes.set(job.sig, o)
     o += job.sig.length
+    if (job.msgPrefix !== undefined) {
+      bytes.set(job.msgPrefix, o)
+      o += job.msgPrefix.length
+    }
     bytes.set(job.msg, o)
     o += job.msg.length
   }

@@ -48,9 +48,11 @@ export interface VerifyPoolStats {
   rejectedOverload: number
 }
 
-/** Where a job's answer goes: one slot of a batch. */
+/** Where a job's answer goes: one slot of a batch, or the one answer of `verify`. */
 interface Sink {
-  results: boolean[]
+  /** A batch's answers (null for a single job, answered through `one`). */
+  results: boolean[] | null
+  one: ((ok: boolean) => void) | null
   remaining: number
   failed: boolean
   resolve: (r: boolean[]) => void
@@ -84,6 +86,9 @@ const DEFAULTS = {
   maxChunkBytes: 1 << 20,
   maxInFlightPerWorker: 2,
 }
+
+const SINGLE: readonly VerifyJob[] = [undefined as unknown as VerifyJob]
+const noop = () => {}
 
 function positiveInt(name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 1) {
@@ -136,11 +141,22 @@ export class VerifyPool {
     for (let i = 0; i < this.size; i++) this.#slots.push(this.#spawn())
   }
 
+  /** This pool understands `VerifyJob.msgPrefix` (NetworkNode then skips joining prefix and body). */
+  readonly acceptsMsgPrefix = true
+
   /** Verify one signature (project rule: strict Ed25519, low-S secp256k1). Malformed jobs resolve false. */
   verify(job: VerifyJob): Promise<boolean> {
-    // The hot single-job path: one promise, no intermediate array promise.
+    // The hot single-job path (every admitted tx): one promise, one queue entry, no arrays.
     return new Promise<boolean>((resolve, reject) => {
-      this.#submit([job], (r) => resolve(r[0]), reject)
+      const refusal = this.#refusal(SINGLE)
+      const schemeByte = refusal === null ? jobSchemeByte(job) : 0
+      if (refusal !== null) reject(refusal)
+      else if (schemeByte === 0) resolve(false)
+      else {
+        const sink: Sink = { results: null, one: resolve, remaining: 1, failed: false, resolve: noop, reject }
+        this.#queue.push({ job, schemeByte, bytes: encodedJobBytes(job), sink, index: 0, attempts: 0 })
+        this.#scheduleFlush()
+      }
     })
   }
 
@@ -159,6 +175,7 @@ export class VerifyPool {
     }
     const sink: Sink = {
       results: new Array(jobs.length).fill(false),
+      one: null,
       remaining: 0,
       failed: false,
       resolve,
@@ -172,9 +189,13 @@ export class VerifyPool {
       this.#queue.push({ job, schemeByte, bytes: encodedJobBytes(job), sink, index: i, attempts: 0 })
     }
     if (sink.remaining === 0) {
-      resolve(sink.results)
+      resolve(sink.results!)
       return
     }
+    this.#scheduleFlush()
+  }
+
+  #scheduleFlush(): void {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       queueMicrotask(() => {
@@ -287,8 +308,13 @@ export class VerifyPool {
   #settle(p: Pending, ok: boolean): void {
     const sink = p.sink
     if (sink.failed) return
-    sink.results[p.index] = ok
-    if (--sink.remaining === 0) sink.resolve(sink.results)
+    if (sink.one !== null) {
+      sink.remaining = 0
+      sink.one(ok)
+      return
+    }
+    sink.results![p.index] = ok
+    if (--sink.remaining === 0) sink.resolve(sink.results!)
   }
 
   #fail(p: Pending, err: Error): void {

@@ -52,8 +52,8 @@ export interface BlockWrite {
   results: Bytes[]
   /** account ids touched by each tx (sender, recipients), for the by-account index */
   accounts: Bytes[][]
-  /** Sorted state changes; null = delete. */
-  stateChanges: [Bytes, Bytes | null][]
+  /** Sorted state changes; null = delete. A key may be given as its bytes or as a string of one char per byte. */
+  stateChanges: [Bytes | string, Bytes | null][]
   /** Validator sets decided by this block (height -> encoded set). */
   validatorSets?: [bigint, Bytes][]
 }
@@ -320,13 +320,15 @@ export class NetworkStore {
     b.put(this.k(LATEST), h)
   }
 
-  /** `key` for one part, without the rest-parameter array. */
-  private key1(table: number, p: Bytes): Bytes {
+  /** `key` for one part, without the rest-parameter array; a string part is one byte per char. */
+  private key1(table: number, p: Bytes | string): Bytes {
     const ns = this.ns
     const out = new Uint8Array(ns.length + 1 + p.length)
     out.set(ns, 0)
     out[ns.length] = table
-    out.set(p, ns.length + 1)
+    if (typeof p === 'string')
+      for (let i = 0, o = ns.length + 1; i < p.length; i++) out[o + i] = p.charCodeAt(i)
+    else out.set(p, ns.length + 1)
     return out
   }
   private key2(table: number, p: Bytes, q: Bytes): Bytes {

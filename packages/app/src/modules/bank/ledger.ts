@@ -120,13 +120,26 @@ export function burn(store: KVStore, from: Uint8Array, asset: string, amount: bi
   store.set(supplyKey(asset), encodeU128(getSupply(store, asset) - amount))
 }
 
+/** u64 big-endian; read and written for every tx, so below 2^53 without a DataView. */
 export function getNonce(store: KVStore, account: Uint8Array): bigint {
   const raw = store.get(nonceKey(account))
-  return raw === undefined ? 0n : new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)
+  if (raw === undefined) return 0n
+  if (raw.length >= 8 && raw[0] === 0 && (raw[1] & 0xe0) === 0) {
+    const hi = (raw[1] << 16) | (raw[2] << 8) | raw[3]
+    const lo = ((raw[4] << 24) | (raw[5] << 16) | (raw[6] << 8) | raw[7]) >>> 0
+    return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo)
+  }
+  return new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)
 }
 export function setNonce(store: KVStore, account: Uint8Array, nonce: bigint): void {
   const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, nonce)
+  if (nonce >= 0n && nonce <= 0xffffffffn) {
+    const n = Number(nonce)
+    out[4] = n >>> 24
+    out[5] = (n >>> 16) & 0xff
+    out[6] = (n >>> 8) & 0xff
+    out[7] = n & 0xff
+  } else new DataView(out.buffer).setBigUint64(0, nonce)
   store.set(nonceKey(account), out)
 }
 
