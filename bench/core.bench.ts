@@ -127,12 +127,23 @@ async function committedTps(pool: VerifyPool, hooks: TimedHooks = {}) {
     }
   })()
   let done = false
+  // The producer sleeps until a tx is admitted (or the submitter is done) instead of polling
+  // with setImmediate, which cost the main thread ~3% of its time in profiles.
+  let wake: (() => void) | undefined
+  const onTx = () => {
+    wake?.()
+    wake = undefined
+  }
+  node.on('tx', onTx)
   submitter.then(() => {
     done = true
+    onTx()
   })
   while (!done || node.mempool.size > 0) {
     if (node.mempool.size === 0) {
-      await new Promise((r) => setImmediate(r))
+      await new Promise<void>((r) => {
+        wake = r
+      })
       continue
     }
     const tb = performance.now()
@@ -141,6 +152,7 @@ async function committedTps(pool: VerifyPool, hooks: TimedHooks = {}) {
     committed += b.txHashes.length
     blocks++
   }
+  node.off('tx', onTx)
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
   const thread = process.threadCpuUsage(thread0)

@@ -15,6 +15,7 @@ import {
 } from '../src/codec/fast-paths.ts'
 import { AssetIdSSZ, Bytes20, ContainerType, SignedTxSSZ, TxResultSSZ, Uint128 } from '../src/codec/schema.ts'
 import { LIMITS } from '../src/limits.ts'
+import { encodeTxResult, encodeTxResults } from '../src/codec/index.ts'
 
 const TransferSSZ = new ContainerType({ to: Bytes20, asset: AssetIdSSZ, amount: Uint128 })
 
@@ -174,6 +175,33 @@ describe('encodeTxResultFast', () => {
         events: [{ type: new Uint8Array(), attributes: [attr] }],
       }),
       undefined,
+    )
+  })
+})
+
+describe('encodeTxResults (text straight into one buffer)', () => {
+  const text = (max: number) =>
+    fc.oneof(fc.string({ maxLength: max }), fc.string({ unit: 'grapheme', maxLength: Math.floor(max / 4) }))
+  const result = fc.record({
+    error: text(LIMITS.errorCodeBytesMax),
+    events: fc.array(
+      fc.record({
+        type: text(LIMITS.eventKeyBytesMax),
+        attributes: fc.array(
+          fc.record({ key: text(LIMITS.eventKeyBytesMax), value: text(LIMITS.eventValueBytesMax) }),
+          { maxLength: 5 },
+        ),
+      }),
+      { maxLength: 4 },
+    ),
+  })
+  test('each result is encodeTxResult byte for byte (ASCII and not)', () => {
+    fc.assert(
+      fc.property(fc.array(result, { maxLength: 6 }), (rs) => {
+        const out = encodeTxResults(rs)
+        for (let i = 0; i < rs.length; i++) assert.deepEqual(out[i].slice(), encodeTxResult(rs[i]))
+      }),
+      { numRuns: 300 },
     )
   })
 })

@@ -9,9 +9,15 @@ export interface KVStore {
   delete(key: Uint8Array): void
   /**
    * Optional fast path: `get` for a key whose `keyString` the caller already computed (an overlay
-   * asking its parent), so stacked stores convert each key once.
+   * asking its parent), so stacked stores convert each key once. `transient`: as `getTransient`.
    */
-  getKeyed?(ks: string, key: Uint8Array): Uint8Array | undefined
+  getKeyed?(ks: string, key: Uint8Array, transient?: boolean): Uint8Array | undefined
+  /**
+   * Optional: `get` that may return the store's own bytes instead of a copy. Read the value at once
+   * and drop it: never keep, modify or write it back (the next write may change it in place). For
+   * hot decoders (balances, nonces) that only read a number out.
+   */
+  getTransient?(key: Uint8Array): Uint8Array | undefined
 }
 
 /** Binary key -> JS string (one char per byte): a cheap, exact Map key. */
@@ -33,13 +39,16 @@ export class Overlay implements KVStore {
     this.parent = parent
   }
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.getKeyed(keyString(key), key)
+    return this.getKeyed(keyString(key), key, false)
   }
-  getKeyed(ks: string, key: Uint8Array): Uint8Array | undefined {
+  getTransient(key: Uint8Array): Uint8Array | undefined {
+    return this.getKeyed(keyString(key), key, true)
+  }
+  getKeyed(ks: string, key: Uint8Array, transient = false): Uint8Array | undefined {
     const w = this.writes.get(ks)
     if (w !== undefined) return w ?? undefined
     const p = this.parent
-    return p.getKeyed !== undefined ? p.getKeyed(ks, key) : p.get(key)
+    return p.getKeyed !== undefined ? p.getKeyed(ks, key, transient) : p.get(key)
   }
   set(key: Uint8Array, value: Uint8Array): void {
     this.writes.set(keyString(key), value)

@@ -244,3 +244,96 @@ function writeTxResult(r: TxResultSSZValue, out: Uint8Array, base: number): void
     }
   }
 }
+
+/** A tx result with its strings still as text (what the executor produces). */
+export interface TxResultText {
+  error: string
+  events: { type: string; attributes: { key: string; value: string }[] }[]
+}
+
+/** Byte length of `s` as UTF-8 if it is all ASCII (then one byte per char), else -1. */
+function asciiLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return -1
+  return s.length
+}
+function putAscii(out: Uint8Array, o: number, s: string): void {
+  for (let i = 0; i < s.length; i++) out[o + i] = s.charCodeAt(i)
+}
+
+/**
+ * Encoded size of a result whose every string is ASCII (so UTF-8 length = string length) and
+ * within limits, else -1 (the caller converts the strings and takes the general path).
+ */
+function txResultTextSize(r: TxResultText): number {
+  const events = r.events
+  const el = asciiLength(r.error)
+  if (el < 0 || el > LIMITS.errorCodeBytesMax || events.length > LIMITS.eventsPerTxMax) return -1
+  let size = 8 + el + 4 * events.length
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]
+    const attrs = e.attributes
+    const tl = asciiLength(e.type)
+    if (tl < 0 || tl > LIMITS.eventKeyBytesMax || attrs.length > LIMITS.eventAttributesMax) return -1
+    size += 8 + tl + 4 * attrs.length
+    for (let j = 0; j < attrs.length; j++) {
+      const kl = asciiLength(attrs[j].key)
+      const vl = asciiLength(attrs[j].value)
+      if (kl < 0 || vl < 0 || kl > LIMITS.eventKeyBytesMax || vl > LIMITS.eventValueBytesMax) return -1
+      size += 8 + kl + vl
+    }
+  }
+  return size
+}
+
+/** writeTxResult for the text form (ASCII strings only: txResultTextSize said so). */
+function writeTxResultText(r: TxResultText, out: Uint8Array, base: number): void {
+  const events = r.events
+  putU32le(out, base, 8)
+  putU32le(out, base + 4, 8 + r.error.length)
+  putAscii(out, base + 8, r.error)
+  const listStart = base + 8 + r.error.length
+  let o = listStart + 4 * events.length
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]
+    const attrs = e.attributes
+    putU32le(out, listStart + 4 * i, o - listStart)
+    putU32le(out, o, 8)
+    putU32le(out, o + 4, 8 + e.type.length)
+    putAscii(out, o + 8, e.type)
+    const attrsStart = o + 8 + e.type.length
+    o = attrsStart + 4 * attrs.length
+    for (let j = 0; j < attrs.length; j++) {
+      const a = attrs[j]
+      putU32le(out, attrsStart + 4 * j, o - attrsStart)
+      putU32le(out, o, 8)
+      putU32le(out, o + 4, 8 + a.key.length)
+      putAscii(out, o + 8, a.key)
+      putAscii(out, o + 8 + a.key.length, a.value)
+      o += 8 + a.key.length + a.value.length
+    }
+  }
+}
+
+/**
+ * A block's results straight from their text into ONE buffer (views of it), with no per-string
+ * UTF-8 arrays: results whose strings are all ASCII and within limits. The others are left
+ * undefined for the general path (UTF-8 conversion, then the schema's own checks).
+ */
+export function encodeTxResultsTextFast(rs: readonly TxResultText[]): (Uint8Array | undefined)[] {
+  const sizes = new Array<number>(rs.length)
+  let total = 0
+  for (let i = 0; i < rs.length; i++) {
+    sizes[i] = txResultTextSize(rs[i])
+    if (sizes[i] > 0) total += sizes[i]
+  }
+  const buf = new Uint8Array(total)
+  const out = new Array<Uint8Array | undefined>(rs.length)
+  let at = 0
+  for (let i = 0; i < rs.length; i++) {
+    if (sizes[i] < 0) continue
+    writeTxResultText(rs[i], buf, at)
+    out[i] = buf.subarray(at, at + sizes[i])
+    at += sizes[i]
+  }
+  return out
+}

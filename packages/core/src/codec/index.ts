@@ -8,7 +8,12 @@ import { DecodeError } from '../errors.ts'
 import { isValidNetworkId, LIMITS } from '../limits.ts'
 import type { Commit, KeyScheme, PublicKey, Validator, Vote, VoteType } from '../types.ts'
 import { decodeCanonical } from './canonical.ts'
-import { decodeSignedTxFast, encodeTxResultFast, encodeTxResultsFast } from './fast-paths.ts'
+import {
+  decodeSignedTxFast,
+  encodeTxResultFast,
+  encodeTxResultsFast,
+  encodeTxResultsTextFast,
+} from './fast-paths.ts'
 import {
   BlockSSZ,
   CommitSSZ,
@@ -206,9 +211,16 @@ export function encodeTxResult(r: TxResult): Uint8Array {
  * share memory: copy one (`.slice()`) to keep it apart from the others.
  */
 export function encodeTxResults(rs: readonly TxResult[]): Uint8Array[] {
-  const vs = rs.map(txResultToSSZ)
-  const out = encodeTxResultsFast(vs)
-  return out.map((b, i) => b ?? TxResultSSZ.serialize(vs[i]))
+  const out = encodeTxResultsTextFast(rs)
+  const rest: number[] = []
+  for (let i = 0; i < out.length; i++) if (out[i] === undefined) rest.push(i)
+  if (rest.length > 0) {
+    // Non-ASCII text or something over a limit: UTF-8 first, then the bytes path (or the schema's).
+    const vs = rest.map((i) => txResultToSSZ(rs[i]))
+    const enc = encodeTxResultsFast(vs)
+    for (let j = 0; j < rest.length; j++) out[rest[j]] = enc[j] ?? TxResultSSZ.serialize(vs[j])
+  }
+  return out as Uint8Array[]
 }
 export function decodeTxResult(bytes: Uint8Array): TxResult {
   const v = decodeCanonical(TxResultSSZ, bytes, 1024 * 1024, 'txResult')

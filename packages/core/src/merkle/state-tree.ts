@@ -325,6 +325,16 @@ export class StateTree {
     return this.#leaves.get(k)?.value.slice()
   }
 
+  /**
+   * The stored bytes themselves, not a copy: valid only until the next write (a same-length set
+   * overwrites them in place). For callers that decode the value at once and keep nothing
+   * (@pulsemesh/app's `KVStore.getTransient`); never modify the result.
+   */
+  peekByKeyString(k: string): Uint8Array | undefined {
+    checkKeyString(k)
+    return this.#leaves.get(k)?.value
+  }
+
   /** Store a copy of `value` under `key`. Throws STATE_KEY_TOO_LARGE / STATE_VALUE_TOO_LARGE / STATE_JOURNAL_FULL. */
   set(key: Uint8Array, value: Uint8Array): void {
     checkKey(key)

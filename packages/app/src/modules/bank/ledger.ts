@@ -23,7 +23,7 @@ const AssetInfoSSZ = new ssz.ContainerType({
 export const NO_ISSUER = new Uint8Array(20)
 
 export function getAsset(store: KVStore, id: string): AssetInfo | undefined {
-  const raw = store.get(assetKey(id))
+  const raw = peek(store, assetKey(id)) // decodeAssetInfo copies what it keeps (the issuer)
   if (raw === undefined) return undefined
   return { id, ...decodeAssetInfo(raw) }
 }
@@ -55,8 +55,12 @@ export function requireAsset(store: KVStore, id: string): AssetInfo {
 export function getBalance(store: KVStore, account: Uint8Array, asset: string): bigint {
   return readBalance(store, balanceKey(account, asset))
 }
+/** Reads that decode at once may see the store's own bytes (no copy per read). */
+function peek(store: KVStore, key: Uint8Array): Uint8Array | undefined {
+  return store.getTransient !== undefined ? store.getTransient(key) : store.get(key)
+}
 function readBalance(store: KVStore, key: Uint8Array): bigint {
-  const raw = store.get(key)
+  const raw = peek(store, key)
   return raw === undefined ? 0n : decodeU128(raw)
 }
 function setBalance(store: KVStore, account: Uint8Array, asset: string, amount: bigint): void {
@@ -122,7 +126,7 @@ export function burn(store: KVStore, from: Uint8Array, asset: string, amount: bi
 
 /** u64 big-endian; read and written for every tx, so below 2^53 without a DataView. */
 export function getNonce(store: KVStore, account: Uint8Array): bigint {
-  const raw = store.get(nonceKey(account))
+  const raw = peek(store, nonceKey(account))
   if (raw === undefined) return 0n
   if (raw.length >= 8 && raw[0] === 0 && (raw[1] & 0xe0) === 0) {
     const hi = (raw[1] << 16) | (raw[2] << 8) | raw[3]
