@@ -43,10 +43,11 @@ export interface DecodedTx {
   payload?: unknown
 }
 
-export function decodeTxBytes(bytes: Uint8Array): DecodedTx {
+/** `hash`: the caller's txHash(bytes) if it already computed it (a block's txs are looked up by hash first). */
+export function decodeTxBytes(bytes: Uint8Array, hash?: Uint8Array, hashHex?: string): DecodedTx {
   const tx = decodeTx(bytes)
-  const hash = txHash(bytes)
-  return { bytes, tx, hash, hashHex: toHex(hash), sender: accountIdOf(tx.body.sender) }
+  const h = hash ?? txHash(bytes)
+  return { bytes, tx, hash: h, hashHex: hashHex ?? toHex(h), sender: accountIdOf(tx.body.sender) }
 }
 
 export function verifyTxSignature(d: DecodedTx): boolean {

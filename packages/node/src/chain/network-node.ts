@@ -746,14 +746,16 @@ export class NetworkNode extends EventEmitter {
     const txs: DecodedTx[] = []
     for (const bytes of block.txs) {
       // A tx waiting in our mempool was decoded (and its signature verified) at admission.
-      const pooled = this.mempool.get(toHex(txHash(bytes)))
+      const hash = txHash(bytes)
+      const hashHex = toHex(hash)
+      const pooled = this.mempool.get(hashHex)
       if (pooled !== undefined) {
         txs.push(pooled)
         continue
       }
       let d: DecodedTx
       try {
-        d = decodeTxBytes(bytes)
+        d = decodeTxBytes(bytes, hash, hashHex)
       } catch {
         return bad('undecodable tx')
       }
