@@ -35,7 +35,7 @@ const LATENCY_SECONDS = 10
 const LATENCY_BATCH_MS = 20
 /** A rate this shared machine sustains, to show the pipeline's latency below saturation. */
 const LIGHT_RATE = 100
-const LIGHT_SECONDS = 5
+const LIGHT_SECONDS = Number(process.env.PM_BENCH_LIGHT_SECONDS ?? 5)
 const COMMIT_DELAY_MS = Number(process.env.PM_BENCH_COMMIT_DELAY_MS ?? 10)
 /**
  * PM_BENCH_PHASES=light,heavy (any of sat, light, heavy, sync; default all): run only some phases

@@ -176,6 +176,9 @@ interface KeptBlock {
 
 /** A node asks for (and answers with) a whole proposal at most this often per block. */
 const PROPOSAL_REQUEST_MS = 500
+/** Missing txs of a compact proposal are looked up again this many times, this far apart. */
+const COMPACT_RETRIES = 3
+const COMPACT_RETRY_MS = 10
 
 export class ConsensusDriver extends EventEmitter {
   readonly node: NetworkNode
@@ -979,42 +982,7 @@ export class ConsensusDriver extends EventEmitter {
           return
         }
         this.noteHeight(m.proposal.height)
-        if (m.proposal.height < this.node.height + 1n) return
-        const key = toHex(m.proposal.blockHash)
-        const kept = this.blocks.get(key)
-        if (kept) {
-          await this.onProposal(m.proposal, kept.block)
-          return
-        }
-        // Rebuild the block from txs held here; the header's txRoot (checked in validation) binds
-        // the result, so a wrong or missing tx can only make the block invalid, never another block.
-        const txs: Uint8Array[] = []
-        let missing = 0
-        for (const h of m.txHashes) {
-          const t = this.lookupTx(toHex(h))
-          if (t === undefined) missing++
-          else txs.push(t)
-        }
-        if (TRACE_DIR)
-          trace(
-            `compact ${m.proposal.height}/${m.proposal.round} txs=${m.txHashes.length} missing=${missing}`,
-          )
-        if (missing > 0) {
-          // The answer is the whole proposal (from the proposer or any validator holding it).
-          if (this.proposalRequestDue(key)) {
-            this.stats.proposalRequests++
-            this.transport.broadcast(
-              encodeMessage({
-                type: 'proposalRequest',
-                height: m.proposal.height,
-                round: m.proposal.round,
-                blockHash: m.proposal.blockHash,
-              }),
-            )
-          }
-          return
-        }
-        await this.onProposal(m.proposal, { ...shell, txs }, undefined, m.txHashes)
+        await this.onCompactProposal(m.proposal, shell, m.txHashes, 0)
         return
       }
       case 'proposalRequest': {
@@ -1056,6 +1024,61 @@ export class ConsensusDriver extends EventEmitter {
         return
       case 'tx':
         return // handled before the queue (onPeerTx)
+    }
+  }
+
+  /**
+   * A compact proposal: the block is rebuilt from txs held here; the header's txRoot (checked in
+   * validation) binds the result, so a wrong or missing tx can only make the block invalid, never
+   * another block. Txs still missing are usually in flight on the tx topic (a tx batch can be
+   * delivered a few ms after a proposal sent behind it): looked up again COMPACT_RETRIES times,
+   * COMPACT_RETRY_MS apart, before asking for the whole proposal.
+   */
+  private async onCompactProposal(
+    proposal: Proposal,
+    shell: Block,
+    txHashes: Uint8Array[],
+    attempt: number,
+  ): Promise<void> {
+    if (proposal.height < this.node.height + 1n) return
+    const key = toHex(proposal.blockHash)
+    const kept = this.blocks.get(key)
+    if (kept) {
+      await this.onProposal(proposal, kept.block)
+      return
+    }
+    const txs: Uint8Array[] = []
+    let missing = 0
+    for (const h of txHashes) {
+      const t = this.lookupTx(toHex(h))
+      if (t === undefined) missing++
+      else txs.push(t)
+    }
+    if (TRACE_DIR)
+      trace(
+        `compact ${proposal.height}/${proposal.round} txs=${txHashes.length} missing=${missing} try=${attempt}`,
+      )
+    if (missing === 0) {
+      await this.onProposal(proposal, { ...shell, txs }, undefined, txHashes)
+      return
+    }
+    if (attempt < COMPACT_RETRIES) {
+      this.timer(COMPACT_RETRY_MS, () => {
+        void this.enqueue(() => this.onCompactProposal(proposal, shell, txHashes, attempt + 1))
+      })
+      return
+    }
+    // The answer is the whole proposal (from the proposer or any validator holding it).
+    if (this.proposalRequestDue(key)) {
+      this.stats.proposalRequests++
+      this.transport.broadcast(
+        encodeMessage({
+          type: 'proposalRequest',
+          height: proposal.height,
+          round: proposal.round,
+          blockHash: proposal.blockHash,
+        }),
+      )
     }
   }
 
