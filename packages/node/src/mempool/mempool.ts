@@ -218,8 +218,9 @@ export class Mempool {
    * and cut to `txsMax`, without building and filtering the longer list.
    */
   reap(txsMax: number, bytesMax: number, exclude?: ReadonlySet<string>): DecodedTx[] {
-    const heads = new SenderHeap()
-    for (const q of this.senders.values()) if (q.txs.length > 0) heads.push(headOf(q, 0))
+    const first: Head[] = []
+    for (const q of this.senders.values()) if (q.txs.length > 0) first.push(headOf(q, 0))
+    const heads = new SenderHeap(first) // heapified in O(senders): a block may take few of many
     const out: DecodedTx[] = []
     const totalMax = txsMax + (exclude?.size ?? 0)
     let total = 0
@@ -330,7 +331,11 @@ function headOf(q: SenderQueue, i: number): Head {
 }
 /** Max-heap of sender heads by (fee desc, arrival asc). */
 class SenderHeap {
-  private readonly a: Head[] = []
+  private readonly a: Head[]
+  constructor(items: Head[] = []) {
+    this.a = items
+    for (let i = (items.length >> 1) - 1; i >= 0; i--) this.siftDown(i)
+  }
   get size(): number {
     return this.a.length
   }
@@ -359,17 +364,16 @@ class SenderHeap {
     const last = a.pop()!
     if (a.length > 0) {
       a[0] = last
-      this.siftDown()
+      this.siftDown(0)
     }
     return top
   }
   /** The top's key changed (now the sender's next tx, any fee): sift it down to its place. */
   replaceTop(): void {
-    this.siftDown()
+    this.siftDown(0)
   }
-  private siftDown(): void {
+  private siftDown(i: number): void {
     const a = this.a
-    let i = 0
     for (;;) {
       const l = 2 * i + 1
       const r = l + 1
