@@ -92,8 +92,9 @@ export interface ConsensusDriverOptions {
   signState: SignStateFile
   timeouts?: Partial<TimeoutParams>
   /**
-   * Pause after a commit before the next height starts (CometBFT timeout_commit); with
-   * `emptyBlocksIntervalMs` it is the minimum interval between heights instead.
+   * Minimum interval between the starts of two heights (a block interval), and the longest wait
+   * after a commit for the precommits that came too late for it (CometBFT timeout_commit, skipped
+   * once every validator's precommit is in).
    */
   commitDelayMs?: number
   /**
@@ -156,10 +157,10 @@ const TX_SEEN_MAX = 20_000
 const TX_INFLIGHT_MAX = 256
 
 /**
- * Idle-cheap mode, between a commit and the next height: the height starts once the minimum
- * interval since the previous height's start passed (`intervalPassed`) and the head's precommits
- * are all in or `commitDelayMs` passed since the commit (`signaturesDone`), i.e. `minPassed`, and
- * there is work (a tx in the mempool); a peer's message or the heartbeat start it regardless.
+ * Between a commit and the next height: the height starts once the minimum interval since the
+ * previous height's start passed (`intervalPassed`) and the head's precommits are all in or
+ * `commitDelayMs` passed since the commit (`signaturesDone`), i.e. `minPassed` — in idle-cheap mode
+ * only when there is work (a tx in the mempool); a peer's message or the heartbeat start it regardless.
  */
 interface Waiting {
   height: bigint
@@ -832,19 +833,15 @@ export class ConsensusDriver extends EventEmitter {
   }
 
   /**
-   * After a commit: the next height after `commitDelayMs`, or (idle-cheap mode) once there is work
-   * and the minimum interval passed (see Waiting). The minimum interval counts from the previous
-   * height's start, so heights that take longer than it start back to back; the wait for late
-   * precommits (CometBFT's timeout_commit gathers them for the next block's lastCommit, which
-   * records who signed) ends as soon as every validator's precommit is in (skip_timeout_commit).
+   * After a commit: the next height once the minimum interval `commitDelayMs` passed (see Waiting),
+   * and in idle-cheap mode only when there is work. The interval counts from the previous height's
+   * start (a block interval), so heights that take longer than it start back to back; the wait for
+   * late precommits (CometBFT's timeout_commit gathers them for the next block's lastCommit, which
+   * records who signed) ends as soon as every validator's precommit is in (skip_timeout_commit),
+   * else `commitDelayMs` after the commit. A peer's proposal or vote for the height starts it at
+   * once (joinPeers).
    */
   private scheduleNextHeight(): void {
-    if (this.emptyBlocksIntervalMs <= 0) {
-      this.timer(this.commitDelayMs, () => {
-        void this.enqueue(() => this.startHeight())
-      })
-      return
-    }
     const h = this.node.height + 1n
     const w: Waiting = { height: h, intervalPassed: false, signaturesDone: false, minPassed: false }
     this.waiting = w
@@ -863,13 +860,14 @@ export class ConsensusDriver extends EventEmitter {
         this.checkWaiting(w)
       })
     this.checkWaiting(w)
-    this.timer(this.emptyBlocksIntervalMs, () => this.wake(h))
+    if (this.emptyBlocksIntervalMs > 0) this.timer(this.emptyBlocksIntervalMs, () => this.wake(h))
   }
 
+  /** Starts the awaited height once the minimum has passed: with work waiting, or always (empty blocks on). */
   private checkWaiting(w: Waiting): void {
     if (this.waiting !== w || w.minPassed || !w.intervalPassed || !w.signaturesDone) return
     w.minPassed = true
-    if (this.node.mempool.size > 0) this.wake(w.height)
+    if (this.emptyBlocksIntervalMs <= 0 || this.node.mempool.size > 0) this.wake(w.height)
   }
 
   /** Whether the head's certificate (with late precommits) holds a precommit of every validator. */
@@ -912,19 +910,22 @@ export class ConsensusDriver extends EventEmitter {
    * (the engine is still at its height, round and step, i.e. this node is waiting on that step).
    * A timeout that the engine will ignore re-sends nothing: one of an earlier height (peers still
    * on it use block sync) or of a step already passed. Re-sending on every timer re-published
-   * each height's proposal and votes about once more in normal operation; the transport's stall
-   * re-send still covers steps that schedule no timeout.
+   * each height's proposal and votes about once more in normal operation; the gossip transport's
+   * stall re-send covers steps that schedule no timeout.
    */
   private regossip(t: { height: bigint; round: number; step: string }): void {
     const e = this.engine
+    const current = t.height === e.currentHeight && t.height > this.node.height
     const effective =
-      t.height === e.currentHeight &&
-      t.height > this.node.height &&
+      current &&
       t.round === e.currentRound &&
       e.currentStep !== 'decided' &&
       e.currentStep !== 'idle' &&
       (t.step === 'precommit' || t.step === e.currentStep)
-    if (effective) {
+    // A transport without a stall re-send of its own (in-process) relies on these re-sends for
+    // eventual delivery: a step like "waiting for 2/3 prevotes" has no timeout, so any timeout of
+    // the height in progress re-sends there.
+    if (effective || (current && this.transport.resendsStalled !== true)) {
       const msgs = this.engine.roundMessages(this.engine.currentRound)
       for (const proposal of msgs.proposals) {
         const b = this.blocks.get(toHex(proposal.blockHash))

@@ -14,6 +14,12 @@ export interface ConsensusTransport {
   readonly verified?: VerifiedSignatures
   /** Whether `tx` messages travel over this transport (the gossip transport has its own tx topic). */
   readonly carriesTxs?: boolean
+  /**
+   * Whether the transport itself re-sends the messages of a height that does not commit (the
+   * gossip transport does, with backoff); otherwise the driver re-sends on every timeout of the
+   * height in progress.
+   */
+  readonly resendsStalled?: boolean
   /** Bytes of a recently gossiped tx by txHash hex (to rebuild compact proposals), if held. */
   txBytes?(hashHex: string): Uint8Array | undefined
   /** Registers the one receiver of messages from peers; `from` names the sending endpoint. */

@@ -124,6 +124,8 @@ export class GossipConsensusTransport implements ConsensusTransport {
   resends = 0
   /** Received re-sent votes accepted without a second signature check. */
   duplicateVotes = 0
+  /** Own messages of an uncommitted height are re-published with backoff (see `recent`). */
+  readonly resendsStalled = true
   /** Vote and proposal signatures checked by the topic validators (the driver's engine reuses them). */
   readonly verified = new VerifiedSignatures(VERIFIED_SIGNATURE_MEMORY)
   /** Publishes the local txs waiting to be gossiped (set by attachNetworkGossip). */
