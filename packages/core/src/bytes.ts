@@ -2,7 +2,26 @@
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
+/** Char codes of each byte's two hex digits, for building short hex strings in one call. */
+const HEX_CODES = new Uint16Array(512)
+for (let i = 0; i < 256; i++) {
+  HEX_CODES[2 * i] = HEX[i].charCodeAt(0)
+  HEX_CODES[2 * i + 1] = HEX[i].charCodeAt(1)
+}
+const hexScratch: number[] = []
+
 export function toHex(b: Uint8Array): string {
+  if (b.length <= 64) {
+    // Hashes and keys (tx hashes are made hex for every admitted tx): one flat string from the
+    // char codes instead of a chain of concatenations.
+    const c = hexScratch
+    c.length = 2 * b.length
+    for (let i = 0; i < b.length; i++) {
+      c[2 * i] = HEX_CODES[2 * b[i]]
+      c[2 * i + 1] = HEX_CODES[2 * b[i] + 1]
+    }
+    return String.fromCharCode.apply(null, c)
+  }
   let s = ''
   for (let i = 0; i < b.length; i++) s += HEX[b[i]]
   return s
