@@ -8,10 +8,13 @@
  *    other load on the machine stretches nothing but the wall clock) as % of one core and as
  *    CPU-seconds per minute; this bench process (the devnet parent) too;
  *  - what the processes did meanwhile (IPC status of each): blocks per network, gossip messages
- *    received, block-sync status requests (each a libp2p stream), and the load average.
+ *    received, block-sync status requests and heads polls (each a libp2p stream), load average.
  * hub and the tenants are idle by design (no empty blocks; a 30 s heartbeat block); emotionalchain
  * keeps its 2 s blocks (its epochs count blocks) and each process's Proof of Emotion agent attests
  * once per 20-block epoch, so that network's consensus is part of the idle figure.
+ * IDLE_BENCH_HEARTBEAT_MS and IDLE_BENCH_EMOTION_BLOCK_MS (a new temp devnet each run) change the
+ * hub/tenant heartbeat (default 30 s) and emotionalchain's block interval (default 2 s): with both
+ * long, what is left is the cost of the processes themselves (libp2p, timers, runtime).
  * Comparison: one core (each figure is a fraction of it).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -21,6 +24,8 @@ import { startMeshProcessDevnet } from '../packages/node/src/mesh/devnet-process
 
 const SETTLE_MS = Number(process.env.IDLE_BENCH_SETTLE_MS ?? 20_000)
 const WINDOW_MS = Number(process.env.IDLE_BENCH_WINDOW_MS ?? 60_000)
+const HEARTBEAT_MS = Number(process.env.IDLE_BENCH_HEARTBEAT_MS ?? 30_000)
+const EMOTION_BLOCK_MS = Number(process.env.IDLE_BENCH_EMOTION_BLOCK_MS ?? 2000)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** CPU-seconds a process has used (user + system), from /proc (Linux). */
@@ -36,6 +41,7 @@ interface Status {
   heights: Record<string, string>
   stats: { received: number; published: number }
   sync: Record<string, { statusRequests?: number; fetchedBlocks: number }>
+  heads?: { polls: number }
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -44,6 +50,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const { net } = await startMeshProcessDevnet({
     dir,
     basePort: 0,
+    heartbeatMs: HEARTBEAT_MS,
+    emotionBlockIntervalMs: EMOTION_BLOCK_MS,
     onLine: (i, line) => {
       if (i === 0 && line.includes('mesh: relaying')) relaying = true
     },
@@ -84,6 +92,7 @@ export async function run(): Promise<Record<string, unknown>> {
         gossipReceivedPerSecond: +((a.stats.received - b.stats.received) / wallS).toFixed(2),
         gossipPublishedPerSecond: +((a.stats.published - b.stats.published) / wallS).toFixed(2),
         syncStatusRequestsPerSecond: +((syncReq(a) - syncReq(b)) / wallS).toFixed(2),
+        headsPollsPerSecond: +(((a.heads?.polls ?? 0) - (b.heads?.polls ?? 0)) / wallS).toFixed(2),
         blocksInWindow: Object.fromEntries(
           Object.keys(a.heights).map((id) => [id, Number(BigInt(a.heights[id]!) - BigInt(b.heights[id]!))]),
         ),
@@ -93,6 +102,8 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       processes: n,
       networksPerProcess: Object.keys(after[0]!.heights).length,
+      heartbeatMs: HEARTBEAT_MS,
+      emotionBlockIntervalMs: EMOTION_BLOCK_MS,
       settleMs: SETTLE_MS,
       windowMs: WINDOW_MS,
       loadAverage1mStartEnd: [+load0[0]!.toFixed(2), +load1[0]!.toFixed(2)],

@@ -3,7 +3,8 @@
  *  - start MESH_BENCH_NETWORKS (default 1000) networks in one MeshHost (one LevelDB), report time
  *    to start, heap + RSS per idle network, and CPU per idle network over an idle window;
  *  - transfer latency p50/p99 from submit on the source to the voucher on the destination
- *    (100 ms blocks, in-host relayer), and transfers/s through one relayer.
+ *    (100 ms blocks, in-host relayer, passes on blocks), the same with a relayer that polls every
+ *    10 ms instead (same run: what waking on blocks changed), and transfers/s through one relayer.
  *  - MESH_BENCH_BFT_NETWORKS (default 20) idle multi-validator networks (4 validators each, BFT
  *    ConsensusDriver with no empty blocks but a 60 s heartbeat) in the same process: blocks and
  *    CPU over an idle window (each validator has its own LevelDB here, as in the in-process
@@ -26,9 +27,9 @@ import {
 import { keyFromByte, makeGenesis, validator } from '../packages/app/test/helpers.ts'
 import { installNodeCrypto } from '../packages/node/src/crypto/node-backend.ts'
 import { LocalValidatorNetwork } from '../packages/node/src/consensus/devnet.ts'
-import { LocalEndpoint } from '../packages/node/src/mesh/endpoint.ts'
+import { LocalEndpoint, type MeshEndpoint } from '../packages/node/src/mesh/endpoint.ts'
 import { MeshHost } from '../packages/node/src/mesh/mesh-host.ts'
-import { clientCreatePayload } from '../packages/node/src/mesh/relayer.ts'
+import { clientCreatePayload, Relayer } from '../packages/node/src/mesh/relayer.ts'
 import { ChainStore } from '../packages/node/src/storage/chain-store.ts'
 import { verify } from '@pulsemesh/core'
 
@@ -119,14 +120,33 @@ export async function run(): Promise<Record<string, unknown>> {
           timeoutTimeMs: 0n,
         }),
       )
-    const lat: number[] = []
-    for (let i = 0; i < 30; i++) {
-      const before = voucher()
-      const s = performance.now()
-      await send(alice, 1n)
-      await until(() => voucher() > before)
-      lat.push(performance.now() - s)
+    const latencies = async () => {
+      const out: number[] = []
+      for (let i = 0; i < 30; i++) {
+        const before = voucher()
+        const s = performance.now()
+        await send(alice, 1n)
+        await until(() => voucher() > before)
+        out.push(performance.now() - s)
+      }
+      return out
     }
+    const lat = await latencies()
+    // Same run, a relayer that cannot hear blocks (endpoints without onBlock): it polls every 10 ms.
+    await relayer.stop()
+    const polled = (e: LocalEndpoint): MeshEndpoint => ({
+      networkId: e.networkId,
+      head: () => e.head(),
+      prove: (k) => e.prove(k),
+      query: <T>(n: string, args?: Record<string, string>) => e.query<T>(n, args),
+      submit: (k, p) => e.submit(k, p),
+      certifiedAt: (h) => e.certifiedAt(h),
+    })
+    const poller = new Relayer(polled(ep(a)), polled(ep(b)), { intervalMs: 10, batch: 500 })
+    poller.start()
+    const latPolling = await latencies()
+    await poller.stop()
+    relayer.start()
     // Throughput: a burst from several senders, all delivered by the one relayer.
     const senders = [alice, relayerKey]
     const burst = 400
@@ -137,7 +157,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const burstMs = performance.now() - s
     const blockMs = a.genesis.params.blockIntervalMs
     // ---------------------------------------------------------------- idle BFT networks
-    await relayer.stop() // its polling would count as the BFT networks' idle CPU
+    await relayer.stop() // its fallback passes would count as the BFT networks' idle CPU
     const bft = await idleBft(join(dir, 'bft'), Number(process.env.MESH_BENCH_BFT_NETWORKS ?? 20))
     return {
       networks: N,
@@ -153,6 +173,8 @@ export async function run(): Promise<Record<string, unknown>> {
       transferBlockIntervalMs: blockMs,
       transferLatencyP50Ms: Math.round(pct(lat, 50)),
       transferLatencyP99Ms: Math.round(pct(lat, 99)),
+      transferLatencyPolling10msP50Ms: Math.round(pct(latPolling, 50)),
+      transferLatencyPolling10msP99Ms: Math.round(pct(latPolling, 99)),
       latencyP50VsTwoBlockIntervals: +(pct(lat, 50) / (2 * blockMs)).toFixed(2),
       burstTransfers: burst,
       transfersPerSecondOneRelayer: Math.round((burst / burstMs) * 1000),

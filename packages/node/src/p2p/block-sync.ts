@@ -20,9 +20,12 @@
  * network each second was most of an idle node's CPU. A round asks every peer when kicked — at
  * start, when a peer connects (networking.ts: a restart, a healed partition), when gossip or the driver shows a
  * height we cannot follow by consensus — and again after `pollMs` (1 s) while a peer is ahead or a
- * status request failed (backing off). While level, a fallback poll asks one peer (rotating) every
- * `idlePollMs` (10 s): the only case no event covers is a node one block behind on an idle
- * network (it missed that height's precommits and nobody is sending anything).
+ * status request failed (backing off). While level, a fallback poll covers the only case no event
+ * does, a node one block behind on an idle network (it missed that height's precommits and nobody
+ * is sending anything): in a node process that is `HeadsPoll` below — every 10 s one peer (in
+ * turn) answers the head heights of all its networks in one stream, and only networks behind it
+ * run a round — so N networks cost one timer and one stream, not N; a BlockSync used alone polls
+ * one peer every `idlePollMs` itself.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -66,8 +69,9 @@ export interface BlockSyncOptions {
   log?: (m: string) => void
   /** false = serve only (no consumer for fetched blocks, e.g. a node without a consensus driver). */
   client?: boolean
-  /** Status poll while behind (default SYNC_POLL_MS) and the fallback poll while level (SYNC_IDLE_POLL_MS). */
+  /** Status poll while a peer is ahead (default SYNC_POLL_MS). */
   pollMs?: number
+  /** Fallback poll of one peer while level (default SYNC_IDLE_POLL_MS); 0 = none (HeadsPoll does it). */
   idlePollMs?: number
 }
 
@@ -120,7 +124,7 @@ export class BlockSync {
     this.o = o
     this.protocol = syncProtocol(o.node.id)
     this.pollMs = o.pollMs ?? SYNC_POLL_MS
-    this.idlePollMs = Math.max(this.pollMs, o.idlePollMs ?? SYNC_IDLE_POLL_MS)
+    this.idlePollMs = o.idlePollMs ?? SYNC_IDLE_POLL_MS
   }
 
   async start(): Promise<void> {
@@ -140,17 +144,20 @@ export class BlockSync {
 
   /**
    * (Re)arms the one poll timer of this network: soon (every peer) while a peer is ahead or
-   * status requests fail (doubling), else the idle fallback (one peer).
+   * status requests fail (doubling), else the idle fallback (one peer) if this client has one.
    */
   private scheduleNext(): void {
     if (this.stopped) return
+    if (this.poll) clearTimeout(this.poll)
+    this.poll = undefined
     const soon = this.peerAhead || this.failStreak > 0
+    if (!soon && this.idlePollMs <= 0) return
+    const capMs = Math.max(this.pollMs, this.idlePollMs > 0 ? this.idlePollMs : SYNC_IDLE_POLL_MS)
     const ms = !soon
-      ? this.idlePollMs
+      ? Math.max(this.pollMs, this.idlePollMs)
       : this.peerAhead
         ? this.pollMs
-        : Math.min(this.idlePollMs, this.pollMs * 2 ** (this.failStreak - 1))
-    if (this.poll) clearTimeout(this.poll)
+        : Math.min(capMs, this.pollMs * 2 ** (this.failStreak - 1))
     this.poll = setTimeout(() => {
       this.poll = undefined
       this.run(soon)
@@ -173,6 +180,12 @@ export class BlockSync {
   noteRemoteHeight(h: bigint): void {
     if (h > this.remoteHeight) this.remoteHeight = h
     if (h > this.o.node.height + 1n) this.kick()
+  }
+
+  /** A peer answered a heads poll with head `h` of this network: a round if it is above ours. */
+  notePeerHead(h: bigint): void {
+    if (h > this.remoteHeight) this.remoteHeight = h
+    if (h > this.o.node.height) this.kick()
   }
 
   /** Starts a sync round asking every peer, unless one is running (then it runs once more afterwards). */
@@ -425,5 +438,151 @@ export class BlockSync {
     )
     bar.start(Number(target - start), 0, { rate: '0' })
     return bar
+  }
+}
+
+export const HEADS_PROTOCOL = '/pulsemesh/heads/1'
+/** A heads answer: at most this many networks, ids of at most 255 bytes (one frame ≤ ~1.1 MiB). */
+const HEADS_MAX = 4096
+const HEADS_RATE = { capacity: 10, refillPerSecond: 1 }
+const HEADS_TIMEOUT_MS = 5000
+
+/** Encodes a heads answer: [n u16] then n × ([id length u8][id utf8][height u64]). */
+export function encodeHeads(heads: [string, bigint][]): Uint8Array {
+  const enc = new TextEncoder()
+  const list = heads
+    .map(([id, h]) => [enc.encode(id), h] as const)
+    .filter(([b]) => b.length <= 255)
+    .slice(0, HEADS_MAX)
+  const n = new Uint8Array(2)
+  new DataView(n.buffer).setUint16(0, list.length)
+  return concatBytes(n, ...list.flatMap(([b, h]) => [new Uint8Array([b.length]), b, u64be(h)]))
+}
+
+/** Decodes a heads answer; throws DecodeError on anything malformed. */
+export function decodeHeads(b: Uint8Array): [string, bigint][] {
+  const bad = () => new DecodeError('DECODE_ERROR', 'heads: malformed answer')
+  if (b.length < 2) throw bad()
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const n = dv.getUint16(0)
+  if (n > HEADS_MAX) throw bad()
+  const out: [string, bigint][] = []
+  let o = 2
+  const dec = new TextDecoder('utf-8', { fatal: true })
+  for (let i = 0; i < n; i++) {
+    if (o + 1 > b.length) throw bad()
+    const len = b[o]!
+    if (o + 1 + len + 8 > b.length) throw bad()
+    let id: string
+    try {
+      id = dec.decode(b.subarray(o + 1, o + 1 + len))
+    } catch {
+      throw bad()
+    }
+    out.push([id, dv.getBigUint64(o + 1 + len)])
+    o += 1 + len + 8
+  }
+  if (o !== b.length) throw bad()
+  return out
+}
+
+/**
+ * The idle fallback of every network's block sync in one timer (`/pulsemesh/heads/1`): every
+ * `intervalMs` one connected peer, in turn, answers the head heights of all networks it hosts in
+ * one stream; each network whose peer head is above ours runs a sync round (`notePeerHead`). It
+ * also serves that answer (rate-limited per peer: 10, then 1/s; over it = a penalty point).
+ */
+export class HeadsPoll {
+  private readonly p2p: P2PNode
+  private readonly heads: () => [string, bigint][]
+  private readonly onHead: (network: string, height: bigint) => void
+  private readonly intervalMs: number
+  private readonly buckets = new PeerTopicBuckets()
+  private timer: NodeJS.Timeout | undefined
+  private rotate = 0
+  private stopped = false
+  /** Polls sent / answers that failed (stream, timeout or a malformed answer). */
+  readonly stats = { polls: 0, failures: 0, served: 0 }
+
+  constructor(o: {
+    p2p: P2PNode
+    /** This node's networks and head heights (what it answers). */
+    heads: () => [string, bigint][]
+    /** A peer's head of one network (called for every network in its answer). */
+    onHead: (network: string, height: bigint) => void
+    intervalMs?: number
+  }) {
+    this.p2p = o.p2p
+    this.heads = o.heads
+    this.onHead = o.onHead
+    this.intervalMs = o.intervalMs ?? SYNC_IDLE_POLL_MS
+  }
+
+  async start(): Promise<void> {
+    await this.p2p.libp2p.handle(HEADS_PROTOCOL, (s, c) => this.serve(s, c), {
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4,
+    })
+    this.timer = setInterval(() => void this.poll().catch(() => {}), this.intervalMs)
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    await this.p2p.libp2p.unhandle(HEADS_PROTOCOL).catch(() => {})
+  }
+
+  private async serve(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(HEADS_TIMEOUT_MS)
+    try {
+      if (!this.buckets.take(peer, 'heads', HEADS_RATE)) {
+        this.p2p.penalize(peer, PENALTY.rateLimited, 'heads rate')
+        stream.abort(new Error('rate limited'))
+        return
+      }
+      const lp = lpStream(stream, { maxDataLength: 16 })
+      const req = (await lp.read({ signal })).subarray()
+      if (req.length !== 1 || req[0] !== 1) {
+        this.p2p.penalize(peer, PENALTY.reject, 'bad heads request')
+        stream.abort(new Error('bad request'))
+        return
+      }
+      await lp.write(encodeHeads(this.heads()), { signal })
+      this.stats.served++
+      await stream.close({ signal })
+    } catch (e) {
+      stream.abort(e as Error)
+    }
+  }
+
+  /** Asks one peer (in turn) for its heads and reports each one. */
+  async poll(): Promise<void> {
+    if (this.stopped) return
+    const peers = this.p2p.connectedPeers()
+    if (peers.length === 0) return
+    const peer = peers[this.rotate++ % peers.length]!
+    this.stats.polls++
+    const signal = AbortSignal.timeout(HEADS_TIMEOUT_MS)
+    let answer: [string, bigint][]
+    try {
+      const stream = await this.p2p.libp2p.dialProtocol(peerIdFromString(peer), HEADS_PROTOCOL, { signal })
+      try {
+        const lp = lpStream(stream, { maxDataLength: 2 + HEADS_MAX * (1 + 255 + 8) })
+        await lp.write(new Uint8Array([1]), { signal })
+        const b = (await lp.read({ signal })).subarray()
+        await stream.close({ signal })
+        answer = decodeHeads(b)
+      } catch (e) {
+        stream.abort(e as Error)
+        throw e
+      }
+    } catch (e) {
+      this.stats.failures++
+      if (e instanceof DecodeError) this.p2p.penalize(peer, PENALTY.reject, 'heads: malformed answer')
+      return
+    }
+    for (const [id, h] of answer) this.onHead(id, h)
   }
 }

@@ -16,7 +16,7 @@ import type { P2PFigures } from '../api/metrics.ts'
 import type { NetworkNode, ValidatorKey } from '../chain/network-node.ts'
 import { ConsensusDriver } from '../consensus/driver.ts'
 import { SignStateFile } from '../consensus/sign-state-file.ts'
-import { BlockSync } from './block-sync.ts'
+import { BlockSync, HeadsPoll } from './block-sync.ts'
 import { compressionStats } from './compression.ts'
 import {
   allTopics,
@@ -122,13 +122,15 @@ function leaveTopics(p2p: P2PNode, topics: string[]): void {
 export class Networking {
   readonly p2p: P2PNode
   readonly nets = new Map<string, NetworkRuntime>()
+  /** The idle fallback of every network's block sync: one timer, one peer's heads per poll. */
+  readonly heads: HeadsPoll
   private onIpc: ((m: unknown) => void) | undefined
   private readonly o: NetworkingOptions
   /** Topics joined while running (addNetwork), and the (peer, topic) pairs answered already. */
   private readonly lateTopics = new Set<string>()
   private readonly answered = new Set<string>()
   private onLateSubscription: ((e: CustomEvent<SubscriptionChange>) => void) | undefined
-  /** A peer that (re)connects may be ahead of us (a restart, a healed partition): one listener kicks every network's sync. */
+  /** A peer that (re)connects may be ahead (a restart, a healed partition): kick every network's sync. */
   private readonly onPeerConnected = () => {
     for (const r of this.nets.values()) r.sync.kick()
   }
@@ -136,6 +138,15 @@ export class Networking {
   private constructor(p2p: P2PNode, o: NetworkingOptions) {
     this.p2p = p2p
     this.o = o
+    this.heads = new HeadsPoll({
+      p2p,
+      heads: () => [...this.nets].map(([id, r]) => [id, r.node.height]),
+      onHead: (id, h) => {
+        const r = this.nets.get(id)
+        if (r !== undefined && r.role !== 'relay') r.sync.notePeerHead(h)
+      },
+      intervalMs: o.config.syncIdlePollMs,
+    })
   }
 
   static async start(o: NetworkingOptions): Promise<Networking> {
@@ -146,6 +157,7 @@ export class Networking {
     p2p.on('peerBlocked', (e: { peer: string; reason: string }) => log(`p2p: blocked ${e.peer}: ${e.reason}`))
     const n = new Networking(p2p, o)
     try {
+      await n.heads.start()
       for (const [id, node] of o.networks) {
         const key = o.validatorKeys.get(id)
         const role: NetworkRuntime['role'] = key
@@ -191,6 +203,8 @@ export class Networking {
       deliver: (m, from) => transport?.deliver(m, from),
       log,
       client: role !== 'relay',
+      // The idle fallback is the process-wide HeadsPoll (one stream per poll for all networks).
+      idlePollMs: 0,
     })
     transport = new GossipConsensusTransport(p2p, id, sync, node)
     const detach = attachNetworkGossip({ p2p, node, transport, sync })
@@ -285,6 +299,7 @@ export class Networking {
       roles: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.role])),
       stats: this.p2p.stats,
       sync: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.sync.stats])),
+      heads: this.heads.stats,
       snapshot: Object.fromEntries([...this.nets].map(([id, r]) => [id, r.snapshots.stats])),
       compression: compressionStats,
       consensus: Object.fromEntries(
@@ -381,6 +396,7 @@ export class Networking {
       await r.sync.stop()
       await r.snapshots.stop()
     }
+    await this.heads.stop()
     await this.p2p.stop()
   }
 }

@@ -59,6 +59,14 @@ export interface P2PConfig {
   /** Consecutive failed dials that open a peer's circuit breaker, and for how long (default 5, 15 s). */
   breakerFailures?: number
   breakerOpenMs?: number
+  /**
+   * libp2p's connection monitor pings each connection this often (default 30 s; libp2p's own
+   * default is 10 s): how soon a peer that hangs without closing its socket is dropped and
+   * redialled. A crashed or stopped peer is noticed at once (its TCP connection closes).
+   */
+  pingIntervalMs?: number
+  /** The idle fallback poll of block sync (one peer's heads of all networks, default 10 s). */
+  syncIdlePollMs?: number
   /** Peer exchange (`/pulsemesh/px/1`, see peer-exchange.ts); on by default. */
   px?: PeerExchangeConfig
   /** State snapshots: serving, and joining by one when the chain is empty (see snapshot.ts). */
@@ -127,6 +135,7 @@ export const PENALTY = { reject: 10, oversized: 10, rateLimited: 1 } as const
 const NONCE_BYTES = 8
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
 const MAX_KNOWN_PEERS = 256
+const PING_INTERVAL_MS = 30_000
 const MAX_LEDGER = 10_000
 
 function gossipTopicScore(): TopicScoreParams {
@@ -166,7 +175,9 @@ export class P2PNode extends EventEmitter {
   }
   /** Per-topic gossip figures (topics are the fixed set given at start, so this stays bounded). */
   readonly topicStats = new Map<string, TopicStats>()
-  private readonly cfg: Required<Omit<P2PConfig, 'listen' | 'bootstrap' | 'px' | 'snapshot'>>
+  private readonly cfg: Required<
+    Omit<P2PConfig, 'listen' | 'bootstrap' | 'px' | 'snapshot' | 'pingIntervalMs' | 'syncIdlePollMs'>
+  >
   /** Peer exchange, unless disabled in config. */
   px: PeerExchange | undefined
   private readonly topics = new Map<string, TopicSpec>()
@@ -205,6 +216,8 @@ export class P2PNode extends EventEmitter {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: gater,
+      // Each ping is a new stream (multistream-select, a peer-store merge on both sides).
+      connectionMonitor: { pingInterval: o.config.pingIntervalMs ?? PING_INTERVAL_MS },
       services: {
         identify: identify(),
         ping: ping(),
