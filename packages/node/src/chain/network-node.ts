@@ -229,6 +229,28 @@ export class NetworkNode extends EventEmitter {
     | undefined
   /** Keys + values of the committed state in bytes (storage quotas count this, not entries). */
   private stateByteCount = 0
+  /**
+   * The last block this validator validated or built for head+1, left applied in the tree under an
+   * open snapshot with its nodes hashed, so committing that block keeps it (`release`) instead of
+   * reverting, re-applying and rehashing its writes. Reads through `state` still see the committed
+   * values (TreeStore.hide); anything else that uses the tree reverts it first (`settle`). Memory
+   * only: nothing is written before the commit, a restart just loses it.
+   */
+  private held:
+    | {
+        token: number
+        hash: Uint8Array
+        parentHash: Uint8Array
+        /** The PreparedBlock's changeset (commitPrepared requires the same array). */
+        writes: [string, Uint8Array | null][]
+        /** The committed state's root (what `stateRoot()` answers while held). */
+        baseRoot: Uint8Array
+        /** Committed values of the written keys (null = absent), see TreeStore.hide. */
+        committed: Map<string, Uint8Array | null>
+      }
+    | undefined
+  /** Commits that kept the held block (`reused`) vs applied and hashed the writes again (`applied`). */
+  readonly commitStats = { reused: 0, applied: 0 }
 
   private constructor(o: NetworkNodeOptions, tree: StateTree) {
     super()
@@ -307,7 +329,7 @@ export class NetworkNode extends EventEmitter {
   }
   /** The state root of the head (the genesis state's root at height 0). */
   stateRoot(): Uint8Array {
-    return this.tree.root()
+    return this.held !== undefined ? this.held.baseRoot.slice() : this.tree.root()
   }
 
   validatorsHash(): Uint8Array {
@@ -441,6 +463,7 @@ export class NetworkNode extends EventEmitter {
     if (key === undefined)
       throw new NetworkError('NOT_VALIDATOR', 'this node is not a validator of the network')
     if (this.haltStatus) throw new NetworkError('HALTED', `network halted: ${this.haltStatus.reason}`)
+    this.settle()
     const p = this.genesis.params
     const height = this.head.height + 1n
     const prevTime = this.head.header?.timeMs ?? this.genesis.genesisTimeMs
@@ -607,6 +630,27 @@ export class NetworkNode extends EventEmitter {
     const parent = o.on
     if (parent !== undefined && !equalBytes(parent.parentHash, this.head.hash))
       throw new NetworkError('HEAD_MOVED', 'the block to build on does not follow the head')
+    const held = this.held
+    if (
+      parent !== undefined &&
+      held !== undefined &&
+      held.writes === parent.writes &&
+      equalBytes(held.hash, parent.hash)
+    ) {
+      // The parent is the held block: the tree already holds its state. Reads see the tree as is
+      // while building (synchronously), and the parent stays held for its commit.
+      this.state.hide(undefined)
+      try {
+        return this.buildOn(
+          { height: parent.block.header.height, hash: parent.hash },
+          o,
+          new Set(parent.included.map((d) => d.hashHex)),
+        )
+      } finally {
+        this.state.hide(held.committed)
+      }
+    }
+    if (parent !== undefined) this.settle()
     const token = parent === undefined ? undefined : this.tree.snapshot()
     try {
       if (parent !== undefined) this.applyWrites(parent.writes)
@@ -665,7 +709,6 @@ export class NetworkNode extends EventEmitter {
     // On a parent not yet committed the mempool is not updated yet: a refusal may be that lag.
     if (exclude === undefined) for (const r of exec.rejected) this.mempool.removeWithSuccessors(r.tx.hashHex)
     const writes = overlay.sortedWrites()
-    const stateRoot = this.rootWith(writes)
     const encodedResults = encodeTxResults(exec.results)
     const vhash = o.consensus?.validatorsHash ?? this.validatorsHash()
     const nextVhash = o.consensus?.nextValidatorsHash ?? vhash
@@ -677,12 +720,23 @@ export class NetworkNode extends EventEmitter {
       lastCommitHash: commitHash(o.lastCommit),
       txRoot: merkleRoot(exec.included.map((d) => d.bytes)),
       txCount: exec.included.length,
-      stateRoot,
+      stateRoot: new Uint8Array(32),
       resultsRoot: merkleRoot(encodedResults),
       validatorsHash: vhash,
       nextValidatorsHash: nextVhash,
       evidenceHash: merkleRoot(o.evidence ?? []),
       proposer: o.proposer,
+    }
+    // On the head, the block stays held (its commit then keeps the hashed tree); on a parent not
+    // yet committed (pipelining) the root is computed under that parent's snapshot and reverted.
+    let hash: Uint8Array
+    if (exclude === undefined) {
+      header.stateRoot = this.rootHolding(writes, ZERO_HASH, () => true)
+      hash = blockHash(header)
+      this.held!.hash = hash
+    } else {
+      header.stateRoot = this.rootWith(writes)
+      hash = blockHash(header)
     }
     const block: Block = {
       header,
@@ -692,7 +746,7 @@ export class NetworkNode extends EventEmitter {
     }
     return {
       block,
-      hash: blockHash(header),
+      hash,
       parentHash: base.hash,
       included: exec.included,
       results: exec.results,
@@ -712,6 +766,47 @@ export class NetworkNode extends EventEmitter {
     } finally {
       this.tree.revert(token)
     }
+  }
+
+  /**
+   * State root of head+1 with `writes` (block `hash`), leaving them applied and hashed in the tree
+   * as the held block (see `held`) when `keep(root)` says the block is good; else reverted.
+   */
+  private rootHolding(
+    writes: [string, Uint8Array | null][],
+    hash: Uint8Array,
+    keep: (root: Uint8Array) => boolean,
+  ): Uint8Array {
+    this.settle()
+    const baseRoot = this.tree.root()
+    const committed = new Map<string, Uint8Array | null>()
+    const token = this.tree.snapshot()
+    let ok = false
+    try {
+      for (const [k, v] of writes) {
+        // The tree journals (never overwrites in place) while the snapshot is open: these stay valid.
+        committed.set(k, this.tree.peekByKeyString(k) ?? null)
+        if (v === null) this.tree.deleteByKeyString(k)
+        else this.tree.setByKeyString(k, v)
+      }
+      const root = this.tree.root()
+      ok = keep(root)
+      return root
+    } finally {
+      if (ok) {
+        this.held = { token, hash, parentHash: this.head.hash, writes, baseRoot, committed }
+        this.state.hide(committed)
+      } else this.tree.revert(token)
+    }
+  }
+
+  /** Reverts the held block (if any): the tree is the committed state again. */
+  private settle(): void {
+    const h = this.held
+    if (h === undefined) return
+    this.held = undefined
+    this.state.hide(undefined)
+    this.tree.revert(h.token)
   }
 
   /**
@@ -795,10 +890,12 @@ export class NetworkNode extends EventEmitter {
     const writes = overlay.sortedWrites()
     const encodedResults = encodeTxResults(exec.results)
     if (!equalBytes(h.resultsRoot, merkleRoot(encodedResults))) bad('resultsRoot mismatch')
-    if (!equalBytes(h.stateRoot, this.rootWith(writes))) bad('stateRoot mismatch')
+    const hash = blockHash(h)
+    const root = this.rootHolding(writes, hash, (r) => equalBytes(r, h.stateRoot))
+    if (!equalBytes(h.stateRoot, root)) bad('stateRoot mismatch')
     return {
       block,
-      hash: blockHash(h),
+      hash,
       parentHash: this.head.hash,
       included: exec.included,
       results: exec.results,
@@ -824,6 +921,7 @@ export class NetworkNode extends EventEmitter {
     return this.withLock(async () => {
       if (this.head.height !== 0n)
         throw new NetworkError('STATE_MISMATCH', 'a snapshot can only be installed on an empty chain')
+      this.settle()
       const block = decodeBlock(s.blockBytes)
       const commit = decodeCommit(s.commitBytes)
       const hash = blockHash(block.header)
@@ -878,7 +976,28 @@ export class NetworkNode extends EventEmitter {
         throw e
       }
       for (const [vh, set] of validatorSets) this.setCache.set(vh, set)
-      this.applyCommitted(p.writes)
+      const held = this.held
+      if (
+        held !== undefined &&
+        held.writes === p.writes &&
+        equalBytes(held.hash, p.hash) &&
+        equalBytes(held.parentHash, this.head.hash)
+      ) {
+        // This very block was validated (or built) on this head: keep its applied, hashed writes.
+        this.held = undefined
+        this.state.hide(undefined)
+        this.tree.release(held.token)
+        for (const [k, v] of p.writes) {
+          const old = held.committed.get(k)
+          if (old) this.stateByteCount -= k.length + old.length
+          if (v !== null) this.stateByteCount += k.length + v.length
+        }
+        this.commitStats.reused++
+      } else {
+        this.settle()
+        this.applyCommitted(p.writes)
+        this.commitStats.applied++
+      }
       const header = p.block.header
       this.head = { height, hash: p.hash, header, commit }
       this.mempool.update(p.included, (acct) => getNonce(this.state, acct), height + 1n)
@@ -1022,14 +1141,17 @@ export class NetworkNode extends EventEmitter {
 
   /** A state proof for `key` against the head's state root, read under the lock for consistency. */
   proveState(key: Uint8Array) {
-    return this.withLock(async () => ({
-      height: this.head.height,
-      header: this.head.header,
-      commit: this.head.commit,
-      stateRoot: this.tree.root(),
-      value: this.tree.get(key) ?? null,
-      proof: this.tree.prove(key),
-    }))
+    return this.withLock(async () => {
+      this.settle() // the proof is against the committed root
+      return {
+        height: this.head.height,
+        header: this.head.header,
+        commit: this.head.commit,
+        stateRoot: this.tree.root(),
+        value: this.tree.get(key) ?? null,
+        proof: this.tree.prove(key),
+      }
+    })
   }
 
   /** All balances of an account as of the last committed block (a consistent LevelDB snapshot). */
