@@ -244,3 +244,61 @@ describe('mesh relayer (networks hosted together)', () => {
     assert.equal(voucher(), before)
   })
 })
+
+describe('relayer wake-up', () => {
+  /** An endpoint with no packets that announces blocks when told to; counts the passes' queries. */
+  function quietEndpoint(networkId: string) {
+    const listeners = new Set<() => void>()
+    const ep = {
+      networkId,
+      packetQueries: 0,
+      onQuery: undefined as (() => void) | undefined,
+      head: async () => {
+        throw new Error('not used')
+      },
+      prove: async () => {
+        throw new Error('not used')
+      },
+      query: async <T>(name: string): Promise<T> => {
+        if (name === 'packets') {
+          ep.packetQueries++
+          ep.onQuery?.()
+          return [] as T
+        }
+        // client / registry lookups of the periodic checks: nothing to do
+        return (name === 'registry' ? { hub: null, record: null } : null) as T
+      },
+      submit: async () => '',
+      onBlock: (l: () => void) => {
+        listeners.add(l)
+        return () => listeners.delete(l)
+      },
+      block: () => {
+        for (const l of listeners) l()
+      },
+      listeners,
+    }
+    return ep
+  }
+
+  it('passes once at start and then on each block of either network, not on a timer', async () => {
+    const a = quietEndpoint('a')
+    const b = quietEndpoint('b')
+    // No timer could run a second pass within the test: the fallback is an hour.
+    const r = new Relayer(a as MeshEndpoint, b as MeshEndpoint, { idleMs: 3_600_000, checkMs: 3_600_000 })
+    const queried = () => new Promise<void>((res) => (a.onQuery = res))
+    let next = queried()
+    r.start()
+    await next
+    assert.equal(r.stats.passes, 1)
+    for (const ep of [b, a, b]) {
+      next = queried()
+      ep.block()
+      await next
+    }
+    assert.equal(r.stats.passes, 4)
+    assert.equal(a.packetQueries, 4)
+    await r.stop()
+    assert.equal(a.listeners.size + b.listeners.size, 0, 'stop detaches from both networks')
+  })
+})
