@@ -263,3 +263,28 @@ test('Wycheproof through the pool (packing, workers, node:crypto): same answers 
     await pool.close()
   }
 })
+
+test('verifySync gives the workers verdict on the calling thread; idle reflects queued and in-flight jobs', async () => {
+  const pool = new VerifyPool({ size: 1 })
+  try {
+    const jobs: VerifyJob[] = []
+    for (let i = 0; i < 12; i++) jobs.push(job(i, i % 3 !== 0, i % 2 === 0 ? 'ed25519' : 'secp256k1'))
+    jobs.push({ ...job(20), scheme: 'rsa' } as unknown as VerifyJob, { ...job(21), sig: new Uint8Array(0) })
+    // A message in two pieces (prefix || body), as NetworkNode sends txs.
+    const whole = job(30)
+    jobs.push({ ...whole, msgPrefix: whole.msg.subarray(0, 2), msg: whole.msg.subarray(2) })
+    assert.equal(pool.idle, true)
+    const pending = pool.verifyBatch(jobs)
+    assert.equal(pool.idle, false)
+    const byPool = await pending
+    assert.equal(pool.idle, true)
+    assert.deepEqual(
+      jobs.map((j) => pool.verifySync(j)),
+      byPool,
+    )
+    assert.equal(byPool.at(-1), true)
+  } finally {
+    await pool.close()
+  }
+  assert.equal(pool.idle, false)
+})

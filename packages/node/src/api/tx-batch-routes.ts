@@ -23,6 +23,7 @@ import {
 } from '@pulsemesh/core'
 import type { FastifyInstance } from 'fastify'
 import type { NetworkNode } from '../chain/network-node.ts'
+import { TRACE_DIR, trace } from '../consensus/trace.ts'
 import { hostedNetwork } from './hosted-network.ts'
 import * as S from './schemas.ts'
 
@@ -98,6 +99,7 @@ export function registerTxBatchRoutes(app: FastifyInstance, networks: Map<string
       const txs = Buffer.isBuffer(req.body)
         ? decodeTxBatchBody(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength))
         : txsFromJson(req.body)
+      if (TRACE_DIR) trace(`api txs in n=${txs.length} first=${toHex(txHash(txs[0])).slice(0, 8)}`)
       const outcomes = await n.submitTxs(txs)
       let accepted = 0
       const results = outcomes.map((r, i) => {

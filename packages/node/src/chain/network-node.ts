@@ -60,6 +60,7 @@ import {
 import { incrementProposerPriority, type ValidatorSet, validatorSetFromParts } from '@pulsemesh/consensus'
 import { Mempool, type MempoolLimits } from '../mempool/mempool.ts'
 import type { NetworkStore } from '../storage/chain-store.ts'
+import { TRACE_DIR, trace } from '../consensus/trace.ts'
 import { TreeStore } from './tree-store.ts'
 
 /** Checks signatures off the main thread (the worker pool implements it). */
@@ -74,7 +75,18 @@ export interface SignatureVerifier {
   }): Promise<boolean>
   /** Set by verifiers that take a job's message in two pieces (VerifyPool): saves joining them per tx. */
   readonly acceptsMsgPrefix?: boolean
+  /** Optional (VerifyPool): nothing queued or in flight. */
+  readonly idle?: boolean
+  /** Optional (VerifyPool): the same verdict as `verify`, on the calling thread. */
+  verifySync?(job: Parameters<SignatureVerifier['verify']>[0]): boolean
 }
+
+/**
+ * A request (or gossip batch) with at most this many txs to verify is checked on the main thread
+ * when the pool is idle: at light load the worker round trip is the largest wait of admission,
+ * the verify itself ~0.1 ms. Larger batches and a busy pool (saturation) keep the main thread free.
+ */
+const SYNC_VERIFY_MAX = 2
 
 export interface ValidatorKey {
   /** 32-byte Ed25519 seed; never logged. */
@@ -229,6 +241,8 @@ export class NetworkNode extends EventEmitter {
     | undefined
   /** Keys + values of the committed state in bytes (storage quotas count this, not entries). */
   private stateByteCount = 0
+  /** Main-thread signature checks left in this synchronous run (see syncVerifyOk). */
+  private syncVerifyLeft = SYNC_VERIFY_MAX
   /**
    * The last block this validator validated or built for head+1, left applied in the tree under an
    * open snapshot with its nodes hashed, so committing that block keeps it (`release`) instead of
@@ -350,8 +364,34 @@ export class NetworkNode extends EventEmitter {
    */
   async submitTx(bytes: Uint8Array): Promise<DecodedTx> {
     const d = this.precheck(bytes)
-    if (!(await this.checkSignature(d))) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
+    const ok = await (this.syncVerifyOk(1) ? this.checkSignatureSync(d) : this.checkSignature(d))
+    if (!ok) throw new TxError('BAD_SIGNATURE', 'signature does not verify')
     return this.admit(d)
+  }
+
+  /**
+   * Whether `n` unverified txs of one submission are checked on this thread (see SYNC_VERIFY_MAX):
+   * at most SYNC_VERIFY_MAX per synchronous run, so many submitTx calls made in one loop (a client
+   * window) still go to the pool after the first ones.
+   */
+  private syncVerifyOk(n: number): boolean {
+    if (n > this.syncVerifyLeft || this.pool.verifySync === undefined || this.pool.idle !== true) return false
+    if (this.syncVerifyLeft === SYNC_VERIFY_MAX)
+      queueMicrotask(() => {
+        this.syncVerifyLeft = SYNC_VERIFY_MAX
+      })
+    this.syncVerifyLeft -= n
+    return true
+  }
+
+  /** checkSignature on this thread (no pool job); joins a pool job already running for the tx. */
+  private checkSignatureSync(d: DecodedTx): boolean | Promise<boolean> {
+    if (this.verified.has(d.hashHex)) return true
+    const running = this.verifying.get(d.hashHex)
+    if (running !== undefined) return running
+    const ok = this.pool.verifySync!(verifyJobOf(d, this.pool.acceptsMsgPrefix === true))
+    if (ok) this.rememberVerified(d.hashHex)
+    return ok
   }
 
   /** The tx's signature verdict: true if already verified here, else one shared pool job. */
@@ -393,11 +433,19 @@ export class NetworkNode extends EventEmitter {
         return undefined
       }
     })
+    let unverified = 0
+    for (const d of pending) if (d !== undefined && !this.verified.has(d.hashHex)) unverified++
+    const sync = unverified > 0 && this.syncVerifyOk(unverified)
     const oks = await Promise.all(
       pending.map((d) =>
-        d === undefined ? true : Promise.resolve(this.checkSignature(d)).catch((e: Error) => e),
+        d === undefined
+          ? true
+          : Promise.resolve(sync ? this.checkSignatureSync(d) : this.checkSignature(d)).catch(
+              (e: Error) => e,
+            ),
       ),
     )
+    if (TRACE_DIR) trace(`txs verified n=${list.length}`)
     for (let i = 0; i < list.length; i++) {
       const d = pending[i]
       if (d === undefined) continue
