@@ -178,18 +178,30 @@ export function encodeTxResultFast(r: TxResultSSZValue): Uint8Array | undefined 
  * of one off-heap buffer per tx). Entries over a limit are left undefined for the schema path.
  */
 export function encodeTxResultsFast(rs: readonly TxResultSSZValue[]): (Uint8Array | undefined)[] {
-  const sizes = new Array<number>(rs.length)
+  return packInOneBuffer(rs, txResultSize, writeTxResult)
+}
+
+/**
+ * Lays out every item whose `sizeOf` is not negative back to back in one buffer and returns a view
+ * per item (undefined where `sizeOf` said -1: over a limit, left to the general path).
+ */
+function packInOneBuffer<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  write: (item: T, buf: Uint8Array, at: number) => unknown,
+): (Uint8Array | undefined)[] {
+  const sizes = new Array<number>(items.length)
   let total = 0
-  for (let i = 0; i < rs.length; i++) {
-    sizes[i] = txResultSize(rs[i])
+  for (let i = 0; i < items.length; i++) {
+    sizes[i] = sizeOf(items[i])
     if (sizes[i] > 0) total += sizes[i]
   }
   const buf = new Uint8Array(total)
-  const out = new Array<Uint8Array | undefined>(rs.length)
+  const out = new Array<Uint8Array | undefined>(items.length)
   let at = 0
-  for (let i = 0; i < rs.length; i++) {
+  for (let i = 0; i < items.length; i++) {
     if (sizes[i] < 0) continue
-    writeTxResult(rs[i], buf, at)
+    write(items[i], buf, at)
     out[i] = buf.subarray(at, at + sizes[i])
     at += sizes[i]
   }
@@ -320,20 +332,5 @@ function writeTxResultText(r: TxResultText, out: Uint8Array, base: number): void
  * undefined for the general path (UTF-8 conversion, then the schema's own checks).
  */
 export function encodeTxResultsTextFast(rs: readonly TxResultText[]): (Uint8Array | undefined)[] {
-  const sizes = new Array<number>(rs.length)
-  let total = 0
-  for (let i = 0; i < rs.length; i++) {
-    sizes[i] = txResultTextSize(rs[i])
-    if (sizes[i] > 0) total += sizes[i]
-  }
-  const buf = new Uint8Array(total)
-  const out = new Array<Uint8Array | undefined>(rs.length)
-  let at = 0
-  for (let i = 0; i < rs.length; i++) {
-    if (sizes[i] < 0) continue
-    writeTxResultText(rs[i], buf, at)
-    out[i] = buf.subarray(at, at + sizes[i])
-    at += sizes[i]
-  }
-  return out
+  return packInOneBuffer(rs, txResultTextSize, writeTxResultText)
 }
