@@ -92,8 +92,12 @@ describe('staking through consensus: downtime, rotation, equivocation', async ()
     await waitFor(() => getValidator(v0().state, opOf(2))?.jailed === false, 'unjailed')
     const back = v0().height + 2n
     assert.equal(await inSet(validatorKeys[2].publicKey.bytes, back), true)
-    await waitFor(() => v0().height >= back + 2n, 'a few blocks with v2 back')
-    assert.equal(await signedBlock(validatorKeys[2].publicKey.bytes, back + 1n), true)
+    await waitFor(() => v0().height >= back + 5n, 'a few blocks with v2 back')
+    // A commit names the precommits that arrived in time, so one block may lack v2's: count over four.
+    let signedBack = 0
+    for (let h = back + 1n; h < back + 5n; h++)
+      if (await signedBlock(validatorKeys[2].publicKey.bytes, h)) signedBack++
+    assert.ok(signedBack >= 2, `v2 signed ${signedBack} of the 4 blocks after its return`)
     for (const v of live()) assert.equal(getValidator(v.node.state, opOf(2))?.jailed, false)
   })
 
