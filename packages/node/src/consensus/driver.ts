@@ -66,7 +66,12 @@ import {
 } from './messages.ts'
 import { type ForkEvidence, readForkEvidence, writeForkEvidence } from './fork-evidence.ts'
 import type { SignStateFile } from './sign-state-file.ts'
-import { type ConsensusTransport, VerifiedSignatures } from './transport.ts'
+import {
+  type ConsensusTransport,
+  nextResendDelay,
+  STALL_RESEND_MS,
+  VerifiedSignatures,
+} from './transport.ts'
 import { TRACE_DIR, trace } from './trace.ts'
 
 /**
@@ -218,6 +223,8 @@ export class ConsensusDriver extends EventEmitter {
   private readonly txBytes = new Map<string, Uint8Array>()
   private readonly prepared = new Map<string, PreparedBlock>()
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** Stall re-send of the open height, for transports without their own (see armStall). */
+  private stallTimer: NodeJS.Timeout | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
   private maxSeenHeight = 0n
@@ -373,6 +380,7 @@ export class ConsensusDriver extends EventEmitter {
     this.node.off('tx', this.onTx)
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
+    if (this.stallTimer) clearTimeout(this.stallTimer)
     this.transport.close()
     await this.queue
     this.signState.close() // its descriptor; a later save reopens the file
@@ -480,6 +488,38 @@ export class ConsensusDriver extends EventEmitter {
     for (const [k, p] of this.signedProposals) if (p.height < h) this.signedProposals.delete(k)
     this.prepared.clear()
     this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
+    this.armStall(h, STALL_RESEND_MS)
+  }
+
+  /**
+   * A transport without a stall re-send of its own (in-process) loses messages sent to a peer not
+   * connected yet (a restart brings validators up one by one), and a step such as "waiting for
+   * 2/3 prevotes" schedules no timeout that would re-send them: without this the height could
+   * wait forever. While height h is open, its round's own messages go out again with the gossip
+   * transport's backoff (1.5 s, 3 s, ... 12 s).
+   */
+  private armStall(h: bigint, delayMs: number): void {
+    if (this.transport.resendsStalled === true || this.stopped) return
+    if (this.stallTimer) clearTimeout(this.stallTimer)
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined
+      if (this.stopped || this.node.halted || this.node.height >= h || this.engine.currentHeight !== h) return
+      // Every round of the height: a lock taken in an earlier round is released only by its POL
+      // (2/3 prevotes of that round), which peers that missed them cannot otherwise get.
+      for (let r = 0; r <= this.engine.currentRound; r++) this.resendRound(r)
+      this.armStall(h, nextResendDelay(delayMs))
+    }, delayMs)
+    this.stallTimer.unref()
+  }
+
+  /** Broadcasts this node's proposal and votes of `round` (default: the current one) again. */
+  private resendRound(round = this.engine.currentRound): void {
+    const msgs = this.engine.roundMessages(round)
+    for (const proposal of msgs.proposals) {
+      const b = this.blocks.get(toHex(proposal.blockHash))
+      if (b) this.transport.broadcast(this.proposalMessage(proposal, b))
+    }
+    for (const vote of msgs.votes) this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
   }
 
   /**
@@ -925,14 +965,7 @@ export class ConsensusDriver extends EventEmitter {
     // A transport without a stall re-send of its own (in-process) relies on these re-sends for
     // eventual delivery: a step like "waiting for 2/3 prevotes" has no timeout, so any timeout of
     // the height in progress re-sends there.
-    if (effective || (current && this.transport.resendsStalled !== true)) {
-      const msgs = this.engine.roundMessages(this.engine.currentRound)
-      for (const proposal of msgs.proposals) {
-        const b = this.blocks.get(toHex(proposal.blockHash))
-        if (b) this.transport.broadcast(this.proposalMessage(proposal, b))
-      }
-      for (const vote of msgs.votes) this.transport.broadcast(encodeMessage({ type: 'vote', vote }))
-    }
+    if (effective || (current && this.transport.resendsStalled !== true)) this.resendRound()
     if (this.maxSeenHeight > this.node.height + 1n) this.requestCatchUp(true)
   }
 

@@ -3,6 +3,18 @@
  * and receives opaque bytes (see messages.ts), so the libp2p gossip layer of a later issue can
  * implement this interface without touching consensus.
  */
+/**
+ * First re-send of a height's own messages this long after the first of them was sent; each
+ * further re-send of the same height waits twice as long, up to STALL_RESEND_MAX_MS.
+ */
+export const STALL_RESEND_MS = 1500
+export const STALL_RESEND_MAX_MS = 12_000
+
+/** The next wait of the per-height re-send backoff (1.5 s, 3 s, 6 s, 12 s, 12 s, ...). */
+export function nextResendDelay(ms: number): number {
+  return Math.min(ms * 2, STALL_RESEND_MAX_MS)
+}
+
 export interface ConsensusTransport {
   /** Sends `msg` to every other connected validator of the network (never back to the sender). */
   broadcast(msg: Uint8Array): void

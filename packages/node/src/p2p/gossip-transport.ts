@@ -35,7 +35,16 @@ import {
 import type { NetworkNode } from '../chain/network-node.ts'
 import { decodeEvidence, decodeMessage, MsgTag } from '../consensus/messages.ts'
 import { TRACE_DIR, trace } from '../consensus/trace.ts'
-import { type ConsensusTransport, VerifiedSignatures } from '../consensus/transport.ts'
+import {
+  type ConsensusTransport,
+  nextResendDelay,
+  STALL_RESEND_MS,
+  VerifiedSignatures,
+} from '../consensus/transport.ts'
+
+// The stall re-send backoff lives with the transport interface (the driver uses it for transports
+// without their own); re-exported for the gossip layer's users.
+export { nextResendDelay, STALL_RESEND_MAX_MS, STALL_RESEND_MS } from '../consensus/transport.ts'
 import type { BlockSync } from './block-sync.ts'
 import type { P2PNode, Verdict } from './p2p-node.ts'
 
@@ -79,18 +88,6 @@ export const REJECT_TX_CODES = new Set([
 /** Recent consensus messages kept for re-sending (bounded by count and bytes). */
 const RECENT_MAX = 48
 const RECENT_BYTES_MAX = 16 * 1024 * 1024
-/**
- * First re-send of a height's own messages this long after the first of them was sent; each
- * further re-send of the same height waits twice as long, up to STALL_RESEND_MAX_MS.
- */
-export const STALL_RESEND_MS = 1500
-export const STALL_RESEND_MAX_MS = 12_000
-
-/** The next wait of the per-height re-send backoff (1.5 s, 3 s, 6 s, 12 s, 12 s, ...). */
-export function nextResendDelay(ms: number): number {
-  return Math.min(ms * 2, STALL_RESEND_MAX_MS)
-}
-
 /** Height of an own proposal or vote (proposal: fixed offset, no copy of the block bytes). */
 function messageHeight(msg: Uint8Array): bigint {
   if (msg[0] === MsgTag.Proposal || msg[0] === MsgTag.CompactProposal)
