@@ -244,14 +244,25 @@ export function advanceValidatorSet(
 
 /**
  * Rebuild a set from stored validators exactly as given (order and priorities kept), e.g. after
- * loading; the proposer is the highest priority. Used by tests to port CometBFT vectors.
+ * loading. Pass the stored `proposerIndex`: the proposer of a set made by an increment is NOT the
+ * highest priority any more (its priority just dropped by the total power), so it cannot be
+ * recomputed from the priorities; CometBFT stores it too (ValidatorSet.proposer). Without it the
+ * highest priority is taken, which is right only for sets no increment produced (CometBFT vectors).
  */
-export function validatorSetFromParts(validators: readonly ConsensusValidator[]): ValidatorSet {
+export function validatorSetFromParts(
+  validators: readonly ConsensusValidator[],
+  proposerIndex?: number,
+): ValidatorSet {
   if (validators.length === 0) throw new ConsensusError('VALSET_EMPTY', 'empty validator set')
+  if (
+    proposerIndex !== undefined &&
+    !(Number.isSafeInteger(proposerIndex) && proposerIndex >= 0 && proposerIndex < validators.length)
+  )
+    throw new ConsensusError('VALSET_BAD_PROPOSER', 'proposer index outside the set', { proposerIndex })
   const vals = copyVals(validators)
   let total = 0n
   for (const v of vals) total = clip(total + v.votingPower)
-  return freeze(vals, findProposer(vals), total)
+  return freeze(vals, proposerIndex ?? findProposer(vals), total)
 }
 
 /** Proposer index for `round` at this set's height. */

@@ -138,21 +138,32 @@ export interface CommittedBlock {
   results: TxResult[]
 }
 
-/** Encodes a validator set with its proposer priorities (what CometBFT stores per height). */
+/**
+ * Encodes a validator set with its proposer priorities and its round-0 proposer (what CometBFT stores
+ * per height): `{"validators":[[address, key, power, priority], ...],"proposer":i}`. The proposer must
+ * be stored: after an increment it is not the highest priority, so a set loaded without it named
+ * another proposer than the set it was saved from (a restarted node then disagreed with its peers on
+ * who proposes the next heights, and refused their proposals).
+ */
 export function encodeValidatorSet(set: ValidatorSet): Uint8Array {
   return fromUtf8Inverse(
-    JSON.stringify(
-      set.validators.map((v) => [
+    JSON.stringify({
+      validators: set.validators.map((v) => [
         toHex(v.address),
         toHex(v.publicKey),
         v.votingPower.toString(),
         v.proposerPriority.toString(),
       ]),
-    ),
+      proposer: set.proposerIndex,
+    }),
   )
 }
+/** Decodes encodeValidatorSet output (also the older bare array, whose proposer is recomputed). */
 export function decodeValidatorSet(b: Uint8Array): ValidatorSet {
-  const rows = JSON.parse(fromUtf8(b)) as [string, string, string, string][]
+  const parsed = JSON.parse(fromUtf8(b)) as
+    | [string, string, string, string][]
+    | { validators: [string, string, string, string][]; proposer: number }
+  const rows = Array.isArray(parsed) ? parsed : parsed.validators
   return validatorSetFromParts(
     rows.map(([a, k, p, pr]) => ({
       address: fromHex(a),
@@ -160,6 +171,7 @@ export function decodeValidatorSet(b: Uint8Array): ValidatorSet {
       votingPower: BigInt(p),
       proposerPriority: BigInt(pr),
     })),
+    Array.isArray(parsed) ? undefined : parsed.proposer,
   )
 }
 const fromUtf8Inverse = (s: string) => new TextEncoder().encode(s)
