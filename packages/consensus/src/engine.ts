@@ -534,7 +534,13 @@ export class TendermintEngine {
     this.markSent(rs, proposer)
     if (!this.validity.has(key)) {
       this.validity.set(key, 'pending')
-      out.push({ type: 'ValidateBlock', height: this.height, round: p.round, blockHash: p.blockHash })
+      out.push({
+        type: 'ValidateBlock',
+        height: this.height,
+        round: p.round,
+        polRound: p.polRound,
+        blockHash: p.blockHash,
+      })
     }
     this.evaluate(out)
   }

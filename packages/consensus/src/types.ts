@@ -114,7 +114,11 @@ export type EngineAction =
   | { type: 'SignAndBroadcastVote'; vote: UnsignedVote; signState: SignState; resend: boolean }
   | { type: 'ScheduleTimeout'; height: bigint; round: number; step: TimeoutStep; durationMs: number }
   | { type: 'GetProposalBlock'; height: bigint; round: number }
-  | { type: 'ValidateBlock'; height: bigint; round: number; blockHash: Uint8Array }
+  /**
+   * `round`/`polRound` of the proposal that carried the block: a block re-proposed with a POL
+   * (`polRound` >= 0) was built by the proposer of an earlier round, not of `round`.
+   */
+  | { type: 'ValidateBlock'; height: bigint; round: number; polRound: number; blockHash: Uint8Array }
   | { type: 'Commit'; height: bigint; round: number; blockHash: Uint8Array; commit: Commit }
   | { type: 'RecordEvidence'; evidence: DuplicateVoteEvidence }
   /** A network message was dropped; `code` says why (for peer scoring and metrics). State is untouched. */

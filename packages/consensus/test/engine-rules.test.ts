@@ -133,7 +133,12 @@ test('line 28: a proposal with polRound vr and a polka at vr >= lockedRound is p
   e.handle(timeout(1, 'precommit'))
   assert.equal(e.snapshot().round, 2)
   const p2 = proposerIndexForRound(h.set, 2)
-  feed(e, [recvProposal(h.proposal(2, B, 1, 1n, p2))])
+  const asked = feed(e, [recvProposal(h.proposal(2, B, 1, 1n, p2))])
+  // The shell learns the proposal's polRound: a re-proposed block's header names an earlier proposer.
+  assert.deepEqual(
+    ofType(asked, 'ValidateBlock').map((a) => [a.round, a.polRound]),
+    [[2, 1]],
+  )
   const [v] = votesOf(e.handle(validated(B)))
   assert.ok(equalBytes(v.blockHash, B))
   // Without the polka at vr the same proposal is not acted on (waits for timeoutPropose).

@@ -180,3 +180,59 @@ test('a record larger than the slot grows the file (atomically) and later saves 
   const back = new SignStateFile(path).load()!
   assert.equal(back.height, 3n)
 })
+
+const locked = (height: bigint, fill: number): SignState => ({
+  ...state(height, 0, 3),
+  lockedRound: 0,
+  lockedBlockHash: new Uint8Array(32).fill(fill),
+})
+
+test('the locked block is saved in the same slot as the lock and read back with it', () => {
+  const path = fresh()
+  const f = new SignStateFile(path)
+  const block = new Uint8Array(10_000).map((_, i) => i % 251)
+  f.save(locked(7n, 1), block) // outgrows the default slot: one atomic grow
+  const inPlace = f.writes.inPlace
+  f.save(locked(7n, 1), block)
+  assert.equal(f.writes.inPlace, inPlace + 1, 'then saved in place, one fdatasync')
+  const back = new SignStateFile(path).loadWithBlock()
+  assert.equal(back.state?.height, 7n)
+  assert.deepEqual(back.lockedBlock, block)
+  // A later record without a lock carries no block; the lock-less save ignores a block passed in.
+  f.save(state(8n), block)
+  assert.deepEqual(new SignStateFile(path).loadWithBlock(), {
+    state: new SignStateFile(path).load(),
+    lockedBlock: null,
+  })
+  assert.equal(new SignStateFile(path).load()?.height, 8n)
+})
+
+test('a locked record written without its block loads with lockedBlock null; older records still load', () => {
+  const path = fresh()
+  const f = new SignStateFile(path)
+  f.save(locked(3n, 2))
+  const back = new SignStateFile(path).loadWithBlock()
+  assert.equal(back.state?.lockedRound, 0)
+  assert.equal(back.lockedBlock, null)
+  const old = fresh()
+  writeFileSync(old, encodeSignState(locked(4n, 3)))
+  assert.equal(new SignStateFile(old).loadWithBlock().lockedBlock, null)
+})
+
+test('a locked-block record with a bad JSON length is SIGN_STATE_CORRUPT', () => {
+  const path = fresh()
+  const f = new SignStateFile(path)
+  f.save(state(1n))
+  const json = new TextEncoder().encode(encodeSignState(locked(2n, 4)))
+  for (const len of [json.length + 10, 0, 1]) {
+    const payload = new Uint8Array(5 + json.length + 3)
+    payload[0] = 0x01
+    new DataView(payload.buffer).setUint32(1, len)
+    payload.set(json, 5)
+    const image = readFileSync(path)
+    image.fill(0, slotAt(0), slotAt(2))
+    image.set(encodeSlot(5n, payload), slotAt(1))
+    writeFileSync(path, image)
+    assert.throws(() => new SignStateFile(path).loadWithBlock(), isCorrupt, `length ${len}`)
+  }
+})

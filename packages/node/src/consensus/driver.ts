@@ -24,6 +24,7 @@ import {
   DEFAULT_TIMEOUTS,
   medianTime,
   proposerIndexForRound,
+  type SignState,
   TendermintEngine,
   type TimeoutParams,
   type ValidatorSet,
@@ -66,12 +67,7 @@ import {
 } from './messages.ts'
 import { type ForkEvidence, readForkEvidence, writeForkEvidence } from './fork-evidence.ts'
 import type { SignStateFile } from './sign-state-file.ts'
-import {
-  type ConsensusTransport,
-  nextResendDelay,
-  STALL_RESEND_MS,
-  VerifiedSignatures,
-} from './transport.ts'
+import { type ConsensusTransport, nextResendDelay, STALL_RESEND_MS, VerifiedSignatures } from './transport.ts'
 import { TRACE_DIR, trace } from './trace.ts'
 
 /**
@@ -227,6 +223,10 @@ export class ConsensusDriver extends EventEmitter {
   private stallTimer: NodeJS.Timeout | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
+  /** The block our persisted lock names, read back at start (restoreLockedBlock installs it). */
+  private restoredLock: { hash: Uint8Array; bytes: Uint8Array } | undefined
+  /** Names this validator in PULSEMESH_CONSENSUS_TRACE lines (several share a process in-process). */
+  private readonly traceTag: string
   private maxSeenHeight = 0n
   private lastRequest = { height: -1n, at: 0 }
   private lastServed = new Map<bigint, number>()
@@ -290,15 +290,19 @@ export class ConsensusDriver extends EventEmitter {
         verified.has(pk, msg, sig) || verify({ scheme: 'ed25519', bytes: pk }, msg, sig),
     }
     this.engine = this.makeEngine(o.key)
+    this.traceTag = `[${toHex(o.key.publicKey).slice(0, 6)}]`
   }
 
   /** An engine signing as `key`, resuming from the persisted sign state (heights only grow). */
   private makeEngine(key: ValidatorKey): TendermintEngine {
     const ext = this.engineOpts.ext
+    const saved = this.signState.loadWithBlock()
+    const lock = saved.state?.lockedBlockHash
+    this.restoredLock = lock && saved.lockedBlock ? { hash: lock, bytes: saved.lockedBlock } : undefined
     return new TendermintEngine({
       verifier: this.verifier,
       ownAddress: accountIdOf({ scheme: 'ed25519', bytes: key.publicKey }),
-      signState: this.signState.load(),
+      signState: saved.state,
       timeouts: this.engineOpts.timeouts,
       extendVote: ext ? (h, r, b) => ext.extend(h, r, b) : undefined,
       verifyVoteExtension: ext ? (v) => ext.verify(v) : undefined,
@@ -331,7 +335,7 @@ export class ConsensusDriver extends EventEmitter {
       // Forwarded txs go straight to the mempool: they must not wait behind consensus work.
       if (m[0] === MsgTag.Tx) this.onPeerTx(m)
       else {
-        if (TRACE_DIR) trace(`msg in tag=${m[0]} bytes=${m.length}`)
+        if (TRACE_DIR) trace(`${this.traceTag} msg in tag=${m[0]} bytes=${m.length}`)
         void this.enqueue(() => this.onMessage(m))
       }
     })
@@ -376,6 +380,7 @@ export class ConsensusDriver extends EventEmitter {
 
   /** Stops timers and the transport and waits for in-flight work (a commit finishes writing). */
   async stop(): Promise<void> {
+    if (TRACE_DIR) trace(`${this.traceTag} stop at ${this.node.height} engine ${this.height}/${this.round}`)
     this.stopped = true
     this.node.off('tx', this.onTx)
     for (const t of this.timers) clearTimeout(t)
@@ -481,14 +486,53 @@ export class ConsensusDriver extends EventEmitter {
     if (this.engine.currentStep !== 'idle' && this.engine.currentHeight >= h) return
     this.waiting = undefined
     this.startedAt = performance.now()
-    if (TRACE_DIR) trace(`start ${h} mempool=${this.node.mempool.size}`)
+    if (TRACE_DIR) trace(`${this.traceTag} start ${h} mempool=${this.node.mempool.size}`)
     await this.loadSets(h)
     this.pickKey(h)
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
     for (const [k, p] of this.signedProposals) if (p.height < h) this.signedProposals.delete(k)
     this.prepared.clear()
+    await this.restoreLockedBlock(h)
     this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
     this.armStall(h, STALL_RESEND_MS)
+  }
+
+  /**
+   * After a restart inside a height where we locked on a block: the block saved with the lock is
+   * executed again and kept, so this node can commit it, re-propose it (as the round's proposer, or
+   * by re-sending its own signed proposal) and serve it. Without it, a network whose every holder of
+   * the block restarted could never decide: the locked validators prevote nil for anything else.
+   */
+  private async restoreLockedBlock(h: bigint): Promise<void> {
+    const lock = this.restoredLock
+    this.restoredLock = undefined
+    if (!lock || this.node.height + 1n !== h) return
+    let block: Block
+    try {
+      block = decodeBlock(lock.bytes)
+    } catch {
+      return
+    }
+    if (block.header.height !== h || !equalBytes(blockHash(block.header), lock.hash)) return
+    const key = toHex(lock.hash)
+    this.keepBlock(key, block, lock.bytes)
+    try {
+      const info = await this.consensusInfo(h, block.lastCommit, block.evidence)
+      this.prepared.set(key, await this.node.validateBlock(block, this.headerCheck(block, 'member'), info))
+    } catch (e) {
+      if (!(e instanceof NetworkError)) throw e
+      this.blocks.delete(key)
+      this.emit('invalidBlock', { height: h, hash: key, reason: e.message })
+    }
+  }
+
+  /** The encoded block `s` is locked on, to persist with it (undefined: no lock, or not held). */
+  private lockedBlockBytes(s: SignState): Uint8Array | undefined {
+    if (!s.lockedBlockHash) return undefined
+    const b = this.blocks.get(toHex(s.lockedBlockHash))
+    if (!b) return undefined
+    b.bytes ??= encodeBlock(b.block)
+    return b.bytes
   }
 
   /**
@@ -506,6 +550,7 @@ export class ConsensusDriver extends EventEmitter {
       if (this.stopped || this.node.halted || this.node.height >= h || this.engine.currentHeight !== h) return
       // Every round of the height: a lock taken in an earlier round is released only by its POL
       // (2/3 prevotes of that round), which peers that missed them cannot otherwise get.
+      if (TRACE_DIR) trace(`${this.traceTag} stall resend ${h} rounds 0..${this.engine.currentRound}`)
       for (let r = 0; r <= this.engine.currentRound; r++) this.resendRound(r)
       this.armStall(h, nextResendDelay(delayMs))
     }, delayMs)
@@ -541,7 +586,13 @@ export class ConsensusDriver extends EventEmitter {
   private feed(first: EngineEvent): void {
     const events: EngineEvent[] = [first]
     while (events.length > 0) {
-      const actions = this.engine.handle(events.shift()!)
+      const e = this.engine
+      const before = TRACE_DIR ? `${e.currentHeight}/${e.currentRound}/${e.currentStep}` : ''
+      const actions = e.handle(events.shift()!)
+      if (TRACE_DIR) {
+        const now = `${e.currentHeight}/${e.currentRound}/${e.currentStep}`
+        if (now !== before) trace(`${this.traceTag} step ${before} -> ${now}`)
+      }
       for (const a of actions) this.perform(a, events)
     }
   }
@@ -550,10 +601,10 @@ export class ConsensusDriver extends EventEmitter {
     switch (a.type) {
       case 'SignAndBroadcastProposal': {
         const t0 = performance.now()
-        this.signState.save(a.signState) // fsync BEFORE signing and sending
+        this.signState.save(a.signState, this.lockedBlockBytes(a.signState)) // fsync BEFORE signing and sending
         if (TRACE_DIR)
           trace(
-            `signstate proposal ${a.proposal.height}/${a.proposal.round} ${(performance.now() - t0).toFixed(1)}ms`,
+            `${this.traceTag} signstate proposal ${a.proposal.height}/${a.proposal.round} ${(performance.now() - t0).toFixed(1)}ms`,
           )
         const signBytes = this.verifier.proposalSignBytes(a.proposal)
         const proposal: Proposal = { ...a.proposal, signature: sign('ed25519', this.key.seed, signBytes) }
@@ -568,10 +619,10 @@ export class ConsensusDriver extends EventEmitter {
       }
       case 'SignAndBroadcastVote': {
         const t0 = performance.now()
-        this.signState.save(a.signState) // fsync BEFORE signing and sending
+        this.signState.save(a.signState, this.lockedBlockBytes(a.signState)) // fsync BEFORE signing and sending
         if (TRACE_DIR)
           trace(
-            `signstate vote${a.vote.type} ${a.vote.height}/${a.vote.round} nil=${a.vote.blockHash.every((b) => b === 0)} ${(performance.now() - t0).toFixed(1)}ms`,
+            `${this.traceTag} signstate vote${a.vote.type} ${a.vote.height}/${a.vote.round} nil=${a.vote.blockHash.every((b) => b === 0)} ${(performance.now() - t0).toFixed(1)}ms`,
           )
         const signBytes = this.verifier.voteSignBytes(a.vote)
         const vote: Vote = { ...a.vote, signature: sign('ed25519', this.key.seed, signBytes) }
@@ -599,10 +650,10 @@ export class ConsensusDriver extends EventEmitter {
         void this.enqueue(() => this.propose(a.height, a.round))
         break
       case 'ValidateBlock':
-        void this.enqueue(() => this.validate(a.height, a.round, a.blockHash))
+        void this.enqueue(() => this.validate(a.height, a.round, a.polRound, a.blockHash))
         break
       case 'Commit':
-        if (TRACE_DIR) trace(`decided ${a.height}/${a.commit.round}`)
+        if (TRACE_DIR) trace(`${this.traceTag} decided ${a.height}/${a.commit.round}`)
         void this.enqueue(() => this.commit(a.height, a.blockHash, a.commit))
         break
       case 'RecordEvidence': {
@@ -661,7 +712,9 @@ export class ConsensusDriver extends EventEmitter {
     })
     this.noteCost(p.block.txs.length, performance.now() - tb)
     if (TRACE_DIR)
-      trace(`built ${height}/${round} txs=${p.block.txs.length} ${(performance.now() - tb).toFixed(1)}ms`)
+      trace(
+        `${this.traceTag} built ${height}/${round} txs=${p.block.txs.length} ${(performance.now() - tb).toFixed(1)}ms`,
+      )
     this.offer(height, round, p)
   }
 
@@ -746,12 +799,24 @@ export class ConsensusDriver extends EventEmitter {
   }
 
   /** Header rules only consensus knows: BFT time, the proposer of the round, the previous certificate. */
-  private headerCheck(block: Block, proposer: Uint8Array | null) {
+  /**
+   * Header rules beyond the node's own. `proposer`: the key header.proposer must name (a fresh
+   * proposal: the round's proposer), 'member' (a block re-proposed with a POL was built by the
+   * proposer of an earlier round, so only set membership is checked, as CometBFT does; that
+   * earlier round checked the exact proposer before anyone could prevote it), or null (a block
+   * with a commit certificate, from block sync).
+   */
+  private headerCheck(block: Block, proposer: Uint8Array | 'member' | null) {
     return (h: Block['header'], head: { height: bigint; hash: Uint8Array }) => {
       const bad = (why: string): never => {
         throw new NetworkError('BLOCK_INVALID', why, { height: h.height.toString() })
       }
-      if (proposer && !equalBytes(h.proposer, proposer)) bad('header.proposer is not the round proposer')
+      if (proposer === 'member') {
+        const set = this.validatorSetAt(h.height)
+        if (!set.validators.some((v) => equalBytes(v.publicKey, h.proposer)))
+          bad('header.proposer is not in the validator set')
+      } else if (proposer && !equalBytes(h.proposer, proposer))
+        bad('header.proposer is not the round proposer')
       if (h.height === 1n) {
         if (block.lastCommit.signatures.length !== 0) bad('block 1 must have an empty lastCommit')
       } else {
@@ -768,7 +833,7 @@ export class ConsensusDriver extends EventEmitter {
     }
   }
 
-  private async validate(height: bigint, round: number, hash: Uint8Array): Promise<void> {
+  private async validate(height: bigint, round: number, polRound: number, hash: Uint8Array): Promise<void> {
     if (height !== this.engine.currentHeight) return
     const key = toHex(hash)
     const b = this.blocks.get(key)
@@ -776,7 +841,7 @@ export class ConsensusDriver extends EventEmitter {
     let timeMs = 0n
     if (b && this.node.height + 1n === height) {
       const set = this.validatorSetAt(height)
-      const proposer = set.validators[this.engine.proposerOf(round)].publicKey
+      const proposer = polRound >= 0 ? 'member' : set.validators[this.engine.proposerOf(round)].publicKey
       try {
         const info = await this.consensusInfo(height, b.block.lastCommit, b.block.evidence)
         const tv = performance.now()
@@ -784,7 +849,7 @@ export class ConsensusDriver extends EventEmitter {
         this.noteCost(b.block.txs.length, performance.now() - tv)
         if (TRACE_DIR)
           trace(
-            `validated ${height}/${round} txs=${b.block.txs.length} ${(performance.now() - tv).toFixed(1)}ms`,
+            `${this.traceTag} validated ${height}/${round} txs=${b.block.txs.length} ${(performance.now() - tv).toFixed(1)}ms`,
           )
         this.prepared.set(key, p)
         valid = true
@@ -827,7 +892,7 @@ export class ConsensusDriver extends EventEmitter {
     const done = await writing
     if (TRACE_DIR)
       trace(
-        `committed ${height}/${commit.round} txs=${p.block.txs.length} ${(performance.now() - tc).toFixed(1)}ms`,
+        `${this.traceTag} committed ${height}/${commit.round} txs=${p.block.txs.length} ${(performance.now() - tc).toFixed(1)}ms`,
       )
     this.stats.committed++
     this.emit('commit', { height, hash, commit, block: done })
@@ -869,7 +934,9 @@ export class ConsensusDriver extends EventEmitter {
     })
     this.noteCost(this.prebuilt.block.txs.length, performance.now() - t0)
     if (TRACE_DIR)
-      trace(`prebuilt ${h}/0 txs=${this.prebuilt.block.txs.length} ${(performance.now() - t0).toFixed(1)}ms`)
+      trace(
+        `${this.traceTag} prebuilt ${h}/0 txs=${this.prebuilt.block.txs.length} ${(performance.now() - t0).toFixed(1)}ms`,
+      )
   }
 
   /**
@@ -955,6 +1022,7 @@ export class ConsensusDriver extends EventEmitter {
    */
   private regossip(t: { height: bigint; round: number; step: string }): void {
     const e = this.engine
+    if (TRACE_DIR) trace(`${this.traceTag} timeout ${t.step} ${t.height}/${t.round}`)
     const current = t.height === e.currentHeight && t.height > this.node.height
     const effective =
       current &&
@@ -979,6 +1047,7 @@ export class ConsensusDriver extends EventEmitter {
     const now = Date.now()
     if (!force && this.lastRequest.height === h && now - this.lastRequest.at < 250) return
     this.lastRequest = { height: h, at: now }
+    if (TRACE_DIR) trace(`${this.traceTag} blockRequest ${h}`)
     this.transport.broadcast(encodeMessage({ type: 'blockRequest', height: h }))
   }
 
@@ -1030,7 +1099,7 @@ export class ConsensusDriver extends EventEmitter {
       case 'vote':
         if (TRACE_DIR)
           trace(
-            `vote${m.vote.type} ${m.vote.height}/${m.vote.round} from=${m.vote.validatorIndex} nil=${m.vote.blockHash.every((b) => b === 0)}`,
+            `${this.traceTag} vote${m.vote.type} ${m.vote.height}/${m.vote.round} from=${m.vote.validatorIndex} nil=${m.vote.blockHash.every((b) => b === 0)}`,
           )
         this.noteHeight(m.vote.height)
         if (m.vote.height === this.node.height) this.addLatePrecommit(m.vote)
@@ -1090,7 +1159,7 @@ export class ConsensusDriver extends EventEmitter {
     }
     if (TRACE_DIR)
       trace(
-        `compact ${proposal.height}/${proposal.round} txs=${txHashes.length} missing=${missing} try=${attempt}`,
+        `${this.traceTag} compact ${proposal.height}/${proposal.round} txs=${txHashes.length} missing=${missing} try=${attempt}`,
       )
     if (missing === 0) {
       await this.onProposal(proposal, { ...shell, txs }, undefined, txHashes)
@@ -1133,7 +1202,8 @@ export class ConsensusDriver extends EventEmitter {
     const key = toHex(proposal.blockHash)
     if (!this.blocks.has(key)) this.keepBlock(key, block, blockBytes, txHashes)
     if (this.signedProposals.size < 64) this.signedProposals.set(key, proposal)
-    if (TRACE_DIR) trace(`proposal ${proposal.height}/${proposal.round} txs=${block.txs.length}`)
+    if (TRACE_DIR)
+      trace(`${this.traceTag} proposal ${proposal.height}/${proposal.round} txs=${block.txs.length}`)
     this.feed({ type: 'ProposalReceived', proposal, nowMs: this.now() })
   }
 
@@ -1294,6 +1364,7 @@ export class ConsensusDriver extends EventEmitter {
       return
     }
     const h = r.block.header.height
+    if (TRACE_DIR) trace(`${this.traceTag} blockResponse ${h} at ${this.node.height}`)
     if (h >= 1n && h <= this.node.height) {
       await this.checkFork(h, { ...r, blockBytes: m.blockBytes, commitBytes: m.commitBytes })
       return

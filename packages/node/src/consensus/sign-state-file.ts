@@ -16,6 +16,12 @@
  * rename + directory fsync. A file of the older format (the SignState JSON text alone, written by
  * tmp + rename) is read as is and converted the same atomic way on the first save.
  *
+ * A record may carry the bytes of the block the SignState is locked on (payload = 0x01, JSON length
+ * u32, JSON, block; a payload of JSON alone starts with "{"). A lock without its block is a liveness
+ * trap: if every validator that holds the block restarts, the locked ones prevote nil for any other
+ * block and nobody can re-propose the locked one (CometBFT keeps it in its consensus WAL). Stored in
+ * the same slot, the block is durable with the lock at the cost of the same single fdatasync.
+ *
  * The write is synchronous on purpose: nothing else of the driver can run between "persisted" and
  * "signed", and a vote is sent at most a few times per second.
  */
@@ -40,6 +46,9 @@ export const DEFAULT_SLOT_BYTES = 4096
 const MAX_SLOT_BYTES = 16 * 1024 * 1024
 
 type Slot = { seq: bigint; payload: Uint8Array }
+
+/** First payload byte of a record that carries the locked block (a JSON-only record starts with "{"). */
+const WITH_BLOCK = 0x01
 
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
@@ -127,29 +136,52 @@ export class SignStateFile {
 
   /** The last persisted record, or null if this validator never signed on this network. */
   load(): SignState | null {
+    return this.loadWithBlock().state
+  }
+
+  /**
+   * The last persisted record and the locked block saved with it (null if none was), or a null
+   * state if this validator never signed on this network.
+   */
+  loadWithBlock(): { state: SignState | null; lockedBlock: Uint8Array | null } {
     this.close()
     let b: Uint8Array
     try {
       b = readFileSync(this.path)
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: null, lockedBlock: null }
       throw e
     }
-    let text: string
     if (isSlotFile(b)) {
       const { newest, slotSize } = readSlots(b, this.path)
-      text = this.utf8(newest.payload)
-      const state = this.decode(text)
+      const { json, block } = this.splitPayload(newest.payload)
+      const state = this.decode(this.utf8(json))
       this.file = { fd: openSync(this.path, 'r+'), slotSize, seq: newest.seq }
-      return state
+      return { state, lockedBlock: block && state.lockedBlockHash ? new Uint8Array(block) : null }
     }
     // The older format: the JSON text alone (converted on the next save).
-    return this.decode(this.utf8(b))
+    return { state: this.decode(this.utf8(b)), lockedBlock: null }
   }
 
-  /** Writes `s` durably; returns only once it is on disk. */
-  save(s: SignState): void {
-    const payload = enc.encode(encodeSignState(s))
+  /**
+   * Writes `s` durably; returns only once it is on disk. `lockedBlock`: the encoded block
+   * `s.lockedBlockHash` names, kept with it (dropped if the record would outgrow the largest slot:
+   * the lock itself must always be written).
+   */
+  save(s: SignState, lockedBlock?: Uint8Array): void {
+    const json = enc.encode(encodeSignState(s))
+    let payload = json
+    if (
+      lockedBlock &&
+      s.lockedBlockHash &&
+      SLOT_HEADER_BYTES + 5 + json.length + lockedBlock.length <= MAX_SLOT_BYTES
+    ) {
+      payload = new Uint8Array(5 + json.length + lockedBlock.length)
+      payload[0] = WITH_BLOCK
+      new DataView(payload.buffer).setUint32(1, json.length)
+      payload.set(json, 5)
+      payload.set(lockedBlock, 5 + json.length)
+    }
     if (!this.file) this.openExisting()
     const f = this.file
     if (f && SLOT_HEADER_BYTES + payload.length <= f.slotSize) {
@@ -206,6 +238,15 @@ export class SignStateFile {
     writeFileAtomic(this.path, image)
     this.file = { fd: openSync(this.path, 'r+'), slotSize, seq }
     this.writes.atomic++
+  }
+
+  /** A slot payload's SignState text and the locked block stored after it, if any. */
+  private splitPayload(p: Uint8Array): { json: Uint8Array; block: Uint8Array | null } {
+    if (p[0] !== WITH_BLOCK) return { json: p, block: null }
+    const len = p.length >= 5 ? new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(1) : -1
+    if (len < 2 || 5 + len >= p.length)
+      throw new PulseError('SIGN_STATE_CORRUPT', `cannot read ${this.path}: bad locked-block record`)
+    return { json: p.subarray(5, 5 + len), block: p.subarray(5 + len) }
   }
 
   private utf8(b: Uint8Array): string {

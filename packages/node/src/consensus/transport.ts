@@ -46,6 +46,8 @@ export interface ConsensusTransport {
  */
 export class InProcessHub {
   private readonly endpoints = new Map<string, InProcessEndpoint>()
+  /** Fault injection (tests): a message this answers true for is lost on the way from `from` to `to`. */
+  drop: ((msg: Uint8Array, from: string, to: string) => boolean) | undefined
 
   connect(name: string): InProcessEndpoint {
     const ep = new InProcessEndpoint(this, name)
@@ -61,7 +63,7 @@ export class InProcessHub {
   deliver(from: InProcessEndpoint, msg: Uint8Array): void {
     if (this.endpoints.get(from.name) !== from) return
     for (const [name, ep] of this.endpoints) {
-      if (name === from.name) continue
+      if (name === from.name || this.drop?.(msg, from.name, name)) continue
       // Each receiver gets its own copy: nobody can mutate what another validator received.
       const copy = msg.slice()
       setImmediate(() => {
