@@ -187,52 +187,62 @@ const locked = (height: bigint, fill: number): SignState => ({
   lockedBlockHash: new Uint8Array(32).fill(fill),
 })
 
-test('the locked block is saved in the same slot as the lock and read back with it', () => {
+test('the blocks a record names are saved in its slot and read back with it', () => {
   const path = fresh()
   const f = new SignStateFile(path)
   const block = new Uint8Array(10_000).map((_, i) => i % 251)
-  f.save(locked(7n, 1), block) // outgrows the default slot: one atomic grow
+  const other = new Uint8Array(300).fill(7)
+  f.save(locked(7n, 1), [block, other]) // outgrows the default slot: one atomic grow
   const inPlace = f.writes.inPlace
-  f.save(locked(7n, 1), block)
+  f.save(locked(7n, 1), [block])
   assert.equal(f.writes.inPlace, inPlace + 1, 'then saved in place, one fdatasync')
-  const back = new SignStateFile(path).loadWithBlock()
+  const back = new SignStateFile(path).loadWithBlocks()
   assert.equal(back.state?.height, 7n)
-  assert.deepEqual(back.lockedBlock, block)
-  // A later record without a lock carries no block; the lock-less save ignores a block passed in.
-  f.save(state(8n), block)
-  assert.deepEqual(new SignStateFile(path).loadWithBlock(), {
-    state: new SignStateFile(path).load(),
-    lockedBlock: null,
-  })
-  assert.equal(new SignStateFile(path).load()?.height, 8n)
+  assert.deepEqual(back.blocks, [block])
+  f.save(locked(7n, 1), [block, other])
+  assert.deepEqual(new SignStateFile(path).loadWithBlocks().blocks, [block, other])
+  // A later record without blocks reads back with none.
+  f.save(state(8n))
+  const next = new SignStateFile(path).loadWithBlocks()
+  assert.equal(next.state?.height, 8n)
+  assert.deepEqual(next.blocks, [])
 })
 
-test('a locked record written without its block loads with lockedBlock null; older records still load', () => {
-  const path = fresh()
-  const f = new SignStateFile(path)
-  f.save(locked(3n, 2))
-  const back = new SignStateFile(path).loadWithBlock()
-  assert.equal(back.state?.lockedRound, 0)
-  assert.equal(back.lockedBlock, null)
+test('records of the older formats load with no blocks', () => {
   const old = fresh()
   writeFileSync(old, encodeSignState(locked(4n, 3)))
-  assert.equal(new SignStateFile(old).loadWithBlock().lockedBlock, null)
+  assert.deepEqual(new SignStateFile(old).loadWithBlocks().blocks, [])
+  const path = fresh()
+  new SignStateFile(path).save(locked(3n, 2))
+  const back = new SignStateFile(path).loadWithBlocks()
+  assert.equal(back.state?.lockedRound, 0)
+  assert.deepEqual(back.blocks, [])
 })
 
-test('a locked-block record with a bad JSON length is SIGN_STATE_CORRUPT', () => {
+test('a block record with a bad JSON or block length is SIGN_STATE_CORRUPT', () => {
   const path = fresh()
   const f = new SignStateFile(path)
   f.save(state(1n))
   const json = new TextEncoder().encode(encodeSignState(locked(2n, 4)))
-  for (const len of [json.length + 10, 0, 1]) {
-    const payload = new Uint8Array(5 + json.length + 3)
+  // [JSON length field, block length field] (the block part holds 3 bytes).
+  for (const [len, blockLen] of [
+    [json.length + 10, 3],
+    [0, 3],
+    [1, 3],
+    [json.length, 0],
+    [json.length, 4],
+    [json.length, 2],
+  ]) {
+    const payload = new Uint8Array(5 + json.length + 4 + 3)
+    const dv = new DataView(payload.buffer)
     payload[0] = 0x01
-    new DataView(payload.buffer).setUint32(1, len)
+    dv.setUint32(1, len)
     payload.set(json, 5)
+    dv.setUint32(5 + json.length, blockLen)
     const image = readFileSync(path)
     image.fill(0, slotAt(0), slotAt(2))
     image.set(encodeSlot(5n, payload), slotAt(1))
     writeFileSync(path, image)
-    assert.throws(() => new SignStateFile(path).loadWithBlock(), isCorrupt, `length ${len}`)
+    assert.throws(() => new SignStateFile(path).loadWithBlocks(), isCorrupt, `lengths ${len}, ${blockLen}`)
   }
 })

@@ -223,8 +223,8 @@ export class ConsensusDriver extends EventEmitter {
   private stallTimer: NodeJS.Timeout | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
-  /** The block our persisted lock names, read back at start (restoreLockedBlock installs it). */
-  private restoredLock: { hash: Uint8Array; bytes: Uint8Array } | undefined
+  /** The persisted sign state and the blocks saved with it, read back at start (restoreBlocks). */
+  private restored: { state: SignState; blocks: Uint8Array[] } | undefined
   /** Names this validator in PULSEMESH_CONSENSUS_TRACE lines (several share a process in-process). */
   private readonly traceTag: string
   private maxSeenHeight = 0n
@@ -296,9 +296,8 @@ export class ConsensusDriver extends EventEmitter {
   /** An engine signing as `key`, resuming from the persisted sign state (heights only grow). */
   private makeEngine(key: ValidatorKey): TendermintEngine {
     const ext = this.engineOpts.ext
-    const saved = this.signState.loadWithBlock()
-    const lock = saved.state?.lockedBlockHash
-    this.restoredLock = lock && saved.lockedBlock ? { hash: lock, bytes: saved.lockedBlock } : undefined
+    const saved = this.signState.loadWithBlocks()
+    this.restored = saved.state ? { state: saved.state, blocks: saved.blocks } : undefined
     return new TendermintEngine({
       verifier: this.verifier,
       ownAddress: accountIdOf({ scheme: 'ed25519', bytes: key.publicKey }),
@@ -492,47 +491,57 @@ export class ConsensusDriver extends EventEmitter {
     for (const [k, b] of this.blocks) if (b.block.header.height < h) this.blocks.delete(k)
     for (const [k, p] of this.signedProposals) if (p.height < h) this.signedProposals.delete(k)
     this.prepared.clear()
-    await this.restoreLockedBlock(h)
+    await this.restoreBlocks(h)
     this.feed({ type: 'StartHeight', height: h, validatorSet: this.validatorSetAt(h), nowMs: this.now() })
     this.armStall(h, STALL_RESEND_MS)
   }
 
   /**
-   * After a restart inside a height where we locked on a block: the block saved with the lock is
-   * executed again and kept, so this node can commit it, re-propose it (as the round's proposer, or
-   * by re-sending its own signed proposal) and serve it. Without it, a network whose every holder of
-   * the block restarted could never decide: the locked validators prevote nil for anything else.
+   * After a restart inside a height: the blocks saved with our sign state (the one we are locked
+   * on, the one we proposed) are executed again and kept, so this node can commit them, re-propose
+   * them (as a later round's proposer, or by re-sending its signed proposal: the guard allows no
+   * other at that round) and serve them. Without the locked block, a network whose every holder of
+   * it restarted could never decide: the locked validators prevote nil for anything else.
    */
-  private async restoreLockedBlock(h: bigint): Promise<void> {
-    const lock = this.restoredLock
-    this.restoredLock = undefined
-    if (!lock || this.node.height + 1n !== h) return
-    let block: Block
-    try {
-      block = decodeBlock(lock.bytes)
-    } catch {
-      return
-    }
-    if (block.header.height !== h || !equalBytes(blockHash(block.header), lock.hash)) return
-    const key = toHex(lock.hash)
-    this.keepBlock(key, block, lock.bytes)
-    try {
-      const info = await this.consensusInfo(h, block.lastCommit, block.evidence)
-      this.prepared.set(key, await this.node.validateBlock(block, this.headerCheck(block, 'member'), info))
-    } catch (e) {
-      if (!(e instanceof NetworkError)) throw e
-      this.blocks.delete(key)
-      this.emit('invalidBlock', { height: h, hash: key, reason: e.message })
+  private async restoreBlocks(h: bigint): Promise<void> {
+    const r = this.restored
+    this.restored = undefined
+    if (!r || r.state.height !== h || this.node.height + 1n !== h) return
+    const named = [r.state.lockedBlockHash, r.state.proposal?.blockHash].filter(
+      (x) => x instanceof Uint8Array,
+    )
+    for (const bytes of r.blocks) {
+      let block: Block
+      try {
+        block = decodeBlock(bytes)
+      } catch {
+        continue
+      }
+      const hash = blockHash(block.header)
+      if (block.header.height !== h || !named.some((x) => equalBytes(x, hash))) continue
+      const key = toHex(hash)
+      this.keepBlock(key, block, bytes)
+      try {
+        const info = await this.consensusInfo(h, block.lastCommit, block.evidence)
+        this.prepared.set(key, await this.node.validateBlock(block, this.headerCheck(block, 'member'), info))
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e
+        this.blocks.delete(key)
+        this.emit('invalidBlock', { height: h, hash: key, reason: e.message })
+      }
     }
   }
 
-  /** The encoded block `s` is locked on, to persist with it (undefined: no lock, or not held). */
-  private lockedBlockBytes(s: SignState): Uint8Array | undefined {
-    if (!s.lockedBlockHash) return undefined
-    const b = this.blocks.get(toHex(s.lockedBlockHash))
-    if (!b) return undefined
-    b.bytes ??= encodeBlock(b.block)
-    return b.bytes
+  /** The encoded blocks `s` names at its height (its lock, its proposal) that this node holds. */
+  private blocksOf(s: SignState): Uint8Array[] {
+    const out: Uint8Array[] = []
+    const hashes = [s.lockedBlockHash, s.proposal?.height === s.height ? s.proposal.blockHash : null]
+    for (const [i, hash] of hashes.entries()) {
+      if (!hash || (i === 1 && hashes[0] && equalBytes(hashes[0], hash))) continue
+      const b = this.blocks.get(toHex(hash))
+      if (b) out.push((b.bytes ??= encodeBlock(b.block)))
+    }
+    return out
   }
 
   /**
@@ -601,7 +610,7 @@ export class ConsensusDriver extends EventEmitter {
     switch (a.type) {
       case 'SignAndBroadcastProposal': {
         const t0 = performance.now()
-        this.signState.save(a.signState, this.lockedBlockBytes(a.signState)) // fsync BEFORE signing and sending
+        this.signState.save(a.signState, this.blocksOf(a.signState)) // fsync BEFORE signing and sending
         if (TRACE_DIR)
           trace(
             `${this.traceTag} signstate proposal ${a.proposal.height}/${a.proposal.round} ${(performance.now() - t0).toFixed(1)}ms`,
@@ -619,7 +628,7 @@ export class ConsensusDriver extends EventEmitter {
       }
       case 'SignAndBroadcastVote': {
         const t0 = performance.now()
-        this.signState.save(a.signState, this.lockedBlockBytes(a.signState)) // fsync BEFORE signing and sending
+        this.signState.save(a.signState, this.blocksOf(a.signState)) // fsync BEFORE signing and sending
         if (TRACE_DIR)
           trace(
             `${this.traceTag} signstate vote${a.vote.type} ${a.vote.height}/${a.vote.round} nil=${a.vote.blockHash.every((b) => b === 0)} ${(performance.now() - t0).toFixed(1)}ms`,

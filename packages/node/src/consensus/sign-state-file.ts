@@ -16,11 +16,13 @@
  * rename + directory fsync. A file of the older format (the SignState JSON text alone, written by
  * tmp + rename) is read as is and converted the same atomic way on the first save.
  *
- * A record may carry the bytes of the block the SignState is locked on (payload = 0x01, JSON length
- * u32, JSON, block; a payload of JSON alone starts with "{"). A lock without its block is a liveness
- * trap: if every validator that holds the block restarts, the locked ones prevote nil for any other
- * block and nobody can re-propose the locked one (CometBFT keeps it in its consensus WAL). Stored in
- * the same slot, the block is durable with the lock at the cost of the same single fdatasync.
+ * A record may carry the blocks its SignState names: the block it is locked on and the block of its
+ * signed proposal (payload = 0x01, JSON length u32, JSON, then per block its length u32 and bytes; a
+ * payload of JSON alone starts with "{"). A lock without its block is a liveness trap: if every
+ * validator that holds the block restarts, the locked ones prevote nil for any other block and
+ * nobody can re-propose the locked one. A signed proposal without its block costs a round after a
+ * restart: the guard lets the proposer re-send only that proposal, which it could not. CometBFT
+ * keeps both in its consensus WAL; here they share the record's slot and its single fdatasync.
  *
  * The write is synchronous on purpose: nothing else of the driver can run between "persisted" and
  * "signed", and a vote is sent at most a few times per second.
@@ -47,8 +49,8 @@ const MAX_SLOT_BYTES = 16 * 1024 * 1024
 
 type Slot = { seq: bigint; payload: Uint8Array }
 
-/** First payload byte of a record that carries the locked block (a JSON-only record starts with "{"). */
-const WITH_BLOCK = 0x01
+/** First payload byte of a record that carries blocks (a JSON-only record starts with "{"). */
+const WITH_BLOCKS = 0x01
 
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
@@ -136,51 +138,54 @@ export class SignStateFile {
 
   /** The last persisted record, or null if this validator never signed on this network. */
   load(): SignState | null {
-    return this.loadWithBlock().state
+    return this.loadWithBlocks().state
   }
 
   /**
-   * The last persisted record and the locked block saved with it (null if none was), or a null
-   * state if this validator never signed on this network.
+   * The last persisted record and the blocks saved with it (see save), or a null state if this
+   * validator never signed on this network.
    */
-  loadWithBlock(): { state: SignState | null; lockedBlock: Uint8Array | null } {
+  loadWithBlocks(): { state: SignState | null; blocks: Uint8Array[] } {
     this.close()
     let b: Uint8Array
     try {
       b = readFileSync(this.path)
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: null, lockedBlock: null }
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: null, blocks: [] }
       throw e
     }
     if (isSlotFile(b)) {
       const { newest, slotSize } = readSlots(b, this.path)
-      const { json, block } = this.splitPayload(newest.payload)
+      const { json, blocks } = this.splitPayload(newest.payload)
       const state = this.decode(this.utf8(json))
       this.file = { fd: openSync(this.path, 'r+'), slotSize, seq: newest.seq }
-      return { state, lockedBlock: block && state.lockedBlockHash ? new Uint8Array(block) : null }
+      return { state, blocks: blocks.map((x) => new Uint8Array(x)) }
     }
     // The older format: the JSON text alone (converted on the next save).
-    return { state: this.decode(this.utf8(b)), lockedBlock: null }
+    return { state: this.decode(this.utf8(b)), blocks: [] }
   }
 
   /**
-   * Writes `s` durably; returns only once it is on disk. `lockedBlock`: the encoded block
-   * `s.lockedBlockHash` names, kept with it (dropped if the record would outgrow the largest slot:
-   * the lock itself must always be written).
+   * Writes `s` durably; returns only once it is on disk. `blocks`: the encoded blocks `s` names (its
+   * lock, its proposal), kept with it; dropped if the record would outgrow the largest slot (the
+   * SignState itself must always be written).
    */
-  save(s: SignState, lockedBlock?: Uint8Array): void {
+  save(s: SignState, blocks: Uint8Array[] = []): void {
     const json = enc.encode(encodeSignState(s))
     let payload = json
-    if (
-      lockedBlock &&
-      s.lockedBlockHash &&
-      SLOT_HEADER_BYTES + 5 + json.length + lockedBlock.length <= MAX_SLOT_BYTES
-    ) {
-      payload = new Uint8Array(5 + json.length + lockedBlock.length)
-      payload[0] = WITH_BLOCK
-      new DataView(payload.buffer).setUint32(1, json.length)
+    const size = blocks.reduce((n, x) => n + 4 + x.length, 5 + json.length)
+    if (blocks.length > 0 && SLOT_HEADER_BYTES + size <= MAX_SLOT_BYTES) {
+      payload = new Uint8Array(size)
+      const dv = new DataView(payload.buffer)
+      payload[0] = WITH_BLOCKS
+      dv.setUint32(1, json.length)
       payload.set(json, 5)
-      payload.set(lockedBlock, 5 + json.length)
+      let at = 5 + json.length
+      for (const x of blocks) {
+        dv.setUint32(at, x.length)
+        payload.set(x, at + 4)
+        at += 4 + x.length
+      }
     }
     if (!this.file) this.openExisting()
     const f = this.file
@@ -240,13 +245,25 @@ export class SignStateFile {
     this.writes.atomic++
   }
 
-  /** A slot payload's SignState text and the locked block stored after it, if any. */
-  private splitPayload(p: Uint8Array): { json: Uint8Array; block: Uint8Array | null } {
-    if (p[0] !== WITH_BLOCK) return { json: p, block: null }
-    const len = p.length >= 5 ? new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(1) : -1
-    if (len < 2 || 5 + len >= p.length)
-      throw new PulseError('SIGN_STATE_CORRUPT', `cannot read ${this.path}: bad locked-block record`)
-    return { json: p.subarray(5, 5 + len), block: p.subarray(5 + len) }
+  /** A slot payload's SignState text and the blocks stored after it. */
+  private splitPayload(p: Uint8Array): { json: Uint8Array; blocks: Uint8Array[] } {
+    if (p[0] !== WITH_BLOCKS) return { json: p, blocks: [] }
+    const corrupt = (): never => {
+      throw new PulseError('SIGN_STATE_CORRUPT', `cannot read ${this.path}: bad block record`)
+    }
+    const dv = new DataView(p.buffer, p.byteOffset, p.byteLength)
+    const len = p.length >= 5 ? dv.getUint32(1) : -1
+    if (len < 2 || 5 + len > p.length) corrupt()
+    const blocks: Uint8Array[] = []
+    let at = 5 + len
+    while (at < p.length) {
+      if (at + 4 > p.length) corrupt()
+      const n = dv.getUint32(at)
+      if (n === 0 || at + 4 + n > p.length) corrupt()
+      blocks.push(p.subarray(at + 4, at + 4 + n))
+      at += 4 + n
+    }
+    return { json: p.subarray(5, 5 + len), blocks }
   }
 
   private utf8(b: Uint8Array): string {
