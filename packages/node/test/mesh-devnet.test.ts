@@ -86,7 +86,10 @@ describe('mesh devnet (CLI over the node API)', () => {
     }
     assert.equal(r2.landingDenom, 'acoin')
     // More decimals than the asset has, or a malformed base-unit amount: refused before signing.
-    for (const amount of [['--amount', '0.0000001'], ['--base-units', '--amount', '1e3']]) {
+    for (const amount of [
+      ['--amount', '0.0000001'],
+      ['--base-units', '--amount', '1e3'],
+    ]) {
       const bad = (await cli(
         'transfer',
         '--from-network',
