@@ -1,6 +1,6 @@
 /**
  * `npm run sim -- --seeds 1000` | `--seed N` [--validators N] [--heights N] [--faults a,b] [--json]
- * [--trace file] [--first-seed N] [--test-only-disable-lock-rule]
+ * [--trace file] [--first-seed N] [--test-only-disable-lock-rule] [--test-only-forget-blocks]
  * Runs seeds across fault mixes, prints a summary; a failing seed prints the one command that replays
  * it and writes a readable trace (one line per delivered message, timeout, commit, crash, partition).
  * This file is the simulator's shell: the only place in src/ that touches node: modules.
@@ -22,13 +22,15 @@ const { values } = parseArgs({
     trace: { type: 'string' },
     json: { type: 'boolean', default: false },
     'test-only-disable-lock-rule': { type: 'boolean', default: false },
+    'test-only-forget-blocks': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
 
 if (values.help) {
   console.log(`usage: npm run sim -- [--seeds N | --seed N] [--validators N] [--heights N] [--faults ${FAULTS.join('|')}[,..]]
-                      [--trace file] [--json] [--first-seed N] [--test-only-disable-lock-rule]`)
+                      [--trace file] [--json] [--first-seed N] [--test-only-disable-lock-rule]
+                      [--test-only-forget-blocks]`)
   process.exit(0)
 }
 
@@ -51,6 +53,7 @@ try {
   process.exit(2)
 }
 const bug = values['test-only-disable-lock-rule']
+const forget = values['test-only-forget-blocks']
 
 function writeTrace(file: string, lines: string[]): void {
   writeFileSync(file, `${lines.join('\n')}\n`)
@@ -58,7 +61,14 @@ function writeTrace(file: string, lines: string[]): void {
 
 if (values.seed !== undefined) {
   const seed = int(values.seed, 'seed')!
-  const s = makeScenario({ seed, validators, heights, faults, testOnlyDisableLockRule: bug })
+  const s = makeScenario({
+    seed,
+    validators,
+    heights,
+    faults,
+    testOnlyDisableLockRule: bug,
+    testOnlyForgetBlocks: forget,
+  })
   const started = performance.now()
   const r = runSimulation(s, { trace: true })
   const ms = Math.round(performance.now() - started)
@@ -93,7 +103,15 @@ const seeds = int(values.seeds, 'seeds') ?? 100
 const firstSeed = int(values['first-seed'], 'first-seed') ?? 1
 const started = performance.now()
 const summary = runMany(
-  { firstSeed, seeds, validators, heights, faults, testOnlyDisableLockRule: bug },
+  {
+    firstSeed,
+    seeds,
+    validators,
+    heights,
+    faults,
+    testOnlyDisableLockRule: bug,
+    testOnlyForgetBlocks: forget,
+  },
   (r) => {
     if (!r.ok) {
       // Replay the failing seed with tracing on (the run is deterministic) and keep the trace.

@@ -47,6 +47,23 @@ test('seeded bug: without the lock rule, byzantine equivocation breaks agreement
   console.log(`# seeded lock-rule bug caught at seed ${caught} (agreement violation)`)
 })
 
+test('seeded bug: without the blocks saved with the sign state, a whole-network restart can halt the chain', () => {
+  const base = { validators: 4, heights: 12, faults: ['restart-all'] as const }
+  let caught: number | null = null
+  for (let seed = 1; seed <= 20 && caught === null; seed++) {
+    const r = runSimulation(
+      makeScenario({ seed, ...base, faults: [...base.faults], testOnlyForgetBlocks: true }),
+    )
+    if (r.violations.some((v) => v.kind === 'liveness')) caught = seed
+  }
+  assert.ok(caught !== null, 'the liveness check must catch locked blocks lost in a restart')
+  // The same scenario with the real shell (locked and proposed blocks saved with the lock) is live.
+  const ok = runSimulation(makeScenario({ seed: caught, ...base, faults: [...base.faults] }))
+  assert.deepEqual(ok.violations, [])
+  assert.ok(ok.stats.restarts >= 4)
+  console.log(`# seeded lost-locked-block bug caught at seed ${caught} (liveness violation)`)
+})
+
 test('a run is a pure function of its scenario (same seed, same trace)', () => {
   const s = makeScenario({ seed: 77, faults: ['chaos'] })
   const a = runSimulation(s, { trace: true })

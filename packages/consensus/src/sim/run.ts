@@ -9,6 +9,7 @@ export interface RunManyInput {
   heights?: number
   faults?: Fault[]
   testOnlyDisableLockRule?: boolean
+  testOnlyForgetBlocks?: boolean
   /** Stop at the first failing seed. */
   stopOnFailure?: boolean
 }
@@ -60,6 +61,7 @@ export function runMany(input: RunManyInput, onResult?: (r: SimResult) => void):
       heights: input.heights,
       faults: input.faults,
       testOnlyDisableLockRule: input.testOnlyDisableLockRule,
+      testOnlyForgetBlocks: input.testOnlyForgetBlocks,
     })
     const r = runSimulation(s)
     onResult?.(r)

@@ -11,6 +11,7 @@ export const FAULTS = [
   'lossy',
   'partition',
   'crash',
+  'restart-all',
   'skew',
   'valset',
   'byz-equivocate',
@@ -28,6 +29,7 @@ export const MIXES: readonly (readonly Fault[])[] = [
   ['lossy'],
   ['partition'],
   ['crash'],
+  ['restart-all'],
   ['skew', 'lossy'],
   ['valset', 'lossy'],
   ['byz-equivocate'],
@@ -55,6 +57,8 @@ export interface Scenario {
   dupPerMille: number
   partitions: boolean
   crashes: boolean
+  /** Every honest node crashes at the same moments (then restarts), repeatedly until GST. */
+  restartsAll: boolean
   clockSkewMaxMs: number
   valsetChanges: boolean
   /** Global stabilisation time: network faults and crashes end here (crashed nodes restart). */
@@ -63,6 +67,8 @@ export interface Scenario {
   blockIntervalMs: number
   gossipIntervalMs: number
   testOnlyDisableLockRule: boolean
+  /** TEST ONLY: the shell does not save the locked and proposed blocks with the SignState (seeded bug). */
+  testOnlyForgetBlocks: boolean
 }
 
 export interface ScenarioInput {
@@ -71,6 +77,7 @@ export interface ScenarioInput {
   heights?: number
   faults?: Fault[]
   testOnlyDisableLockRule?: boolean
+  testOnlyForgetBlocks?: boolean
 }
 
 export function parseFaults(s: string): Fault[] {
@@ -130,6 +137,7 @@ export function makeScenario(input: ScenarioInput): Scenario {
     dupPerMille: lossy ? rng.range(20, 100) : 0,
     partitions: has('partition'),
     crashes: has('crash'),
+    restartsAll: has('restart-all'),
     clockSkewMaxMs: has('skew') ? 800 : 0,
     valsetChanges: has('valset'),
     gstMs: faultsBeforeGst ? rng.range(1500, 6000) : 0,
@@ -144,11 +152,14 @@ export function makeScenario(input: ScenarioInput): Scenario {
     blockIntervalMs: 100,
     gossipIntervalMs: 400,
     testOnlyDisableLockRule: input.testOnlyDisableLockRule === true,
+    testOnlyForgetBlocks: input.testOnlyForgetBlocks === true,
   }
 }
 
 /** The one command that replays a scenario. */
 export function replayCommand(s: Scenario): string {
-  const bug = s.testOnlyDisableLockRule ? ' --test-only-disable-lock-rule' : ''
+  const bug =
+    (s.testOnlyDisableLockRule ? ' --test-only-disable-lock-rule' : '') +
+    (s.testOnlyForgetBlocks ? ' --test-only-forget-blocks' : '')
   return `npm run sim -- --seed ${s.seed} --validators ${s.validators} --heights ${s.heights} --faults ${s.faults.join(',')}${bug} --trace sim-trace-${s.seed}.log`
 }

@@ -4,7 +4,10 @@
  * and byzantine choices; a virtual clock (EventQueue) orders everything. The node "shell" here does what
  * the real node does around the engine: persists SignState before signing, signs, gossips, builds and
  * validates blocks, re-sends its own messages and sends decision proofs (proposal + commit) to peers
- * that are behind.
+ * that are behind. Blocks travel with proposals: a node holds a block it built, received in a proposal
+ * or committed; a crash forgets all others except those persisted with its SignState (the block it is
+ * locked on and the block of its signed proposal), and a node cannot send or validate a block it does
+ * not hold.
  *
  * Invariants, checked as the state they constrain changes:
  * - agreement: no two honest nodes commit different blocks at a height;
@@ -49,6 +52,8 @@ type SimEvent =
   | { k: 'start'; node: number; epoch: number; height: bigint }
   | { k: 'gossip'; node: number; epoch: number }
   | { k: 'crash'; node: number }
+  /** restart-all: the next honest lock (a precommit for a block) takes the whole network down. */
+  | { k: 'arm-cut' }
   | { k: 'restart'; node: number }
   | { k: 'partition'; group: number[] }
   | { k: 'heal' }
@@ -71,8 +76,13 @@ interface SimNode {
   /** Bumped on crash: timers and app replies of the previous life are ignored. */
   epoch: number
   skewMs: number
-  /** What survives a crash. */
-  disk: { signState: SignState | null; chain: ChainEntry[] }
+  /**
+   * What survives a crash: `blocks` = hashes of the blocks saved with the SignState, `committed` =
+   * hashes of the chain's blocks (stored with it).
+   */
+  disk: { signState: SignState | null; chain: ChainEntry[]; blocks: string[]; committed: Set<string> }
+  /** Blocks held in memory, by hash hex (committed ones are on disk: see `holds`). */
+  known: Set<string>
   /** Height being worked on (chain.length + 1 once started). */
   height: bigint
   /** Proposals received, by `${height}/${round}/${hash}` (to attach the decided one to the chain). */
@@ -85,6 +95,8 @@ interface SimNode {
   peerHeights: Map<number, bigint>
   /** Crash right after the next SignState persist (before anything is sent). */
   crashAfterPersist: boolean
+  /** Decided a block it does not hold: commits once a proposal brings it (the real node's block sync). */
+  pendingCommit: Extract<EngineAction, { type: 'Commit' }> | null
 }
 
 export type ViolationKind =
@@ -162,6 +174,7 @@ class World {
   private blockCounter = 0
   private now = 0
   private afterGst = false
+  private cutArmed = false
   private partition: number[] | null = null
   private currentSender = -1
   private livenessDeadline = Number.POSITIVE_INFINITY
@@ -199,7 +212,8 @@ class World {
         engine: null,
         epoch: 0,
         skewMs: s.clockSkewMaxMs > 0 ? this.rng.range(-s.clockSkewMaxMs, s.clockSkewMaxMs) : 0,
-        disk: { signState: null, chain: [] },
+        disk: { signState: null, chain: [], blocks: [], committed: new Set() },
+        known: new Set(),
         height: 0n,
         proposalsSeen: new Map(),
         ownProposal: null,
@@ -207,6 +221,7 @@ class World {
         proofSent: new Map(),
         peerHeights: new Map(),
         crashAfterPersist: false,
+        pendingCommit: null,
       })
     }
     this.honest = this.nodes.filter((n) => !n.byz).map((n) => n.id)
@@ -286,6 +301,16 @@ class World {
         t += len + this.rng.range(100, 1500)
       }
     }
+    if (this.s.restartsAll) {
+      // The whole network goes down at once (a power cut, a devnet host restart) in the middle of a
+      // height, just after some validator locked: what was only in memory is gone everywhere; each
+      // node comes back after its own delay.
+      let t = this.rng.range(300, 1500)
+      while (t < gst) {
+        this.q.push(t, { k: 'arm-cut' })
+        t += this.rng.range(2500, 5000)
+      }
+    }
     if (this.s.crashes) {
       for (const i of this.honest) {
         let t = this.rng.range(0, gst)
@@ -323,6 +348,9 @@ class World {
       }
       case 'gossip':
         this.gossip(ev.node, ev.epoch)
+        return
+      case 'arm-cut':
+        if (!this.afterGst) this.cutArmed = true
         return
       case 'crash': {
         const n = this.nodes[ev.node]
@@ -406,6 +434,7 @@ class World {
       )
     }
     n.proposalsSeen = new Map()
+    n.pendingCommit = null
     n.proofSent = new Map()
     n.peerHeights = new Map()
     this.startHeight(n, BigInt(n.disk.chain.length + 1))
@@ -419,6 +448,7 @@ class World {
   private crash(n: SimNode): void {
     n.engine = null
     n.epoch++
+    n.known = new Set(n.disk.blocks)
     n.crashAfterPersist = false
     this.trace(`n${n.id} CRASH (in-memory state lost; SignState and chain kept)`)
     if (!this.afterGst)
@@ -455,6 +485,8 @@ class World {
   // ------------------------------------------------------------------ network
 
   private send(from: number, to: number, msg: WireMsg): void {
+    // A proposal carries its block: a sender that does not hold the block cannot send it.
+    if (msg.kind === 'proposal' && !this.holds(this.nodes[from], msg.proposal.blockHash)) return
     if (from === to) {
       this.q.push(this.now, { k: 'deliver', to, from, msg })
       return
@@ -497,6 +529,12 @@ class World {
         `n${to}<-n${from} proposal h=${p.height} r=${p.round} pol=${p.polRound} ${short(p.blockHash)}`,
       )
       n.proposalsSeen.set(`${p.height}/${p.round}/${toHex(p.blockHash)}`, p)
+      if (from !== to) n.known.add(toHex(p.blockHash)) // a peer's proposal brings the block
+      const pending = n.pendingCommit
+      if (pending && pending.height === p.height && toHex(pending.blockHash) === toHex(p.blockHash)) {
+        n.pendingCommit = null
+        this.onCommit(n, pending)
+      }
       if (!msg.proof) n.peerHeights.set(from, p.height)
       this.feed(n, { type: 'ProposalReceived', proposal: p, nowMs: this.localNow(n) })
       if (n.byz === 'equivocate' && from !== to && n.engine) this.echoVotes(n, p)
@@ -596,7 +634,15 @@ class World {
         }
         this.checkHonestSign(n, p.height, p.round, 'proposal', p.blockHash)
         n.ownProposal = p
-        this.broadcast(n.id, { kind: 'proposal', proposal: p })
+        // Without the block (lost in a crash) the proposal goes nowhere; the engine still sees it.
+        if (this.holds(n, p.blockHash)) this.broadcast(n.id, { kind: 'proposal', proposal: p })
+        else
+          this.q.push(this.now, {
+            k: 'deliver',
+            to: n.id,
+            from: n.id,
+            msg: { kind: 'proposal', proposal: p },
+          })
         return
       }
       case 'SignAndBroadcastVote': {
@@ -624,6 +670,7 @@ class World {
       case 'GetProposalBlock': {
         const blockTimeMs = this.blockTimeFor(n, a.height)
         const blockHash = this.newBlock(a.height, true, blockTimeMs)
+        n.known.add(toHex(blockHash))
         this.q.push(this.now + this.rng.range(1, 5), {
           k: 'engine',
           node: n.id,
@@ -634,7 +681,7 @@ class World {
       }
       case 'ValidateBlock': {
         const b = this.blocks.get(toHex(a.blockHash))
-        const valid = b?.valid === true && b.height === a.height
+        const valid = b?.valid === true && b.height === a.height && this.holds(n, a.blockHash)
         this.q.push(this.now + this.rng.range(1, 10), {
           k: 'engine',
           node: n.id,
@@ -650,7 +697,9 @@ class World {
         return
       }
       case 'Commit':
-        this.onCommit(n, a)
+        // Executing the decided block needs the block: without it, wait until a peer sends it.
+        if (this.holds(n, a.blockHash)) this.onCommit(n, a)
+        else n.pendingCommit = a
         return
       case 'RecordEvidence':
         this.onEvidence(n, a.evidence)
@@ -673,6 +722,17 @@ class World {
   /** Write SignState to "disk" before anything is signed or sent; maybe crash right after. */
   private persist(n: SimNode, s: SignState): boolean {
     n.disk.signState = s
+    // With it, the blocks it names (the real shell's SignStateFile does the same, in one write).
+    const named = [s.lockedBlockHash, s.proposal?.height === s.height ? s.proposal.blockHash : null]
+    n.disk.blocks = this.s.testOnlyForgetBlocks
+      ? []
+      : named.filter((h): h is Uint8Array => h !== null && this.holds(n, h)).map((h) => toHex(h))
+    if (this.cutArmed && !n.byz && s.lockedBlockHash && s.step === 3) {
+      this.cutArmed = false
+      this.trace(`n${n.id} locked: the whole network goes down`)
+      const spread = this.rng.range(0, 30)
+      for (const i of this.honest) this.q.push(this.now + this.rng.range(0, spread), { k: 'crash', node: i })
+    }
     if (n.crashAfterPersist && !this.afterGst) {
       this.trace(
         `n${n.id} persisted SignState h=${s.height} r=${s.round} step=${s.step}, crashing before sending`,
@@ -693,6 +753,13 @@ class World {
         `honest n${n.id} signed ${step} h=${h} r=${r} for ${prior.slice(0, 8)} and ${hex.slice(0, 8)}`,
       )
     this.honestSigned.set(key, hex)
+  }
+
+  /** Whether node n holds block `hash`: built or received since its last crash, saved, or committed. */
+  private holds(n: SimNode, hash: Uint8Array): boolean {
+    if (n.byz) return true // byzantine nodes may send anything they ever heard of
+    const hex = toHex(hash)
+    return n.known.has(hex) || n.disk.committed.has(hex)
   }
 
   private newBlock(height: bigint, valid: boolean, timeMs: bigint): Uint8Array {
@@ -742,6 +809,7 @@ class World {
       this.stats.commits++
       if (Number(h) === this.s.heights) this.lastCommitAt = Math.max(this.lastCommitAt, this.now)
     }
+    n.disk.committed.add(hex)
     n.disk.chain.push({
       height: h,
       blockHash: a.blockHash,
