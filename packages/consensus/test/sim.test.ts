@@ -7,8 +7,8 @@ import { test } from 'node:test'
 import { EventQueue } from '../src/sim/event-queue.ts'
 import { Prng } from '../src/sim/prng.ts'
 import { runMany } from '../src/sim/run.ts'
-import { makeScenario, MIXES, parseFaults, replayCommand } from '../src/sim/scenario.ts'
-import { runSimulation } from '../src/sim/world.ts'
+import { makeScenario, MIXES, parseFaults, replayCommand, type ScenarioInput } from '../src/sim/scenario.ts'
+import { runSimulation, type SimResult, type ViolationKind } from '../src/sim/world.ts'
 
 const CI_SEEDS = 240
 
@@ -31,37 +31,43 @@ test(`${CI_SEEDS} seeds across ${MIXES.length} fault mixes keep every invariant`
   )
 })
 
-test('seeded bug: without the lock rule, byzantine equivocation breaks agreement within a few seeds', () => {
-  const base = { validators: 4, heights: 40, faults: ['byz-equivocate', 'partition'] as const }
-  let caught: number | null = null
-  for (let seed = 1; seed <= 20 && caught === null; seed++) {
-    const r = runSimulation(
-      makeScenario({ seed, ...base, faults: [...base.faults], testOnlyDisableLockRule: true }),
-    )
-    if (r.violations.some((v) => v.kind === 'agreement')) caught = seed
+/**
+ * The first of seeds 1..20 where the seeded bug makes a run violate `kind`, and the same scenario run
+ * with the real code (which must pass).
+ */
+function catchSeededBug(
+  input: Omit<ScenarioInput, 'seed'>,
+  bug: Pick<ScenarioInput, 'testOnlyDisableLockRule' | 'testOnlyForgetBlocks'>,
+  kind: ViolationKind,
+): { seed: number; real: SimResult } {
+  for (let seed = 1; seed <= 20; seed++) {
+    const r = runSimulation(makeScenario({ seed, ...input, ...bug }))
+    if (r.violations.some((v) => v.kind === kind))
+      return { seed, real: runSimulation(makeScenario({ seed, ...input })) }
   }
-  assert.ok(caught !== null, 'the agreement check must catch the missing lock rule')
-  // The same scenario with the real engine is safe (and live).
-  const ok = runSimulation(makeScenario({ seed: caught, ...base, faults: [...base.faults] }))
-  assert.deepEqual(ok.violations, [])
-  console.log(`# seeded lock-rule bug caught at seed ${caught} (agreement violation)`)
+  assert.fail(`no ${kind} violation in 20 seeds: the check misses the seeded bug`)
+}
+
+test('seeded bug: without the lock rule, byzantine equivocation breaks agreement within a few seeds', () => {
+  const { seed, real } = catchSeededBug(
+    { validators: 4, heights: 40, faults: ['byz-equivocate', 'partition'] },
+    { testOnlyDisableLockRule: true },
+    'agreement',
+  )
+  assert.deepEqual(real.violations, [], 'the real engine is safe (and live) on the same scenario')
+  console.log(`# seeded lock-rule bug caught at seed ${seed} (agreement violation)`)
 })
 
 test('seeded bug: without the blocks saved with the sign state, a whole-network restart can halt the chain', () => {
-  const base = { validators: 4, heights: 12, faults: ['restart-all'] as const }
-  let caught: number | null = null
-  for (let seed = 1; seed <= 20 && caught === null; seed++) {
-    const r = runSimulation(
-      makeScenario({ seed, ...base, faults: [...base.faults], testOnlyForgetBlocks: true }),
-    )
-    if (r.violations.some((v) => v.kind === 'liveness')) caught = seed
-  }
-  assert.ok(caught !== null, 'the liveness check must catch locked blocks lost in a restart')
-  // The same scenario with the real shell (locked and proposed blocks saved with the lock) is live.
-  const ok = runSimulation(makeScenario({ seed: caught, ...base, faults: [...base.faults] }))
-  assert.deepEqual(ok.violations, [])
-  assert.ok(ok.stats.restarts >= 4)
-  console.log(`# seeded lost-locked-block bug caught at seed ${caught} (liveness violation)`)
+  const { seed, real } = catchSeededBug(
+    { validators: 4, heights: 12, faults: ['restart-all'] },
+    { testOnlyForgetBlocks: true },
+    'liveness',
+  )
+  // The real shell saves the locked and proposed blocks with the SignState: the same run is live.
+  assert.deepEqual(real.violations, [])
+  assert.ok(real.stats.restarts >= 4)
+  console.log(`# seeded lost-locked-block bug caught at seed ${seed} (liveness violation)`)
 })
 
 test('a run is a pure function of its scenario (same seed, same trace)', () => {
