@@ -505,8 +505,10 @@ export class ConsensusDriver extends EventEmitter {
    */
   private async restoreBlocks(h: bigint): Promise<void> {
     const r = this.restored
+    // Kept until the record's own height starts (a node behind its sign state catches up first).
+    if (!r || r.state.height > h || this.node.height + 1n !== h) return
     this.restored = undefined
-    if (!r || r.state.height !== h || this.node.height + 1n !== h) return
+    if (r.state.height !== h) return
     const named = [r.state.lockedBlockHash, r.state.proposal?.blockHash].filter(
       (x) => x instanceof Uint8Array,
     )
