@@ -2,13 +2,15 @@
  * The mesh devnet end to end over HTTP: hub + emotionalchain + tenant-a + tenant-b in one node
  * with in-process relayers; the CLI sends acoin from tenant-a to the hub and back, the relayer
  * delivers with verified state proofs, `mesh totals` shows escrow == vouchers, the registry
- * lists the networks, and an external HTTP relayer (HttpEndpoint) works against the node API.
+ * lists the networks, and an external HTTP relayer (HttpEndpoint) works against the node API,
+ * driven by the node's WebSocket block feed.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { PulseClient } from '@pulsemesh/sdk'
 import { MESH_DEVNET_NETWORKS, type RunningMeshDevnet, runMeshDevnet } from '../src/mesh/devnet.ts'
 import { HttpEndpoint } from '../src/mesh/endpoint.ts'
+import { Relayer } from '../src/mesh/relayer.ts'
 import { Keystore } from '../src/keys/keystore.ts'
 import { runCliJson } from './cli-in-process.ts'
 import { tempDir } from './fixtures.ts'
@@ -156,5 +158,54 @@ describe('mesh devnet (CLI over the node API)', () => {
       new PulseClient({ baseUrl: d.url }).request('GET', '/v1/networks/hub/mesh/proof/0101'),
       (e: { code?: string }) => e.code === 'BAD_REQUEST',
     )
+  })
+
+  it('an HTTP relayer with the node block feed (/v1/ws) runs a pass per block, not per poll', async () => {
+    const k = new Keystore(home).load('relayer')
+    const key = { secretKey: k.secret, publicKey: k.publicKey }
+    const client = new PulseClient({ baseUrl: d.url })
+    const feed = client.stream()
+    await feed.connect()
+    // Without a feed it polls; with it, the only fallback pass comes after idleMs (a minute here).
+    const polling = new Relayer(
+      new HttpEndpoint(client, 'hub', key),
+      new HttpEndpoint(client, 'tenant-a', key),
+    )
+    polling.start()
+    assert.equal(polling.eventDriven, false)
+    await polling.stop()
+    const r = new Relayer(
+      new HttpEndpoint(client, 'hub', key, feed),
+      new HttpEndpoint(client, 'tenant-a', key, feed),
+      {
+        idleMs: 60_000,
+      },
+    )
+    r.start()
+    try {
+      assert.equal(r.eventDriven, true)
+      // Idle networks make no blocks: a transfer makes some on both (packet, receipt, ack).
+      await cli(
+        'transfer',
+        '--from-network',
+        'tenant-a',
+        '--to-network',
+        'hub',
+        '--to',
+        d.demoAddress,
+        '--base-units',
+        '--amount',
+        '5',
+        '--asset',
+        'acoin',
+        '--wait',
+      )
+      for (let i = 0; i < 300 && r.stats.passes < 3; i++) await new Promise((res) => setTimeout(res, 20))
+      assert.ok(r.stats.passes >= 3, `passes on blocks: ${JSON.stringify(r.stats)}`)
+      assert.equal(r.stats.failures, 0)
+    } finally {
+      await r.stop()
+      feed.close()
+    }
   })
 })

@@ -11,7 +11,7 @@
 import { resolve } from 'node:path'
 import { MESH_KIND, mesh, parseAccount } from '@pulsemesh/app'
 import { fromHex } from '@pulsemesh/core'
-import { PulseClient } from '@pulsemesh/sdk'
+import { PulseClient, type PulseStream } from '@pulsemesh/sdk'
 import type { Command } from 'commander'
 import { amountOption, formatAmount } from './amount.ts'
 import { cliContext } from './context.ts'
@@ -263,7 +263,7 @@ export function registerMeshCommands(program: Command): void {
     .option('--from-node <url>', 'API of a node hosting --from (default --node)')
     .option('--to-node <url>', 'API of a node hosting --to (default --node)')
     .option('--key <name>', 'relayer key (pays fees on both networks)', 'relayer')
-    .option('--interval <ms>', 'pause between passes', '500')
+    .option('--interval <ms>', 'pause between passes when polling (a node without a WebSocket feed)', '500')
     .action(
       act(
         async (o: {
@@ -274,20 +274,47 @@ export function registerMeshCommands(program: Command): void {
           key: string
           interval: string
         }) => {
+          // A pass per block of either network through each node's /v1/ws block feed; a node
+          // whose feed cannot be opened is polled every --interval ms instead.
+          const feeds = new Map<string, PulseStream | undefined>()
+          const feedOf = async (url: string) => {
+            if (!feeds.has(url)) {
+              const s = new PulseClient({ baseUrl: url }).stream()
+              s.onError = (e) => console.error(`block feed ${url}: ${e.message}`)
+              try {
+                await s.connect()
+                feeds.set(url, s)
+              } catch (e) {
+                console.error(`no block feed at ${url} (${(e as Error).message}): polling`)
+                feeds.set(url, undefined)
+              }
+            }
+            return feeds.get(url)
+          }
+          const fromNode = o.fromNode ?? g().node
+          const toNode = o.toNode ?? g().node
           const r = new Relayer(
-            endpoint(o.fromNode ?? g().node, o.from, o.key),
-            endpoint(o.toNode ?? g().node, o.to, o.key),
+            new HttpEndpoint(
+              new PulseClient({ baseUrl: fromNode }),
+              o.from,
+              keyOf(o.key),
+              await feedOf(fromNode),
+            ),
+            new HttpEndpoint(new PulseClient({ baseUrl: toNode }), o.to, keyOf(o.key), await feedOf(toNode)),
             {
               intervalMs: Number(o.interval),
               log: (m) => console.error(m),
             },
           )
           r.start()
-          console.error(`relaying ${o.from} <-> ${o.to} (Ctrl-C to stop)`)
+          console.error(
+            `relaying ${o.from} <-> ${o.to} ${r.eventDriven ? 'on every block' : `every ${o.interval} ms`} (Ctrl-C to stop)`,
+          )
           const timer = setInterval(() => console.error(JSON.stringify(r.stats)), 10_000)
           const stop = async () => {
             clearInterval(timer)
             await r.stop()
+            for (const f of feeds.values()) f?.close()
             process.exit(0)
           }
           process.on('SIGINT', stop)

@@ -169,6 +169,15 @@ export interface HttpLike {
   request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>
 }
 
+/**
+ * Block notifications from the same node (the SDK's `PulseStream`, /v1/ws): it resumes after a
+ * reconnect from the height after the last one received, so no block is missed.
+ */
+export interface BlockFeed {
+  subscribe(s: { channel: 'blocks'; network: string }, on: () => void): string
+  unsubscribe(id: string): void
+}
+
 interface ProofJson {
   height: string
   header: string
@@ -183,10 +192,17 @@ export class HttpEndpoint implements MeshEndpoint {
   readonly networkId: string
   private readonly http: HttpLike
   private readonly key: RelayerKey
-  constructor(http: HttpLike, networkId: string, key: RelayerKey) {
+  /** Present with a block feed: a relayer then runs a pass per block instead of polling. */
+  readonly onBlock?: (listener: () => void) => () => void
+  constructor(http: HttpLike, networkId: string, key: RelayerKey, blocks?: BlockFeed) {
     this.http = http
     this.networkId = networkId
     this.key = key
+    if (blocks)
+      this.onBlock = (listener) => {
+        const id = blocks.subscribe({ channel: 'blocks', network: networkId }, () => listener())
+        return () => blocks.unsubscribe(id)
+      }
   }
   private base() {
     return `/v1/networks/${encodeURIComponent(this.networkId)}`

@@ -12,8 +12,9 @@
  * When it runs: what a pass reads changes only when one of the two chains commits a block. With
  * endpoints that announce blocks (`onBlock`: networks hosted in this process) a pass runs on each
  * block of either side, at once (latency: no poll interval to wait out), plus a slow fallback pass
- * every `idleMs` (10 s); an idle pair of networks costs nothing between blocks. Endpoints without
- * it (HTTP) are polled every `intervalMs`.
+ * every `idleMs` (10 s); an idle pair of networks costs nothing between blocks. HTTP endpoints
+ * announce blocks when given a node's WebSocket block feed (`pulsemesh relayer` does); endpoints
+ * without it are polled every `intervalMs`.
  */
 import { MESH_KIND, mesh } from '@pulsemesh/app'
 import { blockHash, decodeHeader, fromHex, toHex } from '@pulsemesh/core'
@@ -235,6 +236,11 @@ export class Relayer {
     this.inFlight.set(key, head.height)
     this.stats.registrySyncs++
     return 1
+  }
+
+  /** Whether passes run on blocks (both endpoints announce them) rather than on a poll interval. */
+  get eventDriven(): boolean {
+    return this.evented
   }
 
   start(): void {
