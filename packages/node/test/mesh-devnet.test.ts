@@ -21,6 +21,23 @@ let cleanup: () => void
 
 /** Runs a CLI command with --json (in this process) and returns its parsed output. */
 const cli = (...args: string[]) => runCliJson<unknown>({ home, node: d.url }, args)
+/** `transfer ... --base-units --wait` of `amount` base units of `asset` to the demo account. */
+const transferBase = (from: string, to: string, amount: string, asset: string) =>
+  cli(
+    'transfer',
+    '--from-network',
+    from,
+    '--to-network',
+    to,
+    '--to',
+    d.demoAddress,
+    '--base-units',
+    '--amount',
+    amount,
+    '--asset',
+    asset,
+    '--wait',
+  )
 
 describe('mesh devnet (CLI over the node API)', () => {
   before(async () => {
@@ -48,21 +65,7 @@ describe('mesh devnet (CLI over the node API)', () => {
 
   it('sends acoin tenant-a -> hub and back with the CLI; totals conserved', async () => {
     const to = d.demoAddress
-    const r1 = (await cli(
-      'transfer',
-      '--from-network',
-      'tenant-a',
-      '--to-network',
-      'hub',
-      '--to',
-      to,
-      '--base-units',
-      '--amount',
-      '1000',
-      '--asset',
-      'acoin',
-      '--wait',
-    )) as {
+    const r1 = (await transferBase('tenant-a', 'hub', '1000', 'acoin')) as {
       credited: string
       landingDenom: string
       decimals: number
@@ -185,21 +188,7 @@ describe('mesh devnet (CLI over the node API)', () => {
     try {
       assert.equal(r.eventDriven, true)
       // Idle networks make no blocks: a transfer makes some on both (packet, receipt, ack).
-      await cli(
-        'transfer',
-        '--from-network',
-        'tenant-a',
-        '--to-network',
-        'hub',
-        '--to',
-        d.demoAddress,
-        '--base-units',
-        '--amount',
-        '5',
-        '--asset',
-        'acoin',
-        '--wait',
-      )
+      await transferBase('tenant-a', 'hub', '5', 'acoin')
       for (let i = 0; i < 300 && r.stats.passes < 3; i++) await new Promise((res) => setTimeout(res, 20))
       assert.ok(r.stats.passes >= 3, `passes on blocks: ${JSON.stringify(r.stats)}`)
       assert.equal(r.stats.failures, 0)
