@@ -16,6 +16,7 @@ export { makeDuplicateVoteEvidence, verifyDuplicateVoteEvidence } from './eviden
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, timeoutMs } from './params.ts'
 export { makeSignBytes } from './sign-bytes.ts'
 export {
+  blocksNamedBy,
   compareHrs,
   decodeSignState,
   EMPTY_SIGN_STATE,

@@ -46,6 +46,18 @@ export function guardProposal(s: SignState, p: UnsignedProposal): GuardResult<Un
     : { kind: 'refuse' }
 }
 
+/**
+ * The blocks a shell must keep with record `s` (a lock without its block can halt a network whose
+ * holders of it all restart; a signed proposal without its block cannot be re-sent): the block it is
+ * locked on and the block of its proposal at its height, each once.
+ */
+export function blocksNamedBy(s: SignState): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (const h of [s.lockedBlockHash, s.proposal?.height === s.height ? s.proposal.blockHash : null])
+    if (h && !out.some((x) => toHex(x) === toHex(h))) out.push(h)
+  return out
+}
+
 /** The latest signed vote of a type (from the per-type field, or the last vote for older records). */
 export function lastSignedVote(s: SignState, type: 1 | 2): UnsignedVote | null {
   const own = type === 1 ? s.prevote : s.precommit

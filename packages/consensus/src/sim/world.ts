@@ -26,6 +26,7 @@ import { TendermintEngine } from '../engine.ts'
 import { verifyDuplicateVoteEvidence } from '../evidence.ts'
 import { timeoutMs } from '../params.ts'
 import { makeSignBytes } from '../sign-bytes.ts'
+import { blocksNamedBy } from '../sign-state.ts'
 import type { ConsensusVerifier, EngineAction, EngineEvent, SignState } from '../types.ts'
 import { isNilHash } from '../validate.ts'
 import { advanceValidatorSet, createValidatorSet, type ValidatorSet } from '../validator-set.ts'
@@ -723,10 +724,11 @@ class World {
   private persist(n: SimNode, s: SignState): boolean {
     n.disk.signState = s
     // With it, the blocks it names (the real shell's SignStateFile does the same, in one write).
-    const named = [s.lockedBlockHash, s.proposal?.height === s.height ? s.proposal.blockHash : null]
     n.disk.blocks = this.s.testOnlyForgetBlocks
       ? []
-      : named.filter((h): h is Uint8Array => h !== null && this.holds(n, h)).map((h) => toHex(h))
+      : blocksNamedBy(s)
+          .filter((h) => this.holds(n, h))
+          .map((h) => toHex(h))
     if (this.cutArmed && !n.byz && s.lockedBlockHash && s.step === 3) {
       this.cutArmed = false
       this.trace(`n${n.id} locked: the whole network goes down`)

@@ -21,6 +21,7 @@ import {
   type EngineAction,
   type EngineEvent,
   advanceValidatorSet,
+  blocksNamedBy,
   DEFAULT_TIMEOUTS,
   medianTime,
   proposerIndexForRound,
@@ -509,9 +510,7 @@ export class ConsensusDriver extends EventEmitter {
     if (!r || r.state.height > h || this.node.height + 1n !== h) return
     this.restored = undefined
     if (r.state.height !== h) return
-    const named = [r.state.lockedBlockHash, r.state.proposal?.blockHash].filter(
-      (x) => x instanceof Uint8Array,
-    )
+    const named = blocksNamedBy(r.state)
     for (const bytes of r.blocks) {
       let block: Block
       try {
@@ -534,12 +533,10 @@ export class ConsensusDriver extends EventEmitter {
     }
   }
 
-  /** The encoded blocks `s` names at its height (its lock, its proposal) that this node holds. */
+  /** The encoded blocks `s` names (its lock, its proposal) that this node holds. */
   private blocksOf(s: SignState): Uint8Array[] {
     const out: Uint8Array[] = []
-    const hashes = [s.lockedBlockHash, s.proposal?.height === s.height ? s.proposal.blockHash : null]
-    for (const [i, hash] of hashes.entries()) {
-      if (!hash || (i === 1 && hashes[0] && equalBytes(hashes[0], hash))) continue
+    for (const hash of blocksNamedBy(s)) {
       const b = this.blocks.get(toHex(hash))
       if (b) out.push((b.bytes ??= encodeBlock(b.block)))
     }
