@@ -34,16 +34,26 @@ const tx = (nonce: bigint, corrupt = false) => {
   return b
 }
 
-test('lone txs are verified on the main thread when the pool is idle, batches on the pool', async () => {
-  const store = await ChainStore.open(join(dir.dir, 'data'))
+/** Runs `fn` on a fresh hub node (bank only, the shared verify pool) with its store in `home`. */
+async function withNode(home: string, fn: (node: NetworkNode) => Promise<void>): Promise<void> {
+  const store = await ChainStore.open(join(home, 'data'))
   try {
-    const node = await NetworkNode.open({
-      app: new App(genesis.params, [bankModule]),
-      genesis,
-      genesisJson: JSON.stringify(genesisToJson(genesis)),
-      store: store.network('hub'),
-      verifyPool: pool,
-    })
+    await fn(
+      await NetworkNode.open({
+        app: new App(genesis.params, [bankModule]),
+        genesis,
+        genesisJson: JSON.stringify(genesisToJson(genesis)),
+        store: store.network('hub'),
+        verifyPool: pool,
+      }),
+    )
+  } finally {
+    await store.close()
+  }
+}
+
+test('lone txs are verified on the main thread when the pool is idle, batches on the pool', async () => {
+  await withNode(dir.dir, async (node) => {
     const chunks = () => pool.stats().chunksSent
     const before = chunks()
     await node.submitTx(tx(0n))
@@ -60,30 +70,21 @@ test('lone txs are verified on the main thread when the pool is idle, batches on
     assert.ok(isPulseError(many[1]) && many[1].code === 'BAD_SIGNATURE')
     assert.ok(!(many[2] instanceof Error))
     assert.equal(node.mempool.size, 4)
-  } finally {
-    await store.close()
-  }
+  })
 })
 
 test('many single submits in one synchronous loop: only the first ones are checked on the main thread', async () => {
   const d2 = tempDir()
-  const store = await ChainStore.open(join(d2.dir, 'data'))
   try {
-    const node = await NetworkNode.open({
-      app: new App(genesis.params, [bankModule]),
-      genesis,
-      genesisJson: JSON.stringify(genesisToJson(genesis)),
-      store: store.network('hub'),
-      verifyPool: pool,
+    await withNode(d2.dir, async (node) => {
+      const before = pool.stats()
+      const txs = [0n, 1n, 2n, 3n, 4n, 5n].map((n) => tx(n))
+      const rs = await Promise.allSettled(txs.map((b) => node.submitTx(b)))
+      // The pool admits out of order (NONCE_GAP for some): only which path verified is checked here.
+      assert.equal(rs[0].status, 'fulfilled')
+      assert.equal(pool.stats().verifiedJobs - before.verifiedJobs, 4)
     })
-    const before = pool.stats()
-    const txs = [0n, 1n, 2n, 3n, 4n, 5n].map((n) => tx(n))
-    const rs = await Promise.allSettled(txs.map((b) => node.submitTx(b)))
-    // The pool admits out of order (NONCE_GAP for some): only which path verified is checked here.
-    assert.equal(rs[0].status, 'fulfilled')
-    assert.equal(pool.stats().verifiedJobs - before.verifiedJobs, 4)
   } finally {
-    await store.close()
     d2.cleanup()
   }
 })
