@@ -17,27 +17,14 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isPulseError } from '@pulsemesh/core'
 import { createLibp2p } from 'libp2p'
-import { type P2PConfig, P2PNode } from '../src/p2p/p2p-node.ts'
+import type { P2PConfig, P2PNode } from '../src/p2p/p2p-node.ts'
+import { startTestNode, until } from './p2p-fixtures.ts'
 import { acceptableAddr, PX_PROTOCOL, parseCidr } from '../src/p2p/peer-exchange.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
-async function startNode(bootstrap: string[] = [], extra: Partial<P2PConfig> = {}): Promise<P2PNode> {
-  return P2PNode.start({
-    privateKey: await generateKeyPair('Ed25519'),
-    config: { listen: LISTEN, bootstrap, redialMaxMs: 1000, px: { intervalMs: 500 }, ...extra },
-    topics: [],
-  })
-}
-
-async function until(what: string, ok: () => boolean, polls = 300): Promise<void> {
-  for (let i = 0; i < polls; i++) {
-    if (ok()) return
-    await sleep(100)
-  }
-  throw new Error(`timed out: ${what}`)
-}
+const startNode = (bootstrap: string[] = [], extra: Partial<P2PConfig> = {}) =>
+  startTestNode(bootstrap, { px: { intervalMs: 500 }, ...extra })
 
 async function sealed(key: PrivateKey, peer: PrivateKey, addrs: string[]): Promise<Uint8Array> {
   const rec = new PeerRecord({

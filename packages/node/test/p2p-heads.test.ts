@@ -6,30 +6,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { DecodeError } from '@pulsemesh/core'
 import { decodeHeads, encodeHeads, HEADS_PROTOCOL, HeadsPoll } from '../src/p2p/block-sync.ts'
-import { P2PNode } from '../src/p2p/p2p-node.ts'
+import type { P2PNode } from '../src/p2p/p2p-node.ts'
+import { startTestNode, until } from './p2p-fixtures.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function startNode(bootstrap: string[] = []): Promise<P2PNode> {
-  return P2PNode.start({
-    privateKey: await generateKeyPair('Ed25519'),
-    config: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, redialMaxMs: 1000, px: { enabled: false } },
-    topics: [],
-  })
-}
-
-async function until(what: string, ok: () => boolean, polls = 300): Promise<void> {
-  for (let i = 0; i < polls; i++) {
-    if (ok()) return
-    await sleep(100)
-  }
-  throw new Error(`timed out: ${what}`)
-}
+const startNode = (bootstrap: string[] = []) => startTestNode(bootstrap, { px: { enabled: false } })
 
 describe('heads answer encoding', () => {
   it('round-trips, skips ids over 255 bytes, refuses malformed answers', () => {
